@@ -1,0 +1,166 @@
+public import WeighbridgeCore
+
+/// The whole of `weighbridged.toml`, validated and typed. Every key is documented, with its
+/// default, in `etc/weighbridged.toml`; OPERATIONS.md ("Configuration") is the schema.
+public struct Configuration: Sendable, Hashable {
+    public var site: SiteConfiguration
+    public var store: StoreConfiguration
+    public var control: ControlConfiguration
+    public var policy: DecisionPolicy
+    public var api: APIConfiguration
+    public var bridges: [BridgeConfiguration]
+    public var metrics: MetricsConfiguration
+    public var log: LogConfiguration
+}
+
+/// `[site]`: who is receiving, as the reports name the site.
+public struct SiteConfiguration: Sendable, Hashable {
+    /// The site's identifier in the brief's API (`site_id`).
+    public var id: String?
+    /// The receiving site's name (Defra `receiver.siteName`).
+    public var name: String?
+    /// The environmental permit or exemption number (Defra `receiver.authorisationNumber`).
+    public var permit: String?
+    public var jurisdiction: Jurisdiction
+    /// Full postal address (Defra `receipt.address.fullAddress`).
+    public var address: String?
+    public var postcode: String?
+}
+
+/// The UK nation whose regulator the site reports to.
+public enum Jurisdiction: String, Sendable, Hashable, CaseIterable {
+    case england, wales, scotland
+    case northernIreland = "northern_ireland"
+}
+
+/// `[store]`.
+public struct StoreConfiguration: Sendable, Hashable {
+    /// The SQLite database file.
+    public var path: String
+}
+
+/// `[control]`.
+public struct ControlConfiguration: Sendable, Hashable {
+    /// The Unix socket operators' tools connect to.
+    public var socket: String
+    /// The group allowed to use it (mode 0660).
+    public var group: String
+}
+
+/// Which government contract reports go to (API-PROFILES.md).
+public enum APIProfile: String, Sendable, Hashable, CaseIterable {
+    /// The contract described in the brief: PUT confirmations and discrepancies.
+    case brief
+    /// Defra's real Receipt of Waste API.
+    case defraReceipt = "defra-receipt"
+}
+
+/// Production or the provider's test service.
+public enum APIEnvironment: String, Sendable, Hashable, CaseIterable {
+    case production, sandbox
+}
+
+/// Where a secret comes from. The secret itself is never in the configuration.
+public enum SecretSource: Sendable, Hashable, CustomStringConvertible {
+    /// A file name under `$CREDENTIALS_DIRECTORY` (systemd `LoadCredential=`).
+    case credential(String)
+    /// A file readable only by the service user.
+    case file(String)
+
+    public var description: String {
+        switch self {
+        case .credential(let name): "credential \(name)"
+        case .file(let path): "file \(path)"
+        }
+    }
+}
+
+/// `[api]` and `[api.oauth]`.
+public struct APIConfiguration: Sendable, Hashable {
+    public var profile: APIProfile
+    public var environment: APIEnvironment
+    /// The base URL; defaults from profile and environment.
+    public var baseURL: String
+    /// The bearer token (`brief`).
+    public var token: SecretSource
+    /// A PEM bundle of extra certificate authorities to trust (a private sandbox); the system
+    /// store is always used too, and verification is never switched off.
+    public var caFile: String?
+    public var timeoutSeconds: Int
+    public var maxInFlight: Int
+    public var backoffBaseMilliseconds: Int
+    public var backoffCapMilliseconds: Int
+    /// Only for `defra-receipt`.
+    public var oauth: OAuthConfiguration?
+
+    /// The default base URL of a profile in an environment (API-PROFILES.md).
+    public static func defaultBaseURL(profile: APIProfile, environment: APIEnvironment) -> String {
+        switch (profile, environment) {
+        case (.brief, .production): "https://tracking.defra.gov.uk/api/v2"
+        case (.brief, .sandbox): "https://sandbox.tracking.defra.gov.uk"
+        case (.defraReceipt, .production): "https://waste-tracking.api.defra.gov.uk"
+        case (.defraReceipt, .sandbox): "https://waste-tracking.integration.api.defra.gov.uk"
+        }
+    }
+}
+
+/// `[api.oauth]`: Defra's Cognito client-credentials grant.
+public struct OAuthConfiguration: Sendable, Hashable {
+    public var tokenURL: String
+    public var clientID: String
+    public var clientSecret: SecretSource
+    /// The receiving organisation's `apiCode` (a UUID).
+    public var apiCode: String
+}
+
+/// How an indicator is reached.
+public enum Transport: Sendable, Hashable {
+    case tcp(host: String, port: Int)
+    case rtu(SerialSettings)
+}
+
+/// RS-485/RS-232 line settings.
+public struct SerialSettings: Sendable, Hashable {
+    public var device: String
+    public var baud: Int
+    public var parity: Parity
+    public var dataBits: Int
+    public var stopBits: Int
+}
+
+/// Serial parity.
+public enum Parity: String, Sendable, Hashable, CaseIterable {
+    case none = "N", even = "E", odd = "O"
+}
+
+/// One `[[bridge]]`.
+public struct BridgeConfiguration: Sendable, Hashable {
+    public var name: String
+    public var transport: Transport
+    /// The Modbus unit (slave) id.
+    public var unit: Int
+    public var preset: IndicatorPreset
+    public var registers: RegisterMap
+    public var pollMilliseconds: Int
+    public var division: Mass
+    public var maximum: Mass
+    public var settleMilliseconds: Int
+    public var responseTimeoutMilliseconds: Int
+    public var byteTimeoutMilliseconds: Int?
+    /// Silence kept between requests on a bus (RTU 3.5-character interval and slow devices).
+    public var gapMilliseconds: Int
+}
+
+/// `[metrics]`: off unless one of the two is set.
+public struct MetricsConfiguration: Sendable, Hashable {
+    /// `host:port` on loopback for a Prometheus scrape.
+    public var listen: String?
+    /// A node-exporter textfile path.
+    public var textfile: String?
+}
+
+/// `[log]`.
+public struct LogConfiguration: Sendable, Hashable {
+    /// The least severe level written.
+    public var level: Severity
+}

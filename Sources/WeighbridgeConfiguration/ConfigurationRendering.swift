@@ -1,0 +1,176 @@
+import WeighbridgeCore
+
+extension Configuration {
+    /// The effective configuration as TOML, every default filled in. Secrets are never in the
+    /// configuration, only where to find them, so nothing here can leak one.
+    public func rendered() -> String {
+        var lines: [String] = []
+        func section(_ name: String, _ entries: [(String, String?)]) {
+            lines.append("[\(name)]")
+            for (key, value) in entries {
+                if let value { lines.append("\(key) = \(value)") }
+            }
+            lines.append("")
+        }
+        section(
+            "site",
+            [
+                ("id", site.id.map(quoted)), ("name", site.name.map(quoted)),
+                ("permit", site.permit.map(quoted)), ("jurisdiction", quoted(site.jurisdiction.rawValue)),
+                ("address", site.address.map(quoted)), ("postcode", site.postcode.map(quoted)),
+            ])
+        section("store", [("path", quoted(store.path))])
+        section("control", [("socket", quoted(control.socket)), ("group", quoted(control.group))])
+        section(
+            "policy",
+            [
+                ("tolerance_percent", policy.tolerance.description),
+                (
+                    "high_risk_ewc",
+                    "[" + policy.highRisk.codes.sorted().map { quoted($0.spaced) }.joined(separator: ", ") + "]"
+                ),
+                ("prenotification_threshold_kg", policy.highRisk.threshold.formatted(in: .kilograms)),
+                ("prenotification_hours", String(policy.highRisk.noticeSeconds / 3_600)),
+                ("min_weight_divisions", String(policy.minimumWeightDivisions)),
+                ("auto_confirm", String(policy.autoConfirm)),
+            ])
+        section(
+            "api",
+            [
+                ("profile", quoted(api.profile.rawValue)), ("environment", quoted(api.environment.rawValue)),
+                ("base_url", quoted(api.baseURL)),
+                secretEntry(api.token, credential: "token_credential", file: "token_file"),
+                ("ca_file", api.caFile.map(quoted)), ("timeout_seconds", String(api.timeoutSeconds)),
+                ("max_in_flight", String(api.maxInFlight)), ("backoff_base_ms", String(api.backoffBaseMilliseconds)),
+                ("backoff_cap_ms", String(api.backoffCapMilliseconds)),
+            ])
+        if let oauth = api.oauth {
+            section(
+                "api.oauth",
+                [
+                    ("token_url", quoted(oauth.tokenURL)), ("client_id", quoted(oauth.clientID)),
+                    secretEntry(oauth.clientSecret, credential: "client_secret_credential", file: "client_secret_file"),
+                    ("api_code", quoted(oauth.apiCode)),
+                ])
+        }
+        for bridge in bridges {
+            lines.append("[[bridge]]")
+            var entries: [(String, String?)] = [("name", quoted(bridge.name))]
+            switch bridge.transport {
+            case .tcp(let host, let port):
+                entries += [("transport", quoted("tcp")), ("host", quoted(host)), ("port", String(port))]
+            case .rtu(let serial):
+                entries += [
+                    ("transport", quoted("rtu")), ("device", quoted(serial.device)), ("baud", String(serial.baud)),
+                    ("parity", quoted(serial.parity.rawValue)), ("data_bits", String(serial.dataBits)),
+                    ("stop_bits", String(serial.stopBits)),
+                ]
+            }
+            entries += [
+                ("unit", String(bridge.unit)), ("profile", quoted(bridge.preset.rawValue)),
+                ("poll_ms", String(bridge.pollMilliseconds)),
+                ("division_kg", bridge.division.formatted(in: .kilograms)),
+                ("max_kg", bridge.maximum.formatted(in: .kilograms)), ("settle_ms", String(bridge.settleMilliseconds)),
+                ("response_timeout_ms", String(bridge.responseTimeoutMilliseconds)),
+                ("byte_timeout_ms", bridge.byteTimeoutMilliseconds.map { String($0) }),
+                ("gap_ms", String(bridge.gapMilliseconds)),
+            ]
+            for (key, value) in entries { if let value { lines.append("\(key) = \(value)") } }
+            lines.append("")
+            lines.append("[bridge.registers]")
+            lines += registerLines(bridge.registers)
+            lines.append("")
+        }
+        var metricsEntries: [(String, String?)] = [
+            ("listen", metrics.listen.map(quoted)),
+            ("textfile", metrics.textfile.map(quoted)),
+        ]
+        if metrics.listen == nil && metrics.textfile == nil { metricsEntries = [] }
+        section("metrics", metricsEntries)
+        section("log", [("level", quoted(log.level.name))])
+        return lines.joined(separator: "\n")
+    }
+
+    private func secretEntry(_ source: SecretSource, credential: String, file: String) -> (String, String?) {
+        switch source {
+        case .credential(let name): (credential, quoted(name))
+        case .file(let path): (file, quoted(path))
+        }
+    }
+
+    private func registerLines(_ map: RegisterMap) -> [String] {
+        var lines = ["function = \(map.function.rawValue)", "address = \(map.address)", "count = \(map.count)"]
+        for (name, field) in [("gross", map.gross), ("net", map.net), ("tare", map.tare)] {
+            guard let field else { continue }
+            var parts = [
+                "offset = \(field.offset)", "type = \(quoted(field.type.rawValue))",
+                "order = \(quoted(field.order.rawValue))", "unit = \(quoted(field.unit.rawValue))",
+            ]
+            switch field.decimals {
+            case .fixed(let places): parts.append("decimals = \(places)")
+            case .statusBits(let mask): parts.append("decimals_mask = \(hex(mask))")
+            case .register(let offset): parts.append("decimals_offset = \(offset)")
+            }
+            if case .statusBit(let mask) = field.sign { parts.append("sign_mask = \(hex(mask))") }
+            lines.append("\(name) = { \(parts.joined(separator: ", ")) }")
+        }
+        if let status = map.status {
+            lines.append(
+                "status = { offset = \(status.offset), type = \(quoted(status.type.rawValue)), "
+                    + "order = \(quoted(status.order.rawValue)) }")
+            let masks: [(String, UInt32)] = [
+                ("stable_mask", status.stableMask), ("motion_mask", status.motionMask),
+                ("overload_mask", status.overloadMask), ("underload_mask", status.underloadMask),
+                ("zero_mask", status.zeroMask), ("error_mask", status.errorMask), ("data_ok_mask", status.dataOKMask),
+                ("preset_tare_mask", status.presetTareMask),
+            ]
+            for (key, mask) in masks where mask != 0 { lines.append("\(key) = \(hex(mask))") }
+        }
+        if let counter = map.legalCounter {
+            lines.append(
+                "legal_id = { offset = \(counter.offset), type = \(quoted(counter.type.rawValue)), "
+                    + "order = \(quoted(counter.order.rawValue)) }")
+        }
+        if let print = map.printCommand {
+            lines.append("print_address = \(print.address)")
+            lines.append("print_value = \(print.value)")
+        }
+        return lines
+    }
+}
+
+private func quoted(_ text: String) -> String {
+    var escaped = "\""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\"": escaped += "\\\""
+        case "\\": escaped += "\\\\"
+        case "\n": escaped += "\\n"
+        case "\t": escaped += "\\t"
+        default:
+            if scalar.value < 0x20 {
+                escaped +=
+                    "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
+                    + String(scalar.value, radix: 16)
+            } else {
+                escaped.unicodeScalars.append(scalar)
+            }
+        }
+    }
+    return escaped + "\""
+}
+
+private func hex(_ value: UInt32) -> String { "0x" + String(value, radix: 16, uppercase: true) }
+
+extension Severity {
+    /// The `log.level` name.
+    var name: String {
+        switch self {
+        case .error: "error"
+        case .warning: "warning"
+        case .notice: "notice"
+        case .info: "info"
+        case .debug: "debug"
+        }
+    }
+}

@@ -1,0 +1,205 @@
+/// The status flags an indicator reports with each reading, already decoded from its register map
+/// (a "motion" bit arrives here inverted, as `stable`).
+public struct IndicatorStatus: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt16
+    public init(rawValue: UInt16) { self.rawValue = rawValue }
+
+    /// The indicator's own standstill detection says the weight is stable.
+    public static let stable = IndicatorStatus(rawValue: 1 << 0)
+    /// Load above maximum capacity (plus 9 e).
+    public static let overload = IndicatorStatus(rawValue: 1 << 1)
+    /// Load below the negative display limit.
+    public static let underload = IndicatorStatus(rawValue: 1 << 2)
+    /// The weight is within ±¼ division of zero (the indicator's centre-of-zero lamp).
+    public static let centreOfZero = IndicatorStatus(rawValue: 1 << 3)
+    /// The indicator reports an error or "data not OK".
+    public static let error = IndicatorStatus(rawValue: 1 << 4)
+    /// A preset tare (PT) is active on the indicator.
+    public static let presetTare = IndicatorStatus(rawValue: 1 << 5)
+
+    /// Any flag that makes a reading unusable for trade.
+    public static let faults: IndicatorStatus = [.overload, .underload, .error]
+}
+
+/// One decoded reading from an indicator.
+public struct IndicatorSample: Sendable, Hashable {
+    /// The gross weight shown, exactly as decoded.
+    public var weight: Mass
+    /// The decoded status flags.
+    public var status: IndicatorStatus
+    /// The indicator's consecutive print/alibi counter, when its profile has one.
+    public var legalCounter: UInt32?
+    /// When the reading was taken, on a monotonic clock with any origin.
+    public var time: Duration
+
+    /// A reading from its parts.
+    public init(weight: Mass, status: IndicatorStatus, legalCounter: UInt32? = nil, time: Duration) {
+        self.weight = weight
+        self.status = status
+        self.legalCounter = legalCounter
+        self.time = time
+    }
+}
+
+/// How a bridge's certified captures are taken.
+public struct CaptureSettings: Sendable, Hashable {
+    /// The indicator's verification scale interval `e`.
+    public var division: Mass
+    /// The weight must reach this many divisions to be captured (default 20, the legal minimum).
+    public var armingDivisions: Int64
+    /// How long every sample must stay within ±1 division before a capture (default 2 s).
+    public var settle: Duration
+    /// Whether captures are tied to the indicator's legal print/alibi counter.
+    public var transaction: TransactionMode
+
+    /// Settings from their parts.
+    public init(
+        division: Mass, armingDivisions: Int64 = 20, settle: Duration = .seconds(2),
+        transaction: TransactionMode = .none
+    ) {
+        self.division = division
+        self.armingDivisions = armingDivisions
+        self.settle = settle
+        self.transaction = transaction
+    }
+}
+
+/// Whether and how a capture waits for the indicator to store the weighing in its legal memory.
+public enum TransactionMode: Sendable, Hashable {
+    /// No counter: the settled weight is the capture.
+    case none
+    /// Capture only once the counter has advanced (someone pressed print on the indicator).
+    case counter
+    /// As `counter`, but ask the adapter to write the indicator's print command once settled.
+    case printCommand
+}
+
+/// A weight the daemon has certified: the indicator was at zero before, the load reached the
+/// minimum, and both the indicator and the daemon saw it stable for the settle time.
+public struct CertifiedCapture: Sendable, Hashable {
+    /// The sample whose weight is recorded, unaltered.
+    public var sample: IndicatorSample
+    /// The legal counter read together with the weight (transaction mode).
+    public var legalCounter: UInt32? { sample.legalCounter }
+}
+
+/// The certified-capture rules of a bridge as a state machine (INDICATORS.md, "Certified capture").
+///
+/// Feed every sample and every communication loss; it answers with what to do. At most one
+/// capture per vehicle presence: after a capture nothing more is captured until the deck returns to
+/// zero. It starts disarmed, so a vehicle already standing on the deck when the daemon starts is
+/// not captured: the daemon did not see the deck empty first.
+public struct CaptureStateMachine: Sendable {
+    /// What to do after an input.
+    public enum Action: Sendable, Hashable {
+        case none
+        /// Write the indicator's print command (transaction mode `.printCommand`), then keep polling.
+        case requestPrint
+        /// Record this capture.
+        case capture(CertifiedCapture)
+    }
+
+    /// Where the machine stands, for `status` and `weight` queries.
+    public enum Phase: String, Sendable, Hashable {
+        /// Waiting for the deck to return to zero (at start, and after every capture).
+        case waitingForZero = "waiting_for_zero"
+        /// The deck was at zero; waiting for a load at or above the arming threshold.
+        case armed
+        /// A stable load is being watched for the settle time.
+        case settling
+    }
+
+    private struct Window: Sendable {
+        var start: Duration
+        var reference: Mass
+        var counterAtStart: UInt32?
+        var printRequested = false
+    }
+
+    private enum State: Sendable {
+        case waitingForZero
+        case armed
+        case settling(Window)
+    }
+
+    /// The rules this bridge captures by.
+    public let settings: CaptureSettings
+    private var state: State = .waitingForZero
+
+    /// A machine that starts disarmed.
+    public init(settings: CaptureSettings) {
+        self.settings = settings
+    }
+
+    /// The current phase.
+    public var phase: Phase {
+        switch state {
+        case .waitingForZero: .waitingForZero
+        case .armed: .armed
+        case .settling: .settling
+        }
+    }
+
+    /// The connection to the indicator failed: a window that spans a gap is not evidence of
+    /// stability, so it is discarded. Arming survives, since no capture happened meanwhile.
+    public mutating func communicationLost() {
+        if case .settling = state { state = .armed }
+    }
+
+    /// Takes the next sample.
+    public mutating func receive(_ sample: IndicatorSample) -> Action {
+        let division = settings.division
+
+        if sample.status.contains(.centreOfZero) || 4 * sample.weight.grams.magnitude <= division.grams.magnitude {
+            if sample.status.isDisjoint(with: IndicatorStatus.faults) {
+                state = .armed
+            } else if case .settling = state {
+                // A faulty reading at zero does not arm a disarmed bridge, but it does end a window.
+                state = .armed
+            }
+            return .none
+        }
+
+        switch state {
+        case .waitingForZero:
+            return .none
+
+        case .armed, .settling:
+            let usable =
+                sample.status.isDisjoint(with: IndicatorStatus.faults)
+                && sample.status.contains(.stable)
+                && sample.weight >= division * settings.armingDivisions
+                && (settings.transaction == .none || sample.legalCounter != nil)
+            guard usable else {
+                state = .armed
+                return .none
+            }
+            guard case .settling(var window) = state, window.reference.distance(to: sample.weight) <= division else {
+                state = .settling(
+                    Window(
+                        start: sample.time, reference: sample.weight,
+                        counterAtStart: sample.legalCounter))
+                return .none
+            }
+            guard sample.time - window.start >= settings.settle else {
+                state = .settling(window)
+                return .none
+            }
+            switch settings.transaction {
+            case .none:
+                break
+            case .counter, .printCommand:
+                guard sample.legalCounter == window.counterAtStart else { break }
+                if settings.transaction == .printCommand, !window.printRequested {
+                    window.printRequested = true
+                    state = .settling(window)
+                    return .requestPrint
+                }
+                state = .settling(window)
+                return .none
+            }
+            state = .waitingForZero
+            return .capture(CertifiedCapture(sample: sample))
+        }
+    }
+}

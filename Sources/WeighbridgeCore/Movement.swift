@@ -1,0 +1,119 @@
+/// A waste movement the site expects to receive.
+public struct Movement: Sendable, Hashable {
+    /// The movement's identifier (the brief's UUID, or the site's own reference).
+    public var id: String
+    /// The declared net weight, always positive.
+    public var declared: Mass
+    /// One or more EWC codes.
+    public var ewcCodes: [EWCCode]
+    /// The vehicle expected to bring it, if known.
+    public var vehicle: VehicleRegistration?
+    /// The carrier's name, if known.
+    public var carrier: String?
+    /// When the load was pre-notified, if it was.
+    public var prenotifiedAt: Timestamp?
+
+    /// Validates and builds a movement: an id, a positive declared weight and at least one code.
+    public init(
+        id: String, declared: Mass, ewcCodes: [EWCCode], vehicle: VehicleRegistration? = nil,
+        carrier: String? = nil, prenotifiedAt: Timestamp? = nil
+    ) throws(MovementError) {
+        let trimmedID = id.trimmingWhitespace
+        guard !trimmedID.isEmpty, trimmedID.count <= 128 else { throw .invalidID(id) }
+        guard declared.grams > 0 else { throw .declaredNotPositive(declared) }
+        guard !ewcCodes.isEmpty else { throw .noEWCCode }
+        self.id = trimmedID
+        self.declared = declared
+        self.ewcCodes = ewcCodes
+        self.vehicle = vehicle
+        self.carrier = carrier
+        self.prenotifiedAt = prenotifiedAt
+    }
+}
+
+/// Why a movement is not valid.
+public enum MovementError: Error, Sendable, Equatable, CustomStringConvertible {
+    case invalidID(String)
+    case declaredNotPositive(Mass)
+    case noEWCCode
+
+    public var description: String {
+        switch self {
+        case .invalidID(let id): "movement id \"\(id)\" must be 1 to 128 characters"
+        case .declaredNotPositive(let mass): "declared weight \(mass) must be more than zero"
+        case .noEWCCode: "a movement needs at least one EWC code"
+        }
+    }
+}
+
+/// Who took an action: the daemon's rules, or a named operator.
+public enum Actor: Sendable, Hashable, CustomStringConvertible {
+    case automatic
+    case `operator`(String)
+
+    /// `auto` or `operator:<name>`, as the brief's `confirmed_by` field expects.
+    public var description: String {
+        switch self {
+        case .automatic: "auto"
+        case .operator(let name): "operator:\(name)"
+        }
+    }
+}
+
+/// A report that must leave the site through the outbox.
+public struct Report: Sendable, Hashable {
+    /// Confirmation or Discrepancy.
+    public enum Kind: Sendable, Hashable {
+        case confirmation
+        case discrepancy(DiscrepancyReason, note: String)
+    }
+
+    public var kind: Kind
+    public var movementID: String
+    public var net: NetWeighing
+    public var assessment: Assessment
+    public var by: Actor
+    public var at: Timestamp
+}
+
+/// What the lifecycle asks its caller to do besides persisting the new state.
+public enum MovementAction: Sendable, Hashable {
+    /// Put this report in the outbox, in the same transaction as the new state.
+    case report(Report)
+    /// Tell people: the caller logs it at `notice.severity`.
+    case notify(MovementNotice)
+}
+
+/// Something about a movement that people must hear of.
+public enum MovementNotice: Sendable, Hashable {
+    case confirmed(by: Actor)
+    case discrepancyRaised(DiscrepancyReason)
+    /// Held locally as a Discrepancy because the profile has no way to report one.
+    case discrepancyHeldLocally(DiscrepancyReason)
+    case held(HoldReason)
+    case released
+    case rejected
+    /// A high-risk load was received (always flagged).
+    case highRiskReceived(PrenotificationStatus)
+
+    /// How loud: warning for what needs a person, info for normal flow (OPERATIONS.md, journald).
+    public var severity: Severity {
+        switch self {
+        case .confirmed, .released, .rejected: .info
+        case .discrepancyRaised, .discrepancyHeldLocally, .held: .warning
+        case .highRiskReceived(.missing), .highRiskReceived(.late): .warning
+        case .highRiskReceived: .notice
+        }
+    }
+}
+
+/// Log severities, as syslog/journald priorities.
+public enum Severity: Int, Sendable, Hashable, Comparable, CaseIterable {
+    case error = 3
+    case warning = 4
+    case notice = 5
+    case info = 6
+    case debug = 7
+
+    public static func < (lhs: Severity, rhs: Severity) -> Bool { lhs.rawValue > rhs.rawValue }
+}

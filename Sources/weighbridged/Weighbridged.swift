@@ -1,0 +1,46 @@
+import ArgumentParser
+import Foundation
+import WeighbridgeConfiguration
+
+/// The `weighbridged` command line (OPERATIONS.md, "Command-line contract").
+@main
+struct Weighbridged: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "weighbridged",
+        abstract: "Certified weighbridge capture and Digital Waste Tracking receipt reporting.",
+        version: "0.1.0",
+        subcommands: [CheckConfig.self]
+    )
+}
+
+/// Where the configuration is read from: `--config`, else `WEIGHBRIDGED_CONFIG`, else the default.
+struct ConfigOption: ParsableArguments {
+    @Option(
+        name: .long, help: "Configuration file (default: $WEIGHBRIDGED_CONFIG or /etc/weighbridged/weighbridged.toml).")
+    var config: String?
+
+    var path: String {
+        config ?? ProcessInfo.processInfo.environment["WEIGHBRIDGED_CONFIG"] ?? Configuration.defaultPath
+    }
+}
+
+/// `weighbridged check-config`: validate and print the effective configuration, or exit 78.
+struct CheckConfig: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config",
+        abstract: "Validate the configuration and print it with every default filled in."
+    )
+
+    @OptionGroup var options: ConfigOption
+
+    func run() throws {
+        do {
+            let configuration = try Configuration.load(path: options.path)
+            print("# \(options.path): valid")
+            print(configuration.rendered())
+        } catch {
+            FileHandle.standardError.write(Data((error.description + "\n").utf8))
+            throw ExitCode(ConfigurationError.exitStatus)
+        }
+    }
+}

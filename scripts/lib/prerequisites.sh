@@ -1,0 +1,40 @@
+# Installs the Debian and Python packages the project needs, only when something is missing, so
+# that scripts/test and scripts/demo work on a fresh Debian 12 machine with Swift installed.
+# Sourced by the scripts; works as root, and through sudo otherwise.
+
+# The Debian packages every build and test needs: libmodbus for every Modbus byte, SQLite for the
+# store, libsystemd for the journal and notify protocols, socat for serial pty pairs in tests.
+WEIGHBRIDGED_APT_PACKAGES=(pkg-config libmodbus-dev libsqlite3-dev sqlite3 libsystemd-dev socat)
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+ensure_apt_packages() {
+    local missing=()
+    local package
+    for package in "$@"; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+    done
+    ((${#missing[@]} == 0)) && return 0
+    echo "installing Debian packages: ${missing[*]}" >&2
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+# ensure_pip_packages NAME==VERSION ...: installs into the interpreter that runs the tests.
+ensure_pip_packages() {
+    local missing=()
+    local requirement
+    for requirement in "$@"; do
+        python3 -m pip show "${requirement%%[=<>]*}" >/dev/null 2>&1 || missing+=("$requirement")
+    done
+    ((${#missing[@]} == 0)) && return 0
+    echo "installing Python packages: ${missing[*]}" >&2
+    python3 -m pip install --quiet --disable-pip-version-check "${missing[@]}"
+}
+
+ensure_prerequisites() {
+    command -v swift >/dev/null || { echo "swift is not on PATH; install the Swift toolchain first" >&2; exit 1; }
+    ensure_apt_packages "${WEIGHBRIDGED_APT_PACKAGES[@]}"
+}
