@@ -23,11 +23,34 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", exact: "2.0.1"),
+        .package(url: "https://github.com/apple/swift-crypto", exact: "3.12.3"),
     ],
     targets: [
         // The pure domain: every business rule, no I/O, no clock, no randomness.
         .target(
             name: "WeighbridgeCore",
+            swiftSettings: strictSettings
+        ),
+        // A serial executor on its own thread, for actors that make blocking C calls.
+        .target(
+            name: "BlockingExecution",
+            swiftSettings: strictSettings
+        ),
+        // The system SQLite, for the store (GRDB's way: a system library with its apt provider).
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        // Durable state: weighings, movements, decisions, outbox, audit log. Domain values only.
+        .target(
+            name: "WeighbridgeStore",
+            dependencies: [
+                "WeighbridgeCore",
+                "CSQLite",
+                "BlockingExecution",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: strictSettings
         ),
         // Reads and validates weighbridged.toml into typed values before anything opens.
@@ -48,6 +71,12 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Benchmarks run on demand by scripts/bench, never in CI.
+        .executableTarget(
+            name: "weighbridge-bench",
+            dependencies: ["WeighbridgeCore", "WeighbridgeStore"],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "WeighbridgeCoreTests",
             dependencies: [
@@ -60,6 +89,18 @@ let package = Package(
         .testTarget(
             name: "CommandLineTests",
             dependencies: ["weighbridged"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "WeighbridgeStoreTests",
+            dependencies: ["WeighbridgeStore", "WeighbridgeCore", "store-crash-writer"],
+            swiftSettings: strictSettings
+        ),
+        // The child process the crash test SIGKILLs while it records captures.
+        .executableTarget(
+            name: "store-crash-writer",
+            dependencies: ["WeighbridgeStore", "WeighbridgeCore"],
+            path: "Tests/StoreCrashWriter",
             swiftSettings: strictSettings
         ),
         .testTarget(

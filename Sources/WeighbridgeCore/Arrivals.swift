@@ -1,5 +1,5 @@
 /// Whom an announced arrival is for.
-public enum ArrivalSubject: Sendable, Hashable {
+public enum ArrivalSubject: Sendable, Hashable, Codable {
     /// A known movement (`arrive --movement ID`).
     case movement(String)
     /// A vehicle whose movement is not known locally (`arrive --vehicle REG` matched none).
@@ -7,7 +7,7 @@ public enum ArrivalSubject: Sendable, Hashable {
 }
 
 /// A vehicle announced on a bridge; the next certified weighing there belongs to it.
-public struct Arrival: Sendable, Hashable {
+public struct Arrival: Sendable, Hashable, Codable {
     public var bridge: String
     public var subject: ArrivalSubject
     public var at: Timestamp
@@ -36,7 +36,7 @@ public enum WeighingRoute: Sendable, Hashable {
 ///
 /// One announcement, one weighing: the next capture on a bridge takes the single pending arrival.
 /// With none it is unannounced, with several it is ambiguous; both are held for an operator.
-public struct ArrivalBoard: Sendable, Hashable {
+public struct ArrivalBoard: Sendable, Hashable, Codable {
     /// Pending arrivals by bridge, oldest first.
     public private(set) var pending: [String: [Arrival]]
 

@@ -1,5 +1,5 @@
 /// What the site's rules make of a net weight for a movement, before anyone intervenes.
-public struct Assessment: Sendable, Hashable {
+public struct Assessment: Sendable, Hashable, Codable {
     /// The deviation of the net from the declared weight.
     public let deviation: WeightDeviation
     /// The high-risk rule's outcome.
@@ -8,7 +8,7 @@ public struct Assessment: Sendable, Hashable {
     public let verdict: Verdict
 
     /// The rules' verdict.
-    public enum Verdict: Sendable, Hashable {
+    public enum Verdict: Sendable, Hashable, Codable {
         /// Confirm receipt automatically.
         case confirm
         /// Raise a Discrepancy instead of confirming.
@@ -53,7 +53,7 @@ public struct Assessment: Sendable, Hashable {
 }
 
 /// Why a Discrepancy was raised; the raw values are the brief API's `reason` values.
-public enum DiscrepancyReason: String, Sendable, Hashable, CaseIterable {
+public enum DiscrepancyReason: String, Sendable, Hashable, CaseIterable, Codable {
     case weightDeviation = "weight_deviation"
     case prenotificationMissing = "prenotification_missing"
     case belowMinimumWeight = "below_minimum_weight"
@@ -61,7 +61,7 @@ public enum DiscrepancyReason: String, Sendable, Hashable, CaseIterable {
 }
 
 /// Why a movement waits for an operator.
-public enum HoldReason: Sendable, Hashable, CustomStringConvertible {
+public enum HoldReason: Sendable, Hashable, CustomStringConvertible, Codable {
     /// The net is below the bridge's legal minimum and cannot be certified.
     case belowMinimumWeight(net: Mass, minimum: Mass)
     /// `policy.auto_confirm` is false.

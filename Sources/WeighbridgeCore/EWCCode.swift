@@ -83,3 +83,21 @@ public enum EWCCodeError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 }
+
+extension EWCCode: Codable {
+    /// Encoded in its written form ("20 01 33*"), and validated again when read back.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        do {
+            self = try EWCCode(parsing: text)
+        } catch {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: error.description)
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}

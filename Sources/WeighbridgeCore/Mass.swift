@@ -178,3 +178,16 @@ extension String {
         return String(scalars)
     }
 }
+
+extension Mass: Codable {
+    /// Encoded as its bare integer, so stored records stay readable and exact.
+    public init(from decoder: any Decoder) throws {
+        let value = try decoder.singleValueContainer().decode(Int64.self)
+        self = Mass(grams: value)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(grams)
+    }
+}

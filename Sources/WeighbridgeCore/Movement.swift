@@ -1,5 +1,5 @@
 /// A waste movement the site expects to receive.
-public struct Movement: Sendable, Hashable {
+public struct Movement: Sendable, Hashable, Codable {
     /// The movement's identifier (the brief's UUID, or the site's own reference).
     public var id: String
     /// The declared net weight, always positive.
@@ -47,7 +47,7 @@ public enum MovementError: Error, Sendable, Equatable, CustomStringConvertible {
 }
 
 /// Who took an action: the daemon's rules, or a named operator.
-public enum Actor: Sendable, Hashable, CustomStringConvertible {
+public enum Actor: Sendable, Hashable, CustomStringConvertible, Codable {
     case automatic
     case `operator`(String)
 
@@ -61,9 +61,9 @@ public enum Actor: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// A report that must leave the site through the outbox.
-public struct Report: Sendable, Hashable {
+public struct Report: Sendable, Hashable, Codable {
     /// Confirmation or Discrepancy.
-    public enum Kind: Sendable, Hashable {
+    public enum Kind: Sendable, Hashable, Codable {
         case confirmation
         case discrepancy(DiscrepancyReason, note: String)
     }
@@ -116,4 +116,20 @@ public enum Severity: Int, Sendable, Hashable, Comparable, CaseIterable {
     case debug = 7
 
     public static func < (lhs: Severity, rhs: Severity) -> Bool { lhs.rawValue > rhs.rawValue }
+}
+
+/// Where a report stands in the outbox (API-PROFILES.md, "Shared behaviour").
+public enum OutboxState: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Written with its decision; not yet sent.
+    case pending
+    /// A request is in flight.
+    case sending
+    /// Accepted by the API.
+    case done
+    /// Failed in a way worth retrying; waits for its next attempt time.
+    case retryWait = "retry_wait"
+    /// Rejected permanently; an operator must look.
+    case parked
+    /// Sent, but whether it arrived cannot be known (a non-idempotent POST); an operator decides.
+    case unknown
 }

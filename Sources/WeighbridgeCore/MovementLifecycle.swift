@@ -1,5 +1,5 @@
 /// The states a movement can be in, as `weighbridgectl movements --state` names them.
-public enum MovementState: String, Sendable, Hashable, CaseIterable {
+public enum MovementState: String, Sendable, Hashable, CaseIterable, Codable {
     case expected, arrived, weighing, confirmed, discrepancy, held, rejected
 }
 
@@ -76,9 +76,9 @@ public struct LifecycleError: Error, Sendable, Equatable, CustomStringConvertibl
 /// event (nothing changes) or returns the actions to carry out in the same transaction as the new
 /// state. An operator hold overlays any stage: the rules still run, but their verdict waits until
 /// the hold is released.
-public struct MovementLifecycle: Sendable, Hashable {
+public struct MovementLifecycle: Sendable, Hashable, Codable {
     /// How far the movement has come.
-    public enum Stage: Sendable, Hashable {
+    public enum Stage: Sendable, Hashable, Codable {
         case expected
         /// Announced on a bridge, first weighing not yet taken.
         case arrived(bridge: String, at: Timestamp)

@@ -75,7 +75,7 @@ public struct HighRiskPolicy: Sendable, Hashable {
 }
 
 /// The outcome of the high-risk rule for one load.
-public enum HighRiskAssessment: Sendable, Hashable {
+public enum HighRiskAssessment: Sendable, Hashable, Codable {
     /// No high-risk code.
     case notHighRisk
     /// At least one high-risk code; flagged in logs and records whatever the notice.
@@ -97,7 +97,7 @@ public enum HighRiskAssessment: Sendable, Hashable {
 }
 
 /// Whether a high-risk load was pre-notified as the policy requires.
-public enum PrenotificationStatus: Sendable, Hashable {
+public enum PrenotificationStatus: Sendable, Hashable, Codable {
     /// At or below the threshold: no notice needed.
     case notRequired
     /// Notified early enough.

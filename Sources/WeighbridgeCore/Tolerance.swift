@@ -51,7 +51,7 @@ public struct Percentage: Sendable, Hashable, Comparable, CustomStringConvertibl
 }
 
 /// How far a received net weight is from the declared weight, and whether that is acceptable.
-public struct WeightDeviation: Sendable, Hashable {
+public struct WeightDeviation: Sendable, Hashable, Codable {
     /// The weight the producer or carrier declared.
     public let declared: Mass
     /// The certified net weight received.
@@ -112,5 +112,18 @@ public enum DeviationError: Error, Sendable, Equatable, CustomStringConvertible 
         case .receivedNegative(let mass):
             "received weight \(mass) is negative"
         }
+    }
+}
+
+extension Percentage: Codable {
+    /// Encoded as its bare integer, so stored records stay readable and exact.
+    public init(from decoder: any Decoder) throws {
+        let value = try decoder.singleValueContainer().decode(Int64.self)
+        self = Percentage(tenThousandths: value)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(tenThousandths)
     }
 }

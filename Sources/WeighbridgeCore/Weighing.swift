@@ -1,6 +1,6 @@
 /// One certified weighing as the rest of the rules see it. The full evidence (raw registers,
 /// instrument identity, flags) is kept by the store; the rules need only this.
-public struct Weighing: Sendable, Hashable {
+public struct Weighing: Sendable, Hashable, Codable {
     /// The consecutive ticket number the store gave it.
     public var ticket: Int64
     /// The bridge it was taken on.
@@ -23,7 +23,7 @@ public struct Weighing: Sendable, Hashable {
 }
 
 /// A tare stored for a vehicle (preset tare, "PT" on the ticket), valid until it expires.
-public struct StoredTare: Sendable, Hashable {
+public struct StoredTare: Sendable, Hashable, Codable {
     /// The normalised vehicle registration.
     public var vehicle: VehicleRegistration
     /// The vehicle's empty weight.
@@ -46,7 +46,7 @@ public struct StoredTare: Sendable, Hashable {
 }
 
 /// How the tare of a net weight was obtained.
-public enum TareKind: String, Sendable, Hashable {
+public enum TareKind: String, Sendable, Hashable, Codable {
     /// Weighed empty on a bridge, in the same visit.
     case measured
     /// A stored (preset) tare.
@@ -54,7 +54,7 @@ public enum TareKind: String, Sendable, Hashable {
 }
 
 /// A net weight and the weighings it came from: net = gross − tare, exactly.
-public struct NetWeighing: Sendable, Hashable {
+public struct NetWeighing: Sendable, Hashable, Codable {
     /// The loaded weighing.
     public let gross: Weighing
     /// The empty weighing; nil when the tare was stored.
@@ -127,4 +127,21 @@ public struct VehicleRegistration: Sendable, Hashable, Comparable, CustomStringC
 
     public var description: String { normalised }
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.normalised < rhs.normalised }
+}
+
+extension VehicleRegistration: Codable {
+    /// Encoded as the normalised registration, and validated again when read back.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        guard let registration = VehicleRegistration(text) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "not a registration: \(text)")
+        }
+        self = registration
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(normalised)
+    }
 }

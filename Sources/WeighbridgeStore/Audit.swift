@@ -1,0 +1,99 @@
+internal import Crypto
+import Foundation
+public import WeighbridgeCore
+
+/// One entry for the append-only audit log: a weighing, a decision, an override, a report
+/// attempt, a configuration loaded at start-up.
+public struct AuditEvent: Sendable, Hashable {
+    /// What happened: "weighing_recorded", "decision", "override", "report_attempt", …
+    public var kind: String
+    /// Who: "auto", or the operator as "operator:<name>(uid=<uid>)".
+    public var actor: String
+    /// What it concerns: a movement id, a ticket, a report id.
+    public var subject: String
+    /// The facts, as flat key/value pairs (stored as canonical JSON, keys sorted).
+    public var detail: [String: String]
+
+    /// An event from its parts.
+    public init(kind: String, actor: String, subject: String, detail: [String: String] = [:]) {
+        self.kind = kind
+        self.actor = actor
+        self.subject = subject
+        self.detail = detail
+    }
+}
+
+/// A stored audit entry.
+public struct AuditEntry: Sendable, Hashable {
+    public var sequence: Int64
+    public var at: Timestamp
+    public var event: AuditEvent
+}
+
+/// The result of checking the audit chain from its first entry to its last.
+public enum AuditVerification: Sendable, Hashable, CustomStringConvertible {
+    /// Every entry links to the one before, and every hash matches its content.
+    case intact(entries: Int64, head: String)
+    /// The first entry at which the chain breaks, and how.
+    case broken(sequence: Int64, reason: String)
+
+    public var description: String {
+        switch self {
+        case .intact(let entries, let head): "audit log intact: \(entries) entries, head \(head)"
+        case .broken(let sequence, let reason): "audit log broken at entry \(sequence): \(reason)"
+        }
+    }
+}
+
+/// The audit log's hashing rules: each entry's SHA-256 covers the previous entry's hash and the
+/// entry's canonical bytes, so editing, deleting or inserting any entry breaks every later link.
+enum AuditChain {
+    /// The "previous hash" of the first entry.
+    static let genesis = [UInt8](repeating: 0, count: 32)
+
+    /// The canonical detail JSON: keys sorted by their UTF-8 bytes, no whitespace, only `"`,
+    /// `\\` and control characters escaped. Written by hand rather than with JSONEncoder, whose
+    /// output may change between Foundation versions: the bytes are hashed, and entries written
+    /// today must still verify in ten years.
+    static func canonicalDetail(_ detail: [String: String]) -> String {
+        func quoted(_ text: String) -> String {
+            var result = "\""
+            for scalar in text.unicodeScalars {
+                switch scalar {
+                case "\"": result += "\\\""
+                case "\\": result += "\\\\"
+                case "\n": result += "\\n"
+                case "\r": result += "\\r"
+                case "\t": result += "\\t"
+                case _ where scalar.value < 0x20:
+                    let hex = String(scalar.value, radix: 16)
+                    result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                default: result.unicodeScalars.append(scalar)
+                }
+            }
+            return result + "\""
+        }
+        let pairs = detail.sorted { Array($0.key.utf8).lexicographicallyPrecedes(Array($1.key.utf8)) }
+        return "{" + pairs.map { quoted($0.key) + ":" + quoted($0.value) }.joined(separator: ",") + "}"
+    }
+
+    /// SHA-256 over the previous hash and each field, length-prefixed so that no two different
+    /// entries share bytes.
+    static func hash(
+        previous: [UInt8], sequence: Int64, at: Timestamp, kind: String, actor: String,
+        subject: String, detail: String
+    ) -> [UInt8] {
+        var hasher = SHA256()
+        hasher.update(data: previous)
+        for field in [String(sequence), String(at.millisecondsSinceEpoch), kind, actor, subject, detail] {
+            let bytes = Array(field.utf8)
+            withUnsafeBytes(of: UInt64(bytes.count).bigEndian) { hasher.update(bufferPointer: $0) }
+            hasher.update(data: bytes)
+        }
+        return Array(hasher.finalize())
+    }
+}
+
+extension Array where Element == UInt8 {
+    var hexadecimal: String { map { String(format: "%02x", $0) }.joined() }
+}

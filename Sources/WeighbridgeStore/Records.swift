@@ -1,0 +1,154 @@
+public import WeighbridgeCore
+
+/// Everything known about a certified weighing when it is captured: the evidence a trading
+/// standards officer or a disputing customer may ask for.
+public struct WeighingEvidence: Sendable, Hashable {
+    public var bridge: String
+    /// The weight, unaltered from the indicator.
+    public var weight: Mass
+    public var division: Mass
+    public var weighedAt: Timestamp
+    /// The decoded status flags at capture.
+    public var status: IndicatorStatus
+    /// The indicator's print/alibi counter read with the weight, when it has one.
+    public var legalID: UInt32?
+    /// The instrument's identity (make, serial, firmware) as read after the last reconnect.
+    public var instrumentID: String?
+    /// The register block exactly as read.
+    public var rawRegisters: [UInt16]
+    /// Where the weighing was routed at capture.
+    public var route: WeighingRoute
+
+    /// Evidence from its parts.
+    public init(
+        bridge: String, weight: Mass, division: Mass, weighedAt: Timestamp, status: IndicatorStatus,
+        legalID: UInt32?, instrumentID: String?, rawRegisters: [UInt16], route: WeighingRoute
+    ) {
+        self.bridge = bridge
+        self.weight = weight
+        self.division = division
+        self.weighedAt = weighedAt
+        self.status = status
+        self.legalID = legalID
+        self.instrumentID = instrumentID
+        self.rawRegisters = rawRegisters
+        self.route = route
+    }
+}
+
+/// A weighing as stored, with the consecutive ticket number it was given.
+public struct RecordedWeighing: Sendable, Hashable {
+    public var ticket: Int64
+    public var evidence: WeighingEvidence
+    public var recordedAt: Timestamp
+
+    /// The weighing as the rules see it.
+    public var weighing: Weighing {
+        Weighing(
+            ticket: ticket, bridge: evidence.bridge, weight: evidence.weight, division: evidence.division,
+            time: evidence.weighedAt)
+    }
+}
+
+/// A movement as stored: its lifecycle and the receipt data the `defra-receipt` profile sends.
+public struct StoredMovement: Sendable, Hashable {
+    public var lifecycle: MovementLifecycle
+    /// The movement's `receipt` object as received (JSON text), passed through to the reporting
+    /// profile, which alone knows its fields.
+    public var receipt: String?
+    public var createdAt: Timestamp
+    public var updatedAt: Timestamp
+
+    /// A stored movement from its parts.
+    public init(lifecycle: MovementLifecycle, receipt: String?, createdAt: Timestamp, updatedAt: Timestamp) {
+        self.lifecycle = lifecycle
+        self.receipt = receipt
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+}
+
+/// One decision or override, as the decisions table keeps it.
+public struct DecisionRecord: Sendable, Hashable {
+    public var movementID: String
+    /// "confirmed", "discrepancy", "held", "rejected", "released".
+    public var outcome: String
+    public var reason: String?
+    public var net: Mass?
+    public var declared: Mass
+    public var deviationPercent: String?
+    public var highRisk: Bool
+    public var actor: Actor
+    public var note: String
+    public var decidedAt: Timestamp
+
+    /// A record from its parts.
+    public init(
+        movementID: String, outcome: String, reason: String?, net: Mass?, declared: Mass,
+        deviationPercent: String?, highRisk: Bool, actor: Actor, note: String, decidedAt: Timestamp
+    ) {
+        self.movementID = movementID
+        self.outcome = outcome
+        self.reason = reason
+        self.net = net
+        self.declared = declared
+        self.deviationPercent = deviationPercent
+        self.highRisk = highRisk
+        self.actor = actor
+        self.note = note
+        self.decidedAt = decidedAt
+    }
+}
+
+/// What kind of request an outbox entry becomes.
+public enum OutboxKind: String, Sendable, Hashable, CaseIterable {
+    /// `brief`: PUT /confirmations/{id} (idempotent).
+    case confirmation
+    /// `brief`: PUT /discrepancies/{id} (idempotent).
+    case discrepancy
+    /// `defra-receipt`: POST /movements/receive (not idempotent).
+    case receipt
+    /// `defra-receipt`: PUT /movements/{wasteTrackingId}/receive (idempotent).
+    case correction
+}
+
+/// A report waiting in, or gone through, the outbox.
+public struct OutboxEntry: Sendable, Hashable {
+    public var id: Int64
+    public var movementID: String
+    public var kind: OutboxKind
+    /// Whether resending is safe; a non-idempotent entry interrupted mid-send becomes `unknown`.
+    public var idempotent: Bool
+    /// Sent as `Idempotency-Key` (and in Defra's `otherReferencesForMovement`).
+    public var idempotencyKey: String
+    public var report: Report
+    public var state: OutboxState
+    public var attempts: Int
+    public var nextAttemptAt: Timestamp
+    public var lastError: String?
+    /// The identifier the API gave (Defra's `wasteTrackingId`).
+    public var serverID: String?
+    public var createdAt: Timestamp
+    public var updatedAt: Timestamp
+}
+
+/// A change to an outbox entry after an attempt.
+public struct OutboxUpdate: Sendable, Hashable {
+    public var state: OutboxState
+    public var attempts: Int
+    public var nextAttemptAt: Timestamp
+    public var lastError: String?
+    public var serverID: String?
+
+    /// An update from its parts.
+    public init(
+        state: OutboxState, attempts: Int, nextAttemptAt: Timestamp, lastError: String? = nil,
+        serverID: String? = nil
+    ) {
+        self.state = state
+        self.attempts = attempts
+        self.nextAttemptAt = nextAttemptAt
+        self.lastError = lastError
+        self.serverID = serverID
+    }
+}

@@ -1,0 +1,536 @@
+import Foundation
+public import WeighbridgeCore
+
+/// The named operations of one write transaction. Everything done through one value commits
+/// together or not at all; callers never see SQL, so another backend can stand behind it.
+public struct StoreTransaction {
+    let connection: SQLiteConnection
+    let heads: Heads
+    /// The time the caller stamps this transaction's records with.
+    public let now: Timestamp
+
+    /// The next ticket number and the audit chain's head, remembered between transactions so a
+    /// capture does not read them back each time. The store forgets them when a transaction
+    /// rolls back.
+    final class Heads {
+        var nextTicket: Int64?
+        var audit: (sequence: Int64, hash: [UInt8])?
+
+        func forget() {
+            nextTicket = nil
+            audit = nil
+        }
+    }
+
+    // MARK: Weighings
+
+    /// Records a certified weighing with the next consecutive ticket number, and audits it.
+    public func recordWeighing(_ evidence: WeighingEvidence) throws(StoreError) -> RecordedWeighing {
+        let ticket: Int64
+        if let next = heads.nextTicket {
+            ticket = next
+        } else {
+            ticket = try connection.rows(
+                "SELECT COALESCE(MAX(ticket), 0) + 1 FROM weighings",
+                operation: "number weighing"
+            ) { $0.integer(0) }[0]
+        }
+        let (route, detail) = evidence.route.stored
+        try connection.run(
+            """
+            INSERT INTO weighings (ticket, bridge, weight_g, division_g, weighed_at_ms, status_flags, legal_id,
+                instrument_id, raw_registers, route, route_detail, recorded_at_ms)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [
+                .integer(ticket), .text(evidence.bridge), .integer(evidence.weight.grams),
+                .integer(evidence.division.grams), .integer(evidence.weighedAt.millisecondsSinceEpoch),
+                .integer(Int64(evidence.status.rawValue)), .optional(evidence.legalID.map { Int64($0) }),
+                .optional(evidence.instrumentID), .blob(evidence.rawRegisters.bigEndianBytes), .text(route),
+                .optional(detail), .integer(now.millisecondsSinceEpoch),
+            ],
+            operation: "record weighing")
+        heads.nextTicket = ticket + 1
+        let recorded = RecordedWeighing(ticket: ticket, evidence: evidence, recordedAt: now)
+        try appendAudit(
+            AuditEvent(
+                kind: "weighing_recorded", actor: "auto", subject: "ticket:\(ticket)",
+                detail: [
+                    "bridge": evidence.bridge, "weight_g": String(evidence.weight.grams),
+                    "weighed_at": evidence.weighedAt.rfc3339, "route": route,
+                    "legal_id": evidence.legalID.map { String($0) } ?? "",
+                ]))
+        return recorded
+    }
+
+    /// A weighing by ticket.
+    public func weighing(ticket: Int64) throws(StoreError) -> RecordedWeighing? {
+        try weighings(where: "w.ticket = ?", [.integer(ticket)]).first
+    }
+
+    /// The weighings bound to a movement, oldest first.
+    public func weighings(ofMovement id: String) throws(StoreError) -> [RecordedWeighing] {
+        try weighings(where: "w.ticket IN (SELECT ticket FROM weighing_bindings WHERE movement_id = ?)", [.text(id)])
+    }
+
+    /// Weighings bound to no movement: held for an operator to attach.
+    public func unattributedWeighings() throws(StoreError) -> [RecordedWeighing] {
+        try weighings(where: "w.ticket NOT IN (SELECT ticket FROM weighing_bindings)", [])
+    }
+
+    /// Binds a weighing to a movement's visit. A weighing is bound once: binding it again fails
+    /// with `.constraint`.
+    public func bind(ticket: Int64, toMovement id: String, by actor: String) throws(StoreError) {
+        try connection.run(
+            "INSERT INTO weighing_bindings (ticket, movement_id, bound_by, bound_at_ms) VALUES (?, ?, ?, ?)",
+            [.integer(ticket), .text(id), .text(actor), .integer(now.millisecondsSinceEpoch)],
+            operation: "bind weighing \(ticket) to \(id)")
+    }
+
+    private func weighings(where condition: String, _ values: [SQLValue]) throws(StoreError) -> [RecordedWeighing] {
+        try connection.rows(
+            """
+            SELECT w.ticket, w.bridge, w.weight_g, w.division_g, w.weighed_at_ms, w.status_flags, w.legal_id,
+                w.instrument_id, w.raw_registers, w.route, w.route_detail, w.recorded_at_ms
+            FROM weighings w WHERE \(condition) ORDER BY w.ticket
+            """, values, operation: "read weighings"
+        ) { row throws(StoreError) in
+            let route = try WeighingRoute(stored: row.text(9), detail: row.optionalText(10))
+            let evidence = WeighingEvidence(
+                bridge: row.text(1), weight: Mass(grams: row.integer(2)), division: Mass(grams: row.integer(3)),
+                weighedAt: Timestamp(millisecondsSinceEpoch: row.integer(4)),
+                status: IndicatorStatus(rawValue: UInt16(truncatingIfNeeded: row.integer(5))),
+                legalID: row.optionalInteger(6).map { UInt32(truncatingIfNeeded: $0) },
+                instrumentID: row.optionalText(7), rawRegisters: row.blob(8).registersFromBigEndian, route: route)
+            return RecordedWeighing(
+                ticket: row.integer(0), evidence: evidence,
+                recordedAt: Timestamp(millisecondsSinceEpoch: row.integer(11)))
+        }
+    }
+
+    // MARK: Movements
+
+    /// Inserts or replaces a movement's stored state.
+    public func saveMovement(_ lifecycle: MovementLifecycle, receipt: String?) throws(StoreError) {
+        let json = try StoredJSON.encode(lifecycle, what: "movement \(lifecycle.movement.id)")
+        try connection.run(
+            """
+            INSERT INTO movements (id, state, vehicle, lifecycle, receipt, created_at_ms, updated_at_ms)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (id) DO UPDATE SET state = excluded.state, vehicle = excluded.vehicle,
+                lifecycle = excluded.lifecycle, receipt = excluded.receipt, updated_at_ms = excluded.updated_at_ms
+            """,
+            [
+                .text(lifecycle.movement.id), .text(lifecycle.state.rawValue),
+                .optional(lifecycle.movement.vehicle?.normalised), .text(json), .optional(receipt),
+                .integer(now.millisecondsSinceEpoch), .integer(now.millisecondsSinceEpoch),
+            ],
+            operation: "save movement \(lifecycle.movement.id)")
+    }
+
+    /// A movement by id.
+    public func movement(id: String) throws(StoreError) -> StoredMovement? {
+        try movements(where: "id = ?", [.text(id)]).first
+    }
+
+    /// Movements, optionally only those in `state`, oldest first.
+    public func movements(state: MovementState? = nil) throws(StoreError) -> [StoredMovement] {
+        guard let state else { return try movements(where: "1", []) }
+        return try movements(where: "state = ?", [.text(state.rawValue)])
+    }
+
+    /// Movements still waiting for a vehicle or a weighing: the candidates for `arrive --vehicle`.
+    public func openMovements(vehicle: VehicleRegistration) throws(StoreError) -> [Movement] {
+        try movements(
+            where: "vehicle = ? AND state IN ('expected', 'arrived', 'weighing')", [.text(vehicle.normalised)]
+        )
+        .map(\.lifecycle.movement)
+    }
+
+    private func movements(where condition: String, _ values: [SQLValue]) throws(StoreError) -> [StoredMovement] {
+        try connection.rows(
+            "SELECT id, lifecycle, receipt, created_at_ms, updated_at_ms FROM movements WHERE \(condition) "
+                + "ORDER BY created_at_ms, id", values, operation: "read movements"
+        ) { row throws(StoreError) in
+            StoredMovement(
+                lifecycle: try StoredJSON.decode(
+                    MovementLifecycle.self, from: row.text(1), what: "movement \(row.text(0))"),
+                receipt: row.optionalText(2), createdAt: Timestamp(millisecondsSinceEpoch: row.integer(3)),
+                updatedAt: Timestamp(millisecondsSinceEpoch: row.integer(4)))
+        }
+    }
+
+    // MARK: Decisions
+
+    /// Records a decision or override.
+    public func recordDecision(_ record: DecisionRecord) throws(StoreError) {
+        try connection.run(
+            """
+            INSERT INTO decisions (movement_id, outcome, reason, net_g, declared_g, deviation_percent, high_risk,
+                actor, note, decided_at_ms)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [
+                .text(record.movementID), .text(record.outcome), .optional(record.reason), .optional(record.net?.grams),
+                .integer(record.declared.grams), .optional(record.deviationPercent), .integer(record.highRisk ? 1 : 0),
+                .text(record.actor.description), .text(record.note), .integer(record.decidedAt.millisecondsSinceEpoch),
+            ],
+            operation: "record decision for \(record.movementID)")
+        try appendAudit(
+            AuditEvent(
+                kind: "decision", actor: record.actor.description, subject: record.movementID,
+                detail: [
+                    "outcome": record.outcome, "reason": record.reason ?? "",
+                    "net_g": record.net.map { String($0.grams) } ?? "",
+                    "declared_g": String(record.declared.grams), "deviation_percent": record.deviationPercent ?? "",
+                    "high_risk": String(record.highRisk), "note": record.note,
+                ]))
+    }
+
+    /// The decisions of a movement, oldest first.
+    public func decisions(ofMovement id: String) throws(StoreError) -> [DecisionRecord] {
+        try connection.rows(
+            """
+            SELECT outcome, reason, net_g, declared_g, deviation_percent, high_risk, actor, note, decided_at_ms
+            FROM decisions WHERE movement_id = ? ORDER BY id
+            """, [.text(id)], operation: "read decisions"
+        ) { row in
+            let actorText = row.text(6)
+            let actor: Actor =
+                actorText == "auto" ? .automatic : .operator(String(actorText.dropFirst("operator:".count)))
+            return DecisionRecord(
+                movementID: id, outcome: row.text(0), reason: row.optionalText(1),
+                net: row.optionalInteger(2).map(Mass.init(grams:)), declared: Mass(grams: row.integer(3)),
+                deviationPercent: row.optionalText(4), highRisk: row.integer(5) != 0, actor: actor, note: row.text(7),
+                decidedAt: Timestamp(millisecondsSinceEpoch: row.integer(8)))
+        }
+    }
+
+    // MARK: Outbox
+
+    /// Puts a report in the outbox, due now. The idempotency key is unique: enqueueing the same
+    /// key twice fails with `.constraint` rather than sending twice.
+    public func enqueue(_ report: Report, kind: OutboxKind, idempotent: Bool, idempotencyKey: String)
+        throws(StoreError) -> OutboxEntry
+    {
+        let json = try StoredJSON.encode(report, what: "report for \(report.movementID)")
+        try connection.run(
+            """
+            INSERT INTO outbox (movement_id, kind, idempotent, idempotency_key, report, state, attempts,
+                next_attempt_ms, created_at_ms, updated_at_ms)
+            VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)
+            """,
+            [
+                .text(report.movementID), .text(kind.rawValue), .integer(idempotent ? 1 : 0), .text(idempotencyKey),
+                .text(json), .integer(now.millisecondsSinceEpoch), .integer(now.millisecondsSinceEpoch),
+                .integer(now.millisecondsSinceEpoch),
+            ],
+            operation: "enqueue report for \(report.movementID)")
+        let id = connection.lastInsertRowID
+        try appendAudit(
+            AuditEvent(
+                kind: "report_queued", actor: report.by.description, subject: report.movementID,
+                detail: ["outbox_id": String(id), "kind": kind.rawValue, "key": idempotencyKey]))
+        return OutboxEntry(
+            id: id, movementID: report.movementID, kind: kind, idempotent: idempotent,
+            idempotencyKey: idempotencyKey, report: report, state: .pending, attempts: 0,
+            nextAttemptAt: now, lastError: nil, serverID: nil, createdAt: now, updatedAt: now)
+    }
+
+    /// Entries due at `now` (pending, or retry_wait whose time has come), oldest first, marked
+    /// `sending` in this same transaction so that no two senders take the same entry.
+    public func claimDueOutboxEntries(limit: Int) throws(StoreError) -> [OutboxEntry] {
+        let due = try outboxEntries(
+            where: "state IN ('pending', 'retry_wait') AND next_attempt_ms <= ? ORDER BY next_attempt_ms, id LIMIT ?",
+            [.integer(now.millisecondsSinceEpoch), .integer(Int64(limit))])
+        for entry in due {
+            try connection.run(
+                "UPDATE outbox SET state = 'sending', updated_at_ms = ? WHERE id = ?",
+                [.integer(now.millisecondsSinceEpoch), .integer(entry.id)], operation: "claim report")
+        }
+        return due.map { entry in
+            var claimed = entry
+            claimed.state = .sending
+            claimed.updatedAt = now
+            return claimed
+        }
+    }
+
+    /// Records the outcome of an attempt (or an operator's action) on an entry, and audits it.
+    public func updateOutboxEntry(id: Int64, _ update: OutboxUpdate, actor: String = "auto") throws(StoreError) {
+        try connection.run(
+            """
+            UPDATE outbox SET state = ?, attempts = ?, next_attempt_ms = ?, last_error = ?,
+                server_id = COALESCE(?, server_id), updated_at_ms = ?
+            WHERE id = ?
+            """,
+            [
+                .text(update.state.rawValue), .integer(Int64(update.attempts)),
+                .integer(update.nextAttemptAt.millisecondsSinceEpoch), .optional(update.lastError),
+                .optional(update.serverID), .integer(now.millisecondsSinceEpoch), .integer(id),
+            ],
+            operation: "update report \(id)")
+        guard connection.changes == 1 else {
+            throw StoreError(code: .constraint, operation: "update report \(id)", message: "no such outbox entry")
+        }
+        try appendAudit(
+            AuditEvent(
+                kind: "report_attempt", actor: actor, subject: "outbox:\(id)",
+                detail: [
+                    "state": update.state.rawValue, "attempts": String(update.attempts),
+                    "error": update.lastError ?? "",
+                    "server_id": update.serverID ?? "",
+                ]))
+    }
+
+    /// An entry by id.
+    public func outboxEntry(id: Int64) throws(StoreError) -> OutboxEntry? {
+        try outboxEntries(where: "id = ?", [.integer(id)]).first
+    }
+
+    /// Entries, optionally only in `state`, oldest first.
+    public func outboxEntries(state: OutboxState? = nil) throws(StoreError) -> [OutboxEntry] {
+        guard let state else { return try outboxEntries(where: "1 ORDER BY id", []) }
+        return try outboxEntries(where: "state = ? ORDER BY id", [.text(state.rawValue)])
+    }
+
+    /// The entries of one movement, oldest first.
+    public func outboxEntries(ofMovement id: String) throws(StoreError) -> [OutboxEntry] {
+        try outboxEntries(where: "movement_id = ? ORDER BY id", [.text(id)])
+    }
+
+    private func outboxEntries(where condition: String, _ values: [SQLValue]) throws(StoreError) -> [OutboxEntry] {
+        try connection.rows(
+            """
+            SELECT id, movement_id, kind, idempotent, idempotency_key, report, state, attempts, next_attempt_ms,
+                last_error, server_id, created_at_ms, updated_at_ms
+            FROM outbox WHERE \(condition)
+            """, values, operation: "read outbox"
+        ) { row throws(StoreError) in
+            guard let kind = OutboxKind(rawValue: row.text(2)), let state = OutboxState(rawValue: row.text(6)) else {
+                throw StoreError(
+                    code: .corrupt, operation: "read outbox",
+                    message: "unknown kind or state in entry \(row.integer(0))")
+            }
+            return OutboxEntry(
+                id: row.integer(0), movementID: row.text(1), kind: kind, idempotent: row.integer(3) != 0,
+                idempotencyKey: row.text(4),
+                report: try StoredJSON.decode(Report.self, from: row.text(5), what: "report"),
+                state: state, attempts: Int(row.integer(7)),
+                nextAttemptAt: Timestamp(millisecondsSinceEpoch: row.integer(8)), lastError: row.optionalText(9),
+                serverID: row.optionalText(10), createdAt: Timestamp(millisecondsSinceEpoch: row.integer(11)),
+                updatedAt: Timestamp(millisecondsSinceEpoch: row.integer(12)))
+        }
+    }
+
+    // MARK: Stored tares
+
+    /// Sets (or replaces) a vehicle's stored tare.
+    public func setStoredTare(_ tare: StoredTare, by actor: String) throws(StoreError) {
+        try connection.run(
+            """
+            INSERT INTO stored_tares (vehicle, tare_g, set_at_ms, expires_at_ms, set_by) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT (vehicle) DO UPDATE SET tare_g = excluded.tare_g, set_at_ms = excluded.set_at_ms,
+                expires_at_ms = excluded.expires_at_ms, set_by = excluded.set_by
+            """,
+            [
+                .text(tare.vehicle.normalised), .integer(tare.tare.grams), .integer(tare.setAt.millisecondsSinceEpoch),
+                .integer(tare.expiresAt.millisecondsSinceEpoch), .text(actor),
+            ],
+            operation: "set stored tare of \(tare.vehicle)")
+        try appendAudit(
+            AuditEvent(
+                kind: "tare_set", actor: actor, subject: tare.vehicle.normalised,
+                detail: [
+                    "tare_g": String(tare.tare.grams), "expires_at": tare.expiresAt.rfc3339,
+                ]))
+    }
+
+    /// Ends a stored tare's validity now.
+    public func expireStoredTare(vehicle: VehicleRegistration, by actor: String) throws(StoreError) {
+        try connection.run(
+            "UPDATE stored_tares SET expires_at_ms = MIN(expires_at_ms, ?) WHERE vehicle = ?",
+            [.integer(now.millisecondsSinceEpoch), .text(vehicle.normalised)],
+            operation: "expire stored tare of \(vehicle)")
+        try appendAudit(AuditEvent(kind: "tare_expired", actor: actor, subject: vehicle.normalised))
+    }
+
+    /// A vehicle's stored tare, valid or not.
+    public func storedTare(vehicle: VehicleRegistration) throws(StoreError) -> StoredTare? {
+        try storedTares(where: "vehicle = ?", [.text(vehicle.normalised)]).first
+    }
+
+    /// Every stored tare.
+    public func storedTares() throws(StoreError) -> [StoredTare] {
+        try storedTares(where: "1", [])
+    }
+
+    private func storedTares(where condition: String, _ values: [SQLValue]) throws(StoreError) -> [StoredTare] {
+        try connection.rows(
+            "SELECT vehicle, tare_g, set_at_ms, expires_at_ms FROM stored_tares WHERE \(condition) ORDER BY vehicle",
+            values, operation: "read stored tares"
+        ) { row throws(StoreError) in
+            guard let vehicle = VehicleRegistration(row.text(0)) else {
+                throw StoreError(code: .corrupt, operation: "read stored tares", message: "bad registration")
+            }
+            return StoredTare(
+                vehicle: vehicle, tare: Mass(grams: row.integer(1)),
+                setAt: Timestamp(millisecondsSinceEpoch: row.integer(2)),
+                expiresAt: Timestamp(millisecondsSinceEpoch: row.integer(3)))
+        }
+    }
+
+    // MARK: Arrivals
+
+    /// The vehicles announced and not yet weighed.
+    public func arrivalBoard() throws(StoreError) -> ArrivalBoard {
+        let arrivals = try connection.rows("SELECT arrival FROM arrivals", operation: "read arrivals") {
+            row throws(StoreError) in try StoredJSON.decode(Arrival.self, from: row.text(0), what: "arrival")
+        }
+        var pending: [String: [Arrival]] = [:]
+        for arrival in arrivals.sorted(by: { $0.at < $1.at }) { pending[arrival.bridge, default: []].append(arrival) }
+        return ArrivalBoard(pending: pending)
+    }
+
+    /// Replaces the stored arrivals with `board`.
+    public func saveArrivalBoard(_ board: ArrivalBoard) throws(StoreError) {
+        try connection.run("DELETE FROM arrivals", operation: "save arrivals")
+        for arrival in board.pending.values.joined() {
+            let subject: String
+            switch arrival.subject {
+            case .movement(let id): subject = "movement:\(id)"
+            case .unidentifiedVehicle(let vehicle): subject = "vehicle:\(vehicle.normalised)"
+            }
+            try connection.run(
+                "INSERT INTO arrivals (subject, bridge, arrival) VALUES (?, ?, ?)",
+                [.text(subject), .text(arrival.bridge), .text(try StoredJSON.encode(arrival, what: "arrival"))],
+                operation: "save arrivals")
+        }
+    }
+
+    // MARK: Reference data
+
+    /// A cached reference list (Defra's EWC codes, container types, …) and when it was fetched.
+    public func referenceData(list: String) throws(StoreError) -> (body: String, fetchedAt: Timestamp)? {
+        try connection.rows(
+            "SELECT body, fetched_at_ms FROM reference_data WHERE list = ?", [.text(list)],
+            operation: "read reference data"
+        ) {
+            ($0.text(0), Timestamp(millisecondsSinceEpoch: $0.integer(1)))
+        }.first
+    }
+
+    /// Caches a reference list.
+    public func saveReferenceData(list: String, body: String) throws(StoreError) {
+        try connection.run(
+            """
+            INSERT INTO reference_data (list, body, fetched_at_ms) VALUES (?, ?, ?)
+            ON CONFLICT (list) DO UPDATE SET body = excluded.body, fetched_at_ms = excluded.fetched_at_ms
+            """, [.text(list), .text(body), .integer(now.millisecondsSinceEpoch)], operation: "cache reference data")
+    }
+
+    // MARK: Audit
+
+    /// Appends an entry to the hash-chained audit log.
+    @discardableResult
+    public func appendAudit(_ event: AuditEvent) throws(StoreError) -> AuditEntry {
+        var last = heads.audit
+        if last == nil {
+            last = try connection.rows(
+                "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+                operation: "read audit head"
+            ) { (sequence: $0.integer(0), hash: $0.blob(1)) }.first
+        }
+        let sequence = (last?.sequence ?? 0) + 1
+        let previous = last?.hash ?? AuditChain.genesis
+        let detail = AuditChain.canonicalDetail(event.detail)
+        let hash = AuditChain.hash(
+            previous: previous, sequence: sequence, at: now, kind: event.kind,
+            actor: event.actor, subject: event.subject, detail: detail)
+        try connection.run(
+            "INSERT INTO audit (seq, at_ms, kind, actor, subject, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                .integer(sequence), .integer(now.millisecondsSinceEpoch), .text(event.kind), .text(event.actor),
+                .text(event.subject), .text(detail), .blob(previous), .blob(hash),
+            ],
+            operation: "append audit")
+        heads.audit = (sequence, hash)
+        return AuditEntry(sequence: sequence, at: now, event: event)
+    }
+
+    /// Audit entries after `sequence`, oldest first (for `audit` listings and `tail`).
+    public func auditEntries(after sequence: Int64 = 0, limit: Int = 1_000) throws(StoreError) -> [AuditEntry] {
+        try connection.rows(
+            "SELECT seq, at_ms, kind, actor, subject, detail FROM audit WHERE seq > ? ORDER BY seq LIMIT ?",
+            [.integer(sequence), .integer(Int64(limit))], operation: "read audit"
+        ) { row in
+            let detail = (try? JSONDecoder().decode([String: String].self, from: Data(row.text(5).utf8))) ?? [:]
+            return AuditEntry(
+                sequence: row.integer(0), at: Timestamp(millisecondsSinceEpoch: row.integer(1)),
+                event: AuditEvent(kind: row.text(2), actor: row.text(3), subject: row.text(4), detail: detail))
+        }
+    }
+}
+
+@available(*, unavailable)
+extension StoreTransaction: Sendable {}
+
+/// JSON for the few columns that hold a domain value whole (a lifecycle, a report).
+enum StoredJSON {
+    static func encode(_ value: some Encodable, what: String) throws(StoreError) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        do {
+            return String(decoding: try encoder.encode(value), as: UTF8.self)
+        } catch {
+            throw StoreError(code: .other, operation: "encode \(what)", message: "\(error)")
+        }
+    }
+
+    static func decode<Value: Decodable>(_ type: Value.Type, from text: String, what: String) throws(StoreError)
+        -> Value
+    {
+        do {
+            return try JSONDecoder().decode(type, from: Data(text.utf8))
+        } catch {
+            throw StoreError(code: .corrupt, operation: "decode \(what)", message: "\(error)")
+        }
+    }
+}
+
+extension WeighingRoute {
+    /// The route column and its detail.
+    var stored: (String, String?) {
+        switch self {
+        case .movement(let id): ("movement", id)
+        case .unidentifiedVehicle(let vehicle): ("unidentified_vehicle", vehicle.normalised)
+        case .unannounced: ("unannounced", nil)
+        case .ambiguous(let arrivals): ("ambiguous", try? StoredJSON.encode(arrivals, what: "candidates"))
+        }
+    }
+
+    init(stored route: String, detail: String?) throws(StoreError) {
+        switch (route, detail) {
+        case ("movement", let id?): self = .movement(id)
+        case ("unidentified_vehicle", let text?):
+            guard let vehicle = VehicleRegistration(text) else { fallthrough }
+            self = .unidentifiedVehicle(vehicle)
+        case ("unannounced", _): self = .unannounced
+        case ("ambiguous", let json?):
+            self = .ambiguous(try StoredJSON.decode([Arrival].self, from: json, what: "candidates"))
+        default:
+            throw StoreError(code: .corrupt, operation: "read weighing", message: "unknown route \(route)")
+        }
+    }
+}
+
+extension Array where Element == UInt16 {
+    /// Registers as Modbus puts them on the wire: each big-endian.
+    var bigEndianBytes: [UInt8] { flatMap { [UInt8($0 >> 8), UInt8($0 & 0xFF)] } }
+}
+
+extension Array where Element == UInt8 {
+    var registersFromBigEndian: [UInt16] {
+        stride(from: 0, to: count - 1, by: 2).map { UInt16(self[$0]) << 8 | UInt16(self[$0 + 1]) }
+    }
+}

@@ -1,0 +1,193 @@
+import Foundation
+import Testing
+import WeighbridgeCore
+@testable import WeighbridgeStore
+
+@Suite("Audit log: hash chain and tamper evidence")
+struct AuditTests {
+    /// A store with ten audited weighings, and the database path for tampering.
+    private func auditedStore(_ directory: TemporaryDirectory) async throws -> (Store, String) {
+        let path = directory.file("db.sqlite")
+        let store = try Store(path: path, now: t0)
+        for kilograms: Int64 in 1...10 {
+            _ = try await store.write(at: t0.adding(seconds: kilograms)) {
+                try $0.recordWeighing(evidence(kilograms * 1_000))
+            }
+        }
+        #expect(try await store.verifyAudit() == .intact(entries: 10, head: try await headHash(store)))
+        // A tamperer drops the append-only triggers first; the chain must still tell.
+        try sqlite3(path, "DROP TRIGGER audit_is_append_only; DROP TRIGGER audit_is_kept;")
+        return (store, path)
+    }
+
+    private func headHash(_ store: Store) async throws -> String {
+        guard case .intact(_, let head) = try await store.verifyAudit() else { return "" }
+        return head
+    }
+
+    @Test("editing one entry's content breaks the chain at that entry")
+    func editDetected() async throws {
+        let directory = try TemporaryDirectory()
+        let (store, path) = try await auditedStore(directory)
+        try sqlite3(path, "UPDATE audit SET subject = 'ticket:99' WHERE seq = 4;")
+        #expect(try sqlite3(path, "SELECT subject FROM audit WHERE seq = 4;") == "ticket:99\n")
+        #expect(
+            try await store.verifyAudit()
+                == .broken(sequence: 4, reason: "its content does not match its hash (edited)"))
+    }
+
+    @Test("deleting one entry is named as missing")
+    func deletionDetected() async throws {
+        let directory = try TemporaryDirectory()
+        let (store, path) = try await auditedStore(directory)
+        try sqlite3(path, "DELETE FROM audit WHERE seq = 6;")
+        #expect(try await store.verifyAudit() == .broken(sequence: 6, reason: "entry 6 is missing (next present is 7)"))
+    }
+
+    @Test("inserting a forged entry breaks the chain where it stands")
+    func insertionDetected() async throws {
+        let directory = try TemporaryDirectory()
+        let (store, path) = try await auditedStore(directory)
+        // Forge entry 11 claiming to follow 10, with a made-up hash; then renumbering to slip it
+        // in the middle is impossible without rewriting every later hash.
+        try sqlite3(
+            path,
+            """
+            INSERT INTO audit (seq, at_ms, kind, actor, subject, detail, prev_hash, hash)
+            SELECT 11, at_ms, 'override', 'operator:mallory(uid=0)', 'M1', '{}', hash, zeroblob(32)
+            FROM audit WHERE seq = 10;
+            """)
+        #expect(
+            try await store.verifyAudit()
+                == .broken(sequence: 11, reason: "its content does not match its hash (edited)"))
+        // Moving entries up to open a gap for the forgery breaks the link of the entry after it.
+        try sqlite3(
+            path,
+            "DELETE FROM audit WHERE seq = 11; UPDATE audit SET seq = seq + 100 WHERE seq >= 5; "
+                + "UPDATE audit SET seq = seq - 99 WHERE seq >= 105;")
+        try sqlite3(
+            path,
+            """
+            INSERT INTO audit (seq, at_ms, kind, actor, subject, detail, prev_hash, hash)
+            SELECT 5, at_ms, 'override', 'operator:mallory(uid=0)', 'M1', '{}', hash, hash FROM audit WHERE seq = 4;
+            """)
+        guard case .broken(let sequence, _) = try await store.verifyAudit() else {
+            Issue.record("tampering went unnoticed")
+            return
+        }
+        #expect(sequence == 5)
+    }
+}
+
+@Suite("Crash safety")
+struct CrashTests {
+    private let writer = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        .appendingPathComponent("store-crash-writer")
+
+    @Test("SIGKILL at 200 random moments: every acknowledged capture survives whole, tickets gap-free, chain intact")
+    func killedWriterLosesNothing() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("db.sqlite")
+        var generator = SystemRandomNumberGenerator()
+        var acknowledged: [(movement: String, tickets: [Int64])] = []
+        var runsThatCommitted = 0
+        for run in 0..<200 {
+            let process = Process()
+            process.executableURL = writer
+            process.arguments = [path, String(run)]
+            let output = Pipe()
+            process.standardOutput = output
+            try process.run()
+            // Kill at a random moment: sometimes before the first commit, mostly mid-loop.
+            usleep(UInt32.random(in: 5_000...60_000, using: &generator))
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            #expect(process.terminationReason == .uncaughtSignal)
+            let lines = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                .split(separator: "\n")
+            let before = acknowledged.count
+            for line in lines {
+                // Only whole lines count: a line cut by the kill was never acknowledged in full.
+                let fields = line.split(separator: " ")
+                guard fields.count == 4, fields[0] == "ack", let first = Int64(fields[2]), let second = Int64(fields[3])
+                else { continue }
+                acknowledged.append((String(fields[1]), [first, second]))
+            }
+            if acknowledged.count > before { runsThatCommitted += 1 }
+
+            let store = try Store(path: path, now: t0)
+            try await checkInvariants(store, acknowledged: acknowledged)
+        }
+        // Most kills must land while the writer is committing, or the test proves little.
+        #expect(runsThatCommitted >= 100, "only \(runsThatCommitted) runs committed before the kill")
+    }
+
+    private func checkInvariants(_ store: Store, acknowledged: [(movement: String, tickets: [Int64])]) async throws {
+        #expect(try await store.verifyAudit().isIntact)
+        let snapshot = try await store.read { transaction in
+            (
+                movements: try transaction.movements(), unattributed: try transaction.unattributedWeighings(),
+                outbox: try transaction.outboxEntries(),
+                bound: try transaction.movements().flatMap {
+                    try transaction.weighings(ofMovement: $0.lifecycle.movement.id)
+                }
+            )
+        }
+        let tickets = snapshot.bound.map(\.ticket).sorted()
+        #expect(tickets == Array(stride(from: 1, through: Int64(tickets.count), by: 1)), "ticket gap")
+        #expect(snapshot.unattributed.isEmpty, "a weighing without its movement: a partial write")
+        #expect(snapshot.movements.allSatisfy { $0.lifecycle.state == .confirmed }, "a half-decided movement")
+        #expect(snapshot.outbox.count == snapshot.movements.count, "a decision without its report")
+        #expect(tickets.count == 2 * snapshot.movements.count)
+        let stored = Dictionary(grouping: snapshot.bound, by: { $0.evidence.route })
+        for ack in acknowledged {
+            let weighings = stored[.movement(ack.movement)]?.map(\.ticket).sorted()
+            #expect(weighings == ack.tickets, "acknowledged capture \(ack.movement) lost")
+        }
+    }
+}
+
+@Suite("Disk full")
+struct DiskFullTests {
+    @Test(
+        "a write that cannot reach the disk fails clearly, keeps nothing half-written, and the store recovers",
+        .enabled(if: getuid() == 0, "mounting a small tmpfs needs root"))
+    func diskFull() async throws {
+        let directory = try TemporaryDirectory()
+        let mountPoint = directory.file("small")
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        #expect(try shell("/bin/mount", ["-t", "tmpfs", "-o", "size=2m", "tmpfs", mountPoint]).status == 0)
+        defer { _ = try? shell("/bin/umount", [mountPoint]) }
+        let path = mountPoint + "/db.sqlite"
+        let store = try Store(path: path, now: t0)
+        // Fill the disk around the database, leaving room for a few hundred writes.
+        _ = try shell("/bin/dd", ["if=/dev/zero", "of=\(mountPoint)/filler", "bs=64k", "count=26"])
+        var recorded = 0
+        var failure: StoreError?
+        while failure == nil, recorded < 100_000 {
+            do {
+                _ = try await store.write(at: t0) { try $0.recordWeighing(evidence(22_000)) }
+                recorded += 1
+            } catch let error as StoreError {
+                failure = error
+            }
+        }
+        #expect(failure?.code == .diskFull || failure?.code == .io, "\(String(describing: failure))")
+        #expect(recorded > 0, "the disk was full before the first write; the test proves little")
+        try FileManager.default.removeItem(atPath: mountPoint + "/filler")
+        _ = try await store.write(at: t0) { try $0.recordWeighing(evidence(12_000)) }
+        let tickets = try await store.read { try $0.unattributedWeighings() }.map(\.ticket)
+        #expect(tickets == Array(1...Int64(recorded + 1)))
+        #expect(try await store.verifyAudit().isIntact)
+    }
+}
+
+@Suite("Audit canonical form")
+struct CanonicalFormTests {
+    @Test("detail is canonical: keys sorted, fixed escaping, no whitespace, independent of insertion order")
+    func canonicalDetail() {
+        let detail = ["b": "x\"y", "a": "1\n", "é": "\u{1}", "A": "\\"]
+        #expect(AuditChain.canonicalDetail(detail) == #"{"A":"\\","a":"1\n","b":"x\"y","é":"\u0001"}"#)
+        #expect(AuditChain.canonicalDetail([:]) == "{}")
+    }
+}
