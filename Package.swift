@@ -53,6 +53,34 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // libmodbus, for every Modbus byte on the wire.
+        .systemLibrary(
+            name: "CModbus",
+            pkgConfig: "libmodbus",
+            providers: [.apt(["libmodbus-dev"])]
+        ),
+        // Modbus TCP/RTU links, the acquisition loop that feeds the capture rules.
+        .target(
+            name: "WeighbridgeModbus",
+            dependencies: ["WeighbridgeCore", "WeighbridgeConfiguration", "CModbus", "BlockingExecution"],
+            swiftSettings: strictSettings
+        ),
+        // Real peers for tests and the demo: the simulated indicator (a libmodbus server).
+        .target(
+            name: "WeighbridgeTesting",
+            dependencies: ["WeighbridgeCore", "CModbus"],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "weighbridge-sim",
+            dependencies: [
+                "WeighbridgeCore",
+                "WeighbridgeConfiguration",
+                "WeighbridgeTesting",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // Reads and validates weighbridged.toml into typed values before anything opens.
         .target(
             name: "WeighbridgeConfiguration",
@@ -67,6 +95,7 @@ let package = Package(
             dependencies: [
                 "WeighbridgeCore",
                 "WeighbridgeConfiguration",
+                "WeighbridgeModbus",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -74,7 +103,7 @@ let package = Package(
         // Benchmarks run on demand by scripts/bench, never in CI.
         .executableTarget(
             name: "weighbridge-bench",
-            dependencies: ["WeighbridgeCore", "WeighbridgeStore"],
+            dependencies: ["WeighbridgeCore", "WeighbridgeStore", "WeighbridgeModbus", "WeighbridgeConfiguration"],
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -88,7 +117,15 @@ let package = Package(
         // Runs the built executables the way an operator would.
         .testTarget(
             name: "CommandLineTests",
-            dependencies: ["weighbridged"],
+            dependencies: ["weighbridged", "weighbridge-sim"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "WeighbridgeModbusTests",
+            dependencies: [
+                "WeighbridgeModbus", "WeighbridgeTesting", "WeighbridgeCore", "WeighbridgeConfiguration",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

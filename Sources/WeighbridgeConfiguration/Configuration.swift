@@ -126,6 +126,15 @@ public struct SerialSettings: Sendable, Hashable {
     public var parity: Parity
     public var dataBits: Int
     public var stopBits: Int
+
+    /// Line settings from their parts.
+    public init(device: String, baud: Int, parity: Parity, dataBits: Int, stopBits: Int) {
+        self.device = device
+        self.baud = baud
+        self.parity = parity
+        self.dataBits = dataBits
+        self.stopBits = stopBits
+    }
 }
 
 /// Serial parity.
@@ -149,6 +158,26 @@ public struct BridgeConfiguration: Sendable, Hashable {
     public var byteTimeoutMilliseconds: Int?
     /// Silence kept between requests on a bus (RTU 3.5-character interval and slow devices).
     public var gapMilliseconds: Int
+
+    /// A bridge from its parts (tests and tools; the daemon reads them from the file).
+    public init(
+        name: String, transport: Transport, unit: Int, preset: IndicatorPreset, registers: RegisterMap,
+        pollMilliseconds: Int, division: Mass, maximum: Mass, settleMilliseconds: Int,
+        responseTimeoutMilliseconds: Int, byteTimeoutMilliseconds: Int?, gapMilliseconds: Int
+    ) {
+        self.name = name
+        self.transport = transport
+        self.unit = unit
+        self.preset = preset
+        self.registers = registers
+        self.pollMilliseconds = pollMilliseconds
+        self.division = division
+        self.maximum = maximum
+        self.settleMilliseconds = settleMilliseconds
+        self.responseTimeoutMilliseconds = responseTimeoutMilliseconds
+        self.byteTimeoutMilliseconds = byteTimeoutMilliseconds
+        self.gapMilliseconds = gapMilliseconds
+    }
 }
 
 /// `[metrics]`: off unless one of the two is set.

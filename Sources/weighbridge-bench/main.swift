@@ -1,9 +1,13 @@
-// Benchmarks for scripts/bench, each printing "rate=… p50_us=… p99_us=…" like its C baseline.
+// Benchmarks for scripts/bench, each printing "key=value" lines like its C baseline.
 //
 //   weighbridge-bench store DATABASE COUNT   record COUNT captures, one transaction each
+//   weighbridge-bench modbus PORT COUNT      poll a simulator COUNT times through the acquisition loop
 
 import Foundation
+import Synchronization
+import WeighbridgeConfiguration
 import WeighbridgeCore
+import WeighbridgeModbus
 import WeighbridgeStore
 
 func fail(_ message: String) -> Never {
@@ -44,6 +48,52 @@ case "store":
         latencies.append(clock.now - began)
     }
     report(count: count, elapsed: clock.now - start, latencies: latencies)
+case "modbus":
+    guard arguments.count == 3, let port = Int(arguments[arguments.startIndex + 1]),
+        let count = Int(arguments[arguments.startIndex + 2]), count > 0
+    else { fail("usage: weighbridge-bench modbus PORT COUNT") }
+    await benchModbus(port: port, count: count)
 default:
-    fail("usage: weighbridge-bench store DATABASE COUNT")
+    fail("usage: weighbridge-bench (store DATABASE COUNT | modbus PORT COUNT)")
+}
+
+func cpuSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec)
+        + Double(usage.ru_stime.tv_usec) / 1e6
+}
+
+/// Polls the simulator `count` times through the daemon's own acquisition loop at full speed
+/// (no poll interval): decode, capture rules and all.
+func benchModbus(port: Int, count: Int) async {
+    // The daemon's own loop at full speed (no poll interval): decode, capture rules and all.
+    let bridge = BridgeConfiguration(
+        name: "bench", transport: .tcp(host: "127.0.0.1", port: port), unit: 1, preset: .laumas,
+        registers: IndicatorPreset.laumas.registerMap!, pollMilliseconds: 0, division: Mass(20, .kilograms),
+        maximum: Mass(60_000, .kilograms), settleMilliseconds: 2_000, responseTimeoutMilliseconds: 1_000,
+        byteTimeoutMilliseconds: nil, gapMilliseconds: 0)
+    let link = ModbusLink(settings: ModbusLink.Settings(bridge: bridge))
+    let acquisition = BridgeAcquisition(bridge: bridge, link: link, clock: ContinuousClock()) {
+        Timestamp(millisecondsSinceEpoch: 0)
+    }
+    let readings = ReadingCount()
+    let cpuBefore = cpuSeconds()
+    let start = ContinuousClock.now
+    try? await acquisition.run { event in
+        if case .reading = event, readings.value.add(1, ordering: .relaxed).newValue >= count {
+            throw CancellationError()
+        }
+        if case .pollFailed(let error, _) = event { fail("\(error)") }
+    }
+    let elapsed = ContinuousClock.now - start
+    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    print(
+        "rate=\(String(format: "%.1f", Double(count) / seconds)) "
+            + "cpu_ms_per_1000=\(String(format: "%.1f", (cpuSeconds() - cpuBefore) * 1e6 / Double(count)))")
+}
+
+/// Readings seen so far, shared with the loop's handler.
+final class ReadingCount: Sendable {
+    let value = Atomic<Int>(0)
 }

@@ -4,12 +4,12 @@ import WeighbridgeConfiguration
 
 /// The `weighbridged` command line (OPERATIONS.md, "Command-line contract").
 @main
-struct Weighbridged: ParsableCommand {
+struct Weighbridged: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "weighbridged",
         abstract: "Certified weighbridge capture and Digital Waste Tracking receipt reporting.",
         version: "0.1.0",
-        subcommands: [CheckConfig.self]
+        subcommands: [CheckConfig.self, Probe.self]
     )
 }
 

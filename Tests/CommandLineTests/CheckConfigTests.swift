@@ -90,3 +90,72 @@ struct CheckConfigTests {
         #expect(result.error.contains("/nonexistent/weighbridged.toml: cannot read the file"))
     }
 }
+
+@Suite("weighbridge-sim and weighbridged probe, as a commissioning engineer runs them")
+struct ProbeTests {
+    /// Starts weighbridge-sim on a free port and returns it with the port it printed.
+    private func startSimulator() throws -> (Process, Pipe, Int) {
+        let process = Process()
+        process.executableURL = productsDirectory.appendingPathComponent("weighbridge-sim")
+        process.arguments = ["--tcp-port", "0"]
+        let input = Pipe()
+        let output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        try process.run()
+        var line = Data()
+        while let byte = try output.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) {
+            line += byte
+        }
+        let text = String(decoding: line, as: UTF8.self)
+        let port = try #require(Int(text.split(separator: ":").last ?? ""), "sim said: \(text)")
+        return (process, input, port)
+    }
+
+    private func configuration(port: Int) throws -> String {
+        let demo = try String(contentsOf: repositoryRoot.appendingPathComponent("etc/demo.toml"), encoding: .utf8)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("probe-\(UUID().uuidString).toml").path
+        try demo.replacingOccurrences(of: "port = 15020", with: "port = \(port)")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test("probe prints the decoded weight, flags and raw registers of a live indicator")
+    func probeLiveIndicator() throws {
+        let (simulator, input, port) = try startSimulator()
+        defer {
+            // End of input ends the simulator (a signal may be ignored by processes a test spawns).
+            try? input.fileHandleForWriting.close()
+            simulator.waitUntilExit()
+        }
+        input.fileHandleForWriting.write(Data("show 32140\n".utf8))
+        let path = try configuration(port: port)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var result = try run("weighbridged", ["probe", "--config", path, "--bridge", "inbound"])
+        // The sim applies "show" asynchronously to this probe: retry briefly until it shows.
+        let deadline = Date().addingTimeInterval(5)
+        while !result.output.contains("32140 kg"), Date() < deadline {
+            result = try run("weighbridged", ["probe", "--config", path, "--bridge", "inbound"])
+        }
+        #expect(result.status == 0, "\(result.error)")
+        #expect(result.output.contains("gross       32140 kg"))
+        #expect(result.output.contains("flags       stable"))
+        #expect(result.output.contains("registers   6=0x0800 7=0x0000 8=0x7D8C"))
+        let json = try run("weighbridged", ["probe", "--config", path, "--bridge", "inbound", "--json"])
+        let decoded = try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any]
+        #expect(decoded?["gross"] as? String == "32140 kg")
+    }
+
+    @Test("probe of an unreachable indicator says what failed and what to check, exit 69")
+    func probeUnreachable() throws {
+        let path = try configuration(port: 1)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let result = try run("weighbridged", ["probe", "--config", path, "--bridge", "inbound"])
+        #expect(result.status == 69)
+        #expect(result.output.contains("connect to tcp 127.0.0.1:1"))
+        #expect(result.output.contains("check the network"))
+        let unknown = try run("weighbridged", ["probe", "--config", path, "--bridge", "nope"])
+        #expect(unknown.status == 78)
+        #expect(unknown.error.contains("no bridge \"nope\""))
+    }
+}

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import WeighbridgeCore
+
 @testable import WeighbridgeStore
 
 @Suite("Audit log: hash chain and tamper evidence")

@@ -27,14 +27,23 @@ ensure_pip_packages() {
     local missing=()
     local requirement
     for requirement in "$@"; do
-        python3 -m pip show "${requirement%%[=<>]*}" >/dev/null 2>&1 || missing+=("$requirement")
+        local name=${requirement%%[=<>]*} wanted=${requirement#*==}
+        local installed
+        installed=$(python3 -m pip show "$name" 2>/dev/null | sed -n 's/^Version: //p')
+        [ -n "$installed" ] && { [ "$wanted" = "$requirement" ] || [ "$installed" = "$wanted" ]; } || missing+=("$requirement")
     done
     ((${#missing[@]} == 0)) && return 0
     echo "installing Python packages: ${missing[*]}" >&2
-    python3 -m pip install --quiet --disable-pip-version-check "${missing[@]}"
+    # Debian 12 marks its Python "externally managed" (PEP 668); these test-only packages are
+    # pinned and few, so they go in beside it rather than into a virtual environment.
+    python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "${missing[@]}"
 }
+
+# The Python packages the tests need: pymodbus as an independent Modbus peer (interop tests).
+WEIGHBRIDGED_PIP_PACKAGES=(pymodbus==3.16.1 pyserial==3.5)
 
 ensure_prerequisites() {
     command -v swift >/dev/null || { echo "swift is not on PATH; install the Swift toolchain first" >&2; exit 1; }
-    ensure_apt_packages "${WEIGHBRIDGED_APT_PACKAGES[@]}"
+    ensure_apt_packages "${WEIGHBRIDGED_APT_PACKAGES[@]}" python3 python3-pip
+    ensure_pip_packages "${WEIGHBRIDGED_PIP_PACKAGES[@]}"
 }

@@ -1,0 +1,155 @@
+public import WeighbridgeConfiguration
+public import WeighbridgeCore
+
+/// A certified capture with its evidence, as the acquisition loop hands it over.
+public struct CapturedWeighing: Sendable, Hashable {
+    public var bridge: String
+    public var capture: CertifiedCapture
+    public var reading: IndicatorReading
+    /// The register block exactly as read with the captured weight.
+    public var rawRegisters: [UInt16]
+    /// The instrument's identification as read after the last (re)connect.
+    public var instrumentID: String?
+    /// Wall-clock time of the reading.
+    public var at: Timestamp
+}
+
+/// What a bridge's acquisition loop reports, in order.
+public enum AcquisitionEvent: Sendable, Hashable {
+    /// The link answers (again); the identity was re-read.
+    case connected(instrumentID: String?)
+    /// A poll failed; `consecutive` counts failures since the last good reading.
+    case pollFailed(ModbusError, consecutive: Int)
+    /// The device answered with registers that are not a reading (NaN, off the division grid).
+    case badReading(ReadingError)
+    /// A good reading, for live `weight` queries; `phase` is the capture machine's.
+    case reading(IndicatorReading, phase: CaptureStateMachine.Phase, at: Timestamp)
+    /// A certified capture. The loop waits for the handler before polling on: the handler
+    /// records it durably first.
+    case captured(CapturedWeighing)
+}
+
+/// Polls one bridge's indicator, feeds the certified-capture rules, and reports what happens.
+///
+/// One block read per poll at the configured interval (deadline-scheduled, never a busy loop).
+/// Any failed poll discards the stability window; the link is retried with exponential backoff
+/// and full jitter from 100 ms to 10 s. Runs until its task is cancelled.
+public struct BridgeAcquisition<C: Clock<Duration>>: Sendable {
+    public let bridge: BridgeConfiguration
+    public let link: ModbusLink
+    private let clock: C
+    private let wallClock: @Sendable () -> Timestamp
+    private let reconnectBackoff = Backoff(base: .milliseconds(100), cap: .seconds(10))
+
+    /// A loop for `bridge` over `link` (which other bridges on the same serial line may share).
+    public init(bridge: BridgeConfiguration, link: ModbusLink, clock: C, wallClock: @escaping @Sendable () -> Timestamp)
+    {
+        self.bridge = bridge
+        self.link = link
+        self.clock = clock
+        self.wallClock = wallClock
+    }
+
+    /// The capture rules this bridge is configured for.
+    public var captureSettings: CaptureSettings {
+        let transaction: TransactionMode =
+            bridge.registers.legalCounter == nil
+            ? .none : (bridge.registers.printCommand == nil ? .counter : .printCommand)
+        return CaptureSettings(
+            division: bridge.division, settle: .milliseconds(bridge.settleMilliseconds),
+            transaction: transaction)
+    }
+
+    /// Polls until cancelled, passing every event to `handle`. An error thrown by `handle` (a
+    /// capture that could not be recorded) ends the loop with that error: polling on would
+    /// capture weighings that cannot be kept.
+    ///
+    /// The loop runs isolated to its link, so each poll is a plain call rather than two thread
+    /// hops; `handle` runs there too (it is `nonisolated(nonsending)`), and should hand work on.
+    public func run(_ handle: nonisolated(nonsending) @Sendable (AcquisitionEvent) async throws -> Void) async throws {
+        try await poll(on: link, handle)
+    }
+
+    private func poll(
+        on link: isolated ModbusLink,
+        _ handle: nonisolated(nonsending) @Sendable (AcquisitionEvent) async throws -> Void
+    ) async throws {
+        var machine = CaptureStateMachine(settings: captureSettings)
+        var random = SystemRandomNumberGenerator()
+        let interval = Duration.milliseconds(bridge.pollMilliseconds)
+        let origin = clock.now
+        var failures = 0
+        var instrumentID: String?
+        var deadline = clock.now
+        link.pollers += 1
+        defer { link.pollers -= 1 }
+
+        while !Task.isCancelled {
+            do {
+                let reconnecting = !link.isConnected
+                let registers = try link.readBlock(unit: bridge.unit, map: bridge.registers)
+                let time = clock.now
+                if reconnecting || failures > 0 {
+                    instrumentID = try? link.identify(unit: bridge.unit)
+                    try await handle(.connected(instrumentID: instrumentID))
+                }
+                failures = 0
+                try await consume(
+                    registers, at: origin.duration(to: time), machine: &machine, link: link,
+                    instrumentID: instrumentID, handle)
+                deadline = deadline.advanced(by: interval)
+                let now = clock.now
+                if deadline <= now {
+                    // Behind schedule: poll again at once, but let the other bridges on a shared
+                    // line have their turn first (a dedicated link has nobody to wait for).
+                    deadline = now
+                    if link.pollers > 1 { await Task.yield() }
+                } else {
+                    try await clock.sleep(until: deadline, tolerance: nil)
+                }
+            } catch let error as ModbusError {
+                machine.communicationLost()
+                failures += 1
+                try await handle(.pollFailed(error, consecutive: failures))
+                try await clock.sleep(for: reconnectBackoff.delay(attempt: failures - 1, using: &random))
+                deadline = clock.now
+            } catch is CancellationError {
+                return
+            }
+        }
+    }
+
+    private func consume(
+        _ registers: [UInt16], at time: Duration, machine: inout CaptureStateMachine,
+        link: isolated ModbusLink, instrumentID: String?,
+        _ handle: nonisolated(nonsending) @Sendable (AcquisitionEvent) async throws -> Void
+    ) async throws {
+        let reading: IndicatorReading
+        do {
+            reading = try bridge.registers.decode(registers, division: bridge.division)
+        } catch {
+            machine.communicationLost()
+            try await handle(.badReading(error))
+            return
+        }
+        guard let weight = reading.weight else { return }
+        let sample = IndicatorSample(
+            weight: weight, status: reading.status, legalCounter: reading.legalCounter, time: time)
+        let action = machine.receive(sample)
+        try await handle(.reading(reading, phase: machine.phase, at: wallClock()))
+        switch action {
+        case .none:
+            break
+        case .requestPrint:
+            if let print = bridge.registers.printCommand {
+                try link.writeRegister(unit: bridge.unit, address: print.address, value: print.value)
+            }
+        case .capture(let capture):
+            try await handle(
+                .captured(
+                    CapturedWeighing(
+                        bridge: bridge.name, capture: capture, reading: reading, rawRegisters: registers,
+                        instrumentID: instrumentID, at: wallClock())))
+        }
+    }
+}

@@ -1,0 +1,265 @@
+import Foundation
+import Testing
+import WeighbridgeConfiguration
+import WeighbridgeCore
+import WeighbridgeModbus
+import WeighbridgeTesting
+
+/// Every preset's map, with the status bits pavone-jbx8 leaves to the site filled in.
+private let presetMaps: [(IndicatorPreset, RegisterMap)] = IndicatorPreset.allCases.compactMap { preset in
+    guard var map = preset.registerMap else { return nil }
+    if preset == .pavoneJBX8 { map.status?.stableMask = 1 }
+    return (preset, map)
+}
+
+/// A reading a preset can show: gross on the division grid, net and tare where it has them.
+private func reading(for map: RegisterMap, grossKg: Int64 = 32_140) -> IndicatorReading {
+    IndicatorReading(
+        gross: Mass(grossKg, .kilograms), net: map.net == nil ? nil : Mass(grossKg - 12_000, .kilograms),
+        tare: map.tare == nil ? nil : Mass(12_000, .kilograms), status: .stable,
+        legalCounter: map.legalCounter == nil ? nil : 1_041)
+}
+
+@Suite("Modbus over the wire: libmodbus client against the libmodbus simulator", .serialized)
+struct WireTests {
+    @Test("every preset decodes exactly over Modbus TCP", arguments: presetMaps.indices)
+    func presetsOverTCP(index: Int) async throws {
+        let (preset, map) = presetMaps[index]
+        let simulator = IndicatorSimulator(map: map, division: Mass(20, .kilograms), endpoint: .tcp(port: 0))
+        try simulator.start()
+        defer { simulator.stop() }
+        simulator.show(reading(for: map))
+        let link = ModbusLink(
+            settings: .init(
+                transport: .tcp(host: "127.0.0.1", port: simulator.port),
+                responseTimeout: .seconds(1), byteTimeout: nil, gap: .zero))
+        let registers = try await link.readBlock(unit: 1, map: map)
+        #expect(try map.decode(registers, division: Mass(20, .kilograms)) == reading(for: map), "\(preset)")
+    }
+
+    @Test("every preset decodes exactly over Modbus RTU through a pty pair", arguments: presetMaps.indices)
+    func presetsOverRTU(index: Int) async throws {
+        let (preset, map) = presetMaps[index]
+        let pty = try PtyPair()
+        let simulator = IndicatorSimulator(
+            map: map, division: Mass(20, .kilograms),
+            endpoint: .rtu(device: pty.simulatorSide, unit: 7))
+        try simulator.start()
+        defer { simulator.stop() }
+        simulator.show(reading(for: map))
+        let link = ModbusLink(
+            settings: .init(
+                transport: serialTransport(pty.daemonSide), responseTimeout: .seconds(1),
+                byteTimeout: nil, gap: .milliseconds(2)))
+        let registers = try await link.readBlock(unit: 7, map: map)
+        #expect(try map.decode(registers, division: Mass(20, .kilograms)) == reading(for: map), "\(preset)")
+    }
+
+    @Test(
+        "generic maps: every type × word order × sign convention over TCP",
+        arguments: RegisterCodecTests.layouts.indices)
+    func genericMapsOverTCP(layout: Int) async throws {
+        let (type, sign) = RegisterCodecTests.layouts[layout]
+        for order in WordOrder.allCases {
+            let map = genericMap(type: type, order: order, sign: sign)
+            let simulator = IndicatorSimulator(map: map, division: Mass(20, .kilograms), endpoint: .tcp(port: 0))
+            try simulator.start()
+            defer { simulator.stop() }
+            // Negative where the layout can carry a sign; unsigned magnitudes without a sign bit cannot.
+            let unsigned = (type == .uint16 || type == .uint32) && sign == .twosComplement
+            let grams: Int64 = unsigned ? 60_000_000 : (type == .int16 ? -20_000_000 : -1_240_000)
+            let shown = IndicatorReading(
+                gross: Mass(grams: grams), net: nil, tare: nil, status: .stable, legalCounter: nil)
+            simulator.show(shown)
+            let link = ModbusLink(
+                settings: .init(
+                    transport: .tcp(host: "127.0.0.1", port: simulator.port),
+                    responseTimeout: .seconds(1), byteTimeout: nil, gap: .zero))
+            let decoded = try map.decode(try await link.readBlock(unit: 1, map: map), division: Mass(20, .kilograms))
+            #expect(decoded.gross == shown.gross, "\(type) \(order) \(sign)")
+        }
+    }
+
+    @Test("a wrong address base gets exception 2 with a hint about 0-based addresses")
+    func exceptionTwoHint() async throws {
+        let map = presetMaps[0].1
+        let simulator = IndicatorSimulator(map: map, division: Mass(20, .kilograms), endpoint: .tcp(port: 0))
+        try simulator.start()
+        defer { simulator.stop() }
+        var shifted = map
+        shifted.address += 40_000
+        let link = ModbusLink(
+            settings: .init(
+                transport: .tcp(host: "127.0.0.1", port: simulator.port),
+                responseTimeout: .seconds(1), byteTimeout: nil, gap: .zero))
+        await #expect {
+            _ = try await link.readBlock(unit: 1, map: shifted)
+        } throws: { error in
+            guard let error = error as? ModbusError else { return false }
+            return error.kind == .exception(2) && error.description.contains("0-based")
+        }
+    }
+}
+
+@Suite("Acquisition: captures and faults against the simulator", .serialized)
+struct AcquisitionTests {
+    private let division = Mass(20, .kilograms)
+
+    private func laumas() -> RegisterMap { IndicatorPreset.laumas.registerMap! }
+
+    /// Runs the loop for `bridge` in a child task while `body` drives the simulator.
+    private func withAcquisition(_ bridge: BridgeConfiguration, _ body: (EventLog) async throws -> Void) async throws {
+        let log = EventLog()
+        let link = ModbusLink(settings: ModbusLink.Settings(bridge: bridge))
+        let acquisition = BridgeAcquisition(bridge: bridge, link: link, clock: ContinuousClock(), wallClock: wallClock)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await acquisition.run { await log.append($0) } }
+            defer { group.cancelAll() }
+            try await body(log)
+        }
+    }
+
+    @Test("a vehicle drives on, settles and drives off: exactly one capture of its weight, with evidence")
+    func oneVehicleOneCapture() async throws {
+        let simulator = IndicatorSimulator(map: laumas(), division: division, endpoint: .tcp(port: 0))
+        try simulator.start()
+        defer { simulator.stop() }
+        let bridge = bridge(map: laumas(), transport: .tcp(host: "127.0.0.1", port: simulator.port))
+        try await withAcquisition(bridge) { log in
+            try await waitFor("the bridge is polled", in: log) { await $0.readings > 3 }
+            simulator.run(VehicleScenario(weight: Mass(32_140, .kilograms), hold: .seconds(2), seed: 7))
+            try await waitFor("the vehicle has left", in: log) { _ in simulator.scenarioFinished }
+            try await waitFor("a reading after it left", in: log) { await $0.readings > 3 }
+            let captures = await log.captures
+            #expect(captures.map(\.capture.sample.weight) == [Mass(32_140, .kilograms)])
+            #expect(captures.first?.rawRegisters.count == laumas().count)
+            #expect(captures.first?.bridge == "test")
+        }
+    }
+
+    @Test("overload or the error bit while standing still: no capture")
+    func faultFlagsPreventCapture() async throws {
+        var map = laumas()
+        map.status?.overloadMask = 1 << 0
+        map.status?.errorMask = 1 << 1
+        let faulty = IndicatorSimulator(map: map, division: division, endpoint: .tcp(port: 0))
+        try faulty.start()
+        defer { faulty.stop() }
+        let bridge = bridge(map: map, transport: .tcp(host: "127.0.0.1", port: faulty.port))
+        try await withAcquisition(bridge) { log in
+            try await waitFor("armed at zero", in: log) { await $0.readings > 3 }
+            for flags: IndicatorStatus in [[.stable, .overload], [.stable, .error]] {
+                faulty.show(
+                    IndicatorReading(
+                        gross: Mass(32_140, .kilograms), net: nil, tare: nil, status: flags,
+                        legalCounter: nil))
+                let before = await log.readings
+                try await waitFor("well past the settle time", in: log) { await $0.readings > before + 30 }
+            }
+            #expect(await log.captures.isEmpty)
+        }
+    }
+
+    @Test("transaction mode: the loop writes the print command and records the counter read with the weight")
+    func printCommandTransaction() async throws {
+        var map = IndicatorPreset.flintecFT11x.registerMap!
+        map.printCommand = PrintCommand(address: 30, value: 4)
+        let simulator = IndicatorSimulator(map: map, division: division, endpoint: .tcp(port: 0))
+        try simulator.start()
+        defer { simulator.stop() }
+        let before = try #require(simulator.reading.legalCounter)
+        let bridge = bridge(map: map, transport: .tcp(host: "127.0.0.1", port: simulator.port))
+        try await withAcquisition(bridge) { log in
+            try await waitFor("armed", in: log) { await $0.readings > 3 }
+            simulator.show(gross: Mass(18_420, .kilograms))
+            try await waitFor("the capture", in: log) { await $0.captures.count == 1 }
+            let capture = try #require(await log.captures.first)
+            #expect(capture.capture.legalCounter == before + 1)
+            #expect(capture.capture.sample.weight == Mass(18_420, .kilograms))
+            #expect(simulator.reading.legalCounter == before + 1, "printed exactly once")
+        }
+    }
+
+    @Test("the simulator stops and comes back: reads resume within 2 s, no capture from a broken window")
+    func simulatorRestart() async throws {
+        let first = IndicatorSimulator(map: laumas(), division: division, endpoint: .tcp(port: 0))
+        try first.start()
+        let port = first.port
+        let bridge = bridge(map: laumas(), transport: .tcp(host: "127.0.0.1", port: port), settleMilliseconds: 1_000)
+        try await withAcquisition(bridge) { log in
+            try await waitFor("armed", in: log) { await $0.readings > 3 }
+            // Halfway through a settle window, the indicator goes away.
+            first.show(gross: Mass(32_140, .kilograms))
+            let before = await log.readings
+            try await waitFor("half a window", in: log) { await $0.readings > before + 8 }
+            first.stop()
+            try await waitFor("the loss is noticed", in: log) { await $0.failures >= 2 }
+            let second = IndicatorSimulator(map: laumas(), division: division, endpoint: .tcp(port: port))
+            try second.start()
+            defer { second.stop() }
+            second.show(gross: Mass(32_140, .kilograms))
+            let connections = await log.connections
+            let returned = ContinuousClock.now
+            let returnedWall = wallClock()
+            try await waitFor("reads resume", in: log, timeout: .seconds(2)) { await $0.connections > connections }
+            #expect(ContinuousClock.now - returned < .seconds(2))
+            // The bridge stayed armed and the vehicle still stands there, never captured: one
+            // capture is due, but only from a whole window after the return, never from the
+            // window the outage broke.
+            try await waitFor("the capture from a fresh window", in: log) { await $0.captures.count == 1 }
+            let capture = try #require(await log.captures.first)
+            #expect(capture.at >= returnedWall.adding(milliseconds: 1_000))
+            #expect(capture.capture.sample.weight == Mass(32_140, .kilograms))
+        }
+    }
+
+    @Test(
+        "RTU garbage, bad CRC and silence: counted as failures, no crash, no capture, then recovery",
+        arguments: [SimulatorFault.garbage, .badCRC, .noReply])
+    func rtuFaults(fault: SimulatorFault) async throws {
+        let pty = try PtyPair()
+        let simulator = IndicatorSimulator(
+            map: laumas(), division: division,
+            endpoint: .rtu(device: pty.simulatorSide, unit: 1))
+        try simulator.start()
+        defer { simulator.stop() }
+        let bridge = bridge(map: laumas(), transport: serialTransport(pty.daemonSide))
+        try await withAcquisition(bridge) { log in
+            try await waitFor("armed", in: log) { await $0.readings > 3 }
+            simulator.inject(fault)
+            simulator.show(gross: Mass(32_140, .kilograms))
+            try await waitFor("failures are counted", in: log) { await $0.failures >= 3 }
+            #expect(await log.captures.isEmpty)
+            simulator.inject(.none)
+            simulator.show(gross: .zero)
+            let readings = await log.readings
+            try await waitFor("reads resume", in: log) { await $0.readings > readings + 3 }
+        }
+    }
+
+    @Test("the serial adapter is unplugged and plugged back at the same path: reopened without a restart")
+    func ptyRecreated() async throws {
+        let pty = try PtyPair()
+        let simulator = IndicatorSimulator(
+            map: laumas(), division: division,
+            endpoint: .rtu(device: pty.simulatorSide, unit: 1))
+        try simulator.start()
+        let bridge = bridge(map: laumas(), transport: serialTransport(pty.daemonSide))
+        try await withAcquisition(bridge) { log in
+            try await waitFor("polling", in: log) { await $0.readings > 3 }
+            simulator.stop()
+            try pty.unplug()
+            try await waitFor("the loss is noticed", in: log) { await $0.failures >= 1 }
+            try pty.start()
+            let replugged = IndicatorSimulator(
+                map: laumas(), division: division,
+                endpoint: .rtu(device: pty.simulatorSide, unit: 1))
+            try replugged.start()
+            defer { replugged.stop() }
+            let connections = await log.connections
+            try await waitFor("reopened", in: log, timeout: .seconds(15)) { await $0.connections > connections }
+            let readings = await log.readings
+            try await waitFor("reads resume", in: log) { await $0.readings > readings + 3 }
+        }
+    }
+}
