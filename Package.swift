@@ -53,6 +53,13 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The rules applied to stored state: captures, arrivals and operators' actions, one
+        // transaction each. Shared by the daemon's capture path and the control socket.
+        .target(
+            name: "WeighbridgeOperations",
+            dependencies: ["WeighbridgeCore", "WeighbridgeStore"],
+            swiftSettings: strictSettings
+        ),
         // libmodbus, for every Modbus byte on the wire.
         .systemLibrary(
             name: "CModbus",
@@ -126,6 +133,11 @@ let package = Package(
                 "WeighbridgeModbus", "WeighbridgeTesting", "WeighbridgeCore", "WeighbridgeConfiguration",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "WeighbridgeOperationsTests",
+            dependencies: ["WeighbridgeOperations", "WeighbridgeStore", "WeighbridgeCore"],
             swiftSettings: strictSettings
         ),
         .testTarget(

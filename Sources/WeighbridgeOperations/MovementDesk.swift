@@ -1,0 +1,354 @@
+public import WeighbridgeCore
+public import WeighbridgeStore
+
+/// Who acts through the control socket, as the kernel vouches for them (SO_PEERCRED).
+public struct OperatorIdentity: Sendable, Hashable, CustomStringConvertible {
+    public var uid: UInt32
+    public var name: String
+
+    /// An operator from their uid and user name.
+    public init(uid: UInt32, name: String) {
+        self.uid = uid
+        self.name = name
+    }
+
+    /// "operator:sam(uid=1001)", as the audit log records them.
+    public var description: String { "operator:\(name)(uid=\(uid))" }
+}
+
+/// How the configured reporting profile turns reports into outbox entries.
+public struct ReportRouting: Sendable {
+    /// Whether a Discrepancy is sent (`brief`) or held locally for the operator (`defra-receipt`).
+    public var reportsDiscrepancies: Bool
+    /// The outbox kind of a report, and whether resending it is safe.
+    public var outboxKind: @Sendable (Report.Kind) -> (kind: OutboxKind, idempotent: Bool)
+    /// The receipt fields the profile needs and a movement's receipt data lacks.
+    public var missingReceiptFields: @Sendable (_ receipt: String?) -> [String]
+
+    /// A routing from its parts.
+    public init(
+        reportsDiscrepancies: Bool,
+        outboxKind: @escaping @Sendable (Report.Kind) -> (kind: OutboxKind, idempotent: Bool),
+        missingReceiptFields: @escaping @Sendable (_ receipt: String?) -> [String]
+    ) {
+        self.reportsDiscrepancies = reportsDiscrepancies
+        self.outboxKind = outboxKind
+        self.missingReceiptFields = missingReceiptFields
+    }
+
+    /// The brief's API: PUT confirmations and PUT discrepancies, both idempotent.
+    public static let brief = ReportRouting(
+        reportsDiscrepancies: true,
+        outboxKind: { kind in
+            switch kind {
+            case .confirmation: (.confirmation, true)
+            case .discrepancy: (.discrepancy, true)
+            }
+        },
+        missingReceiptFields: { _ in [] })
+}
+
+/// What a capture became.
+public enum CaptureOutcome: Sendable, Hashable {
+    /// Bound to a movement's visit.
+    case movement(id: String, weighing: RecordedWeighing, notices: [MovementNotice])
+    /// Recorded but held for an operator to attach (unannounced, unidentified vehicle, ambiguous).
+    case unattributed(RecordedWeighing)
+}
+
+/// The result of an operation on a movement: its new state and what people must hear of.
+public struct MovementUpdate: Sendable, Hashable {
+    public var lifecycle: MovementLifecycle
+    public var notices: [MovementNotice]
+    /// Reports put in the outbox by this operation.
+    public var queued: [OutboxEntry]
+}
+
+/// Why an operation was refused; nothing was written.
+public struct DeskError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// A stable code for the control protocol: not_found, ambiguous_vehicle, illegal_transition, …
+    public var code: String
+    public var message: String
+
+    /// An error from its parts.
+    public init(code: String, message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}
+
+/// Every change to movements, visits and weighings goes through here: the core's rules applied
+/// to the stored state inside one store transaction, with the resulting reports queued and
+/// everything audited in that same transaction. The daemon's capture path and the operators'
+/// commands share it, so a rule is applied the same way whoever triggers it.
+public struct MovementDesk: Sendable {
+    public let store: Store
+    public let policy: DecisionPolicy
+    public let routing: ReportRouting
+    private let clock: @Sendable () -> Timestamp
+
+    /// A desk over `store`, judging by `policy`, reporting through `routing`.
+    public init(
+        store: Store, policy: DecisionPolicy, routing: ReportRouting, clock: @escaping @Sendable () -> Timestamp
+    ) {
+        self.store = store
+        self.policy = policy
+        self.routing = routing
+        self.clock = clock
+    }
+
+    // MARK: Expected movements and arrivals
+
+    /// Registers a movement, or updates it while nothing has been weighed yet.
+    public func expect(_ movement: Movement, receipt: String?, by actor: String) async throws -> MovementLifecycle {
+        try await store.write(at: clock()) { transaction in
+            var lifecycle = MovementLifecycle(movement: movement)
+            if let existing = try transaction.movement(id: movement.id) {
+                lifecycle = existing.lifecycle
+                do {
+                    try lifecycle.update(movement)
+                } catch let error as LifecycleError {
+                    throw DeskError(code: error.code, message: "movement \(movement.id): \(error.message)")
+                }
+            }
+            try transaction.saveMovement(lifecycle, receipt: receipt)
+            try transaction.appendAudit(
+                AuditEvent(
+                    kind: "movement_expected", actor: actor, subject: movement.id,
+                    detail: [
+                        "declared_g": String(movement.declared.grams),
+                        "ewc": movement.ewcCodes.map(\.compact).joined(separator: ","),
+                        "vehicle": movement.vehicle?.normalised ?? "",
+                        "prenotified_at": movement.prenotifiedAt?.rfc3339 ?? "",
+                    ]))
+            return lifecycle
+        }
+    }
+
+    /// Whom `arrive` is for: a movement by id, or a vehicle by registration.
+    public enum ArrivalTarget: Sendable, Hashable {
+        case movement(String)
+        case vehicle(VehicleRegistration)
+    }
+
+    /// Announces a vehicle on a bridge: the next certified weighing there belongs to it. A
+    /// registration matching several open movements is refused (the daemon never guesses); one
+    /// matching none is announced as an unidentified vehicle, whose weighing is held.
+    public func arrive(bridge: String, target: ArrivalTarget, by actor: String) async throws -> Arrival {
+        try await store.write(at: clock()) { transaction in
+            let subject: ArrivalSubject
+            switch target {
+            case .movement(let id):
+                subject = .movement(id)
+            case .vehicle(let vehicle):
+                switch VehicleMatch(vehicle: vehicle, openMovements: try transaction.openMovements(vehicle: vehicle)) {
+                case .movement(let id): subject = .movement(id)
+                case .none: subject = .unidentifiedVehicle(vehicle)
+                case .ambiguous(let ids):
+                    throw DeskError(
+                        code: "ambiguous_vehicle",
+                        message: "\(vehicle) matches movements \(ids.joined(separator: ", ")); arrive by --movement")
+                }
+            }
+            let arrival = Arrival(bridge: bridge, subject: subject, at: transaction.now)
+            if case .movement(let id) = subject {
+                var stored = try movement(id, in: transaction)
+                _ = try apply(.arrived(bridge: bridge, at: transaction.now), to: &stored, in: transaction)
+                try transaction.saveMovement(stored.lifecycle, receipt: stored.receipt)
+            }
+            var board = try transaction.arrivalBoard()
+            board.announce(arrival)
+            try transaction.saveArrivalBoard(board)
+            try transaction.appendAudit(
+                AuditEvent(
+                    kind: "arrival", actor: actor, subject: bridge,
+                    detail: ["subject": "\(subject)"]))
+            return arrival
+        }
+    }
+
+    // MARK: Captures
+
+    /// Records a certified weighing first, then routes it to the visit it belongs to and applies
+    /// the rules, all in one transaction: either everything is kept or nothing is, and a
+    /// weighing that could not be recorded is never acknowledged.
+    public func recordCapture(_ evidence: WeighingEvidence) async throws -> CaptureOutcome {
+        try await store.write(at: clock()) { transaction in
+            var board = try transaction.arrivalBoard()
+            var routed = evidence
+            routed.route = board.route(captureOn: evidence.bridge)
+            let recorded = try transaction.recordWeighing(routed)
+            try transaction.saveArrivalBoard(board)
+            guard case .movement(let id) = routed.route, var stored = try transaction.movement(id: id) else {
+                return .unattributed(recorded)
+            }
+            try transaction.bind(ticket: recorded.ticket, toMovement: id, by: "auto")
+            let notices = try apply(.weighed(recorded.weighing), to: &stored, in: transaction)
+            try transaction.saveMovement(stored.lifecycle, receipt: stored.receipt)
+            return .movement(id: id, weighing: recorded, notices: notices)
+        }
+    }
+
+    // MARK: Operators
+
+    /// An operator's action on a movement (confirm, discrepancy, reject, hold, release),
+    /// refused with a specific error if the movement's state does not allow it.
+    public func act(_ event: MovementEvent, on id: String, by identity: OperatorIdentity, reason: String)
+        async throws -> MovementUpdate
+    {
+        try await store.write(at: clock()) { transaction in
+            var stored = try movement(id, in: transaction)
+            let before = try transaction.outboxEntries(ofMovement: id).count
+            let notices = try apply(event, to: &stored, in: transaction)
+            try transaction.saveMovement(stored.lifecycle, receipt: stored.receipt)
+            try transaction.appendAudit(
+                AuditEvent(
+                    kind: "override", actor: identity.description, subject: id,
+                    detail: [
+                        "action": event.name, "reason": reason, "state": stored.lifecycle.state.rawValue,
+                    ]))
+            let queued = Array(try transaction.outboxEntries(ofMovement: id).dropFirst(before))
+            return MovementUpdate(lifecycle: stored.lifecycle, notices: notices, queued: queued)
+        }
+    }
+
+    /// Attaches an unattributed weighing to a movement's visit, as if it had been announced.
+    public func attach(ticket: Int64, to id: String, by identity: OperatorIdentity, reason: String)
+        async throws -> MovementUpdate
+    {
+        try await store.write(at: clock()) { transaction in
+            guard let weighing = try transaction.weighing(ticket: ticket) else {
+                throw DeskError(code: "not_found", message: "no weighing with ticket \(ticket)")
+            }
+            guard try transaction.unattributedWeighings().contains(where: { $0.ticket == ticket }) else {
+                throw DeskError(code: "already_attached", message: "weighing \(ticket) already belongs to a visit")
+            }
+            var stored = try movement(id, in: transaction)
+            let before = try transaction.outboxEntries(ofMovement: id).count
+            try transaction.bind(ticket: ticket, toMovement: id, by: identity.description)
+            let notices = try apply(.weighed(weighing.weighing), to: &stored, in: transaction)
+            try transaction.saveMovement(stored.lifecycle, receipt: stored.receipt)
+            var board = try transaction.arrivalBoard()
+            board.withdraw(.movement(id))
+            try transaction.saveArrivalBoard(board)
+            try transaction.appendAudit(
+                AuditEvent(
+                    kind: "override", actor: identity.description, subject: id,
+                    detail: [
+                        "action": "attach", "ticket": String(ticket), "reason": reason,
+                        "state": stored.lifecycle.state.rawValue,
+                    ]))
+            let queued = Array(try transaction.outboxEntries(ofMovement: id).dropFirst(before))
+            return MovementUpdate(lifecycle: stored.lifecycle, notices: notices, queued: queued)
+        }
+    }
+
+    // MARK: Applying the rules
+
+    private func movement(_ id: String, in transaction: StoreTransaction) throws -> StoredMovement {
+        guard let stored = try transaction.movement(id: id) else {
+            throw DeskError(code: "not_found", message: "no movement \(id)")
+        }
+        return stored
+    }
+
+    /// Runs one event through the movement's lifecycle and carries out its actions: reports go in
+    /// the outbox, decisions are recorded; the notices are returned for the caller to log.
+    private func apply(_ event: MovementEvent, to stored: inout StoredMovement, in transaction: StoreTransaction)
+        throws -> [MovementNotice]
+    {
+        let vehicle = stored.lifecycle.movement.vehicle
+        let context = DecisionContext(
+            policy: policy, reportsDiscrepancies: routing.reportsDiscrepancies,
+            missingReceiptFields: routing.missingReceiptFields(stored.receipt),
+            storedTare: try vehicle.flatMap { try transaction.storedTare(vehicle: $0) }, now: transaction.now)
+        let actions: [MovementAction]
+        do {
+            actions = try stored.lifecycle.receive(event, context: context)
+        } catch {
+            throw DeskError(code: error.code, message: "movement \(stored.lifecycle.movement.id): \(error.message)")
+        }
+        var notices: [MovementNotice] = []
+        for action in actions {
+            switch action {
+            case .report(let report):
+                let (kind, idempotent) = routing.outboxKind(report.kind)
+                let sameKind = try transaction.outboxEntries(ofMovement: report.movementID).filter { $0.kind == kind }
+                _ = try transaction.enqueue(
+                    report, kind: kind, idempotent: idempotent,
+                    idempotencyKey: "\(report.movementID)/\(kind.rawValue)/\(sameKind.count + 1)")
+            case .notify(let notice):
+                notices.append(notice)
+            }
+        }
+        if let record = decisionRecord(for: stored.lifecycle, notices: notices, event: event, at: transaction.now) {
+            try transaction.recordDecision(record)
+        }
+        return notices
+    }
+
+    /// The decisions-table row for a transition that decided something.
+    private func decisionRecord(
+        for lifecycle: MovementLifecycle, notices: [MovementNotice], event: MovementEvent,
+        at now: Timestamp
+    ) -> DecisionRecord? {
+        let actor: Actor = event.operatorName.map(Actor.operator) ?? .automatic
+        let (outcome, reason): (String, String?)
+        switch (lifecycle.stage, lifecycle.hold) {
+        case (_, let hold?) where notices.contains(.held(hold)): (outcome, reason) = ("held", hold.code)
+        case (.confirmed, _) where notices.contains(where: { if case .confirmed = $0 { true } else { false } }):
+            (outcome, reason) = ("confirmed", nil)
+        case (.discrepancy(_, _, let why, _), _): (outcome, reason) = ("discrepancy", why.rawValue)
+        case (.rejected(_, let why), _): (outcome, reason) = ("rejected", why)
+        default: return nil
+        }
+        let assessment: Assessment? =
+            switch lifecycle.stage {
+            case .decided(_, let assessment, _), .confirmed(_, let assessment, _),
+                .discrepancy(_, let assessment, _, _):
+                assessment
+            default: nil
+            }
+        return DecisionRecord(
+            movementID: lifecycle.movement.id, outcome: outcome, reason: reason, net: assessment?.deviation.received,
+            declared: lifecycle.movement.declared, deviationPercent: assessment?.deviation.percentText(),
+            highRisk: assessment?.highRisk.isHighRisk ?? false, actor: actor, note: event.reason ?? "",
+            decidedAt: now)
+    }
+}
+
+extension MovementEvent {
+    /// The action's name in the audit log.
+    var name: String {
+        switch self {
+        case .arrived: "arrive"
+        case .weighed: "weigh"
+        case .confirm: "confirm"
+        case .raiseDiscrepancy: "discrepancy"
+        case .reject: "reject"
+        case .hold: "hold"
+        case .release: "release"
+        }
+    }
+
+    var operatorName: String? {
+        switch self {
+        case .confirm(let name, _), .raiseDiscrepancy(let name, _), .reject(let name, _), .hold(let name, _),
+            .release(let name):
+            name
+        case .arrived, .weighed:
+            nil
+        }
+    }
+
+    var reason: String? {
+        switch self {
+        case .confirm(_, let reason), .raiseDiscrepancy(_, let reason), .reject(_, let reason), .hold(_, let reason):
+            reason
+        default:
+            nil
+        }
+    }
+}

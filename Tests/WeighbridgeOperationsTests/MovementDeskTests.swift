@@ -1,0 +1,191 @@
+import Foundation
+import Testing
+import WeighbridgeCore
+import WeighbridgeOperations
+import WeighbridgeStore
+
+private let t0 = Timestamp(rfc3339: "2026-11-25T08:00:00Z")!
+private let sam = OperatorIdentity(uid: 1_001, name: "sam")
+
+/// A desk over a real store in a temporary directory, with a clock tests can move.
+private final class Fixture: Sendable {
+    let directory: String
+    let store: Store
+    let desk: MovementDesk
+
+    init(routing: ReportRouting = .brief) throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("desk-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        store = try Store(path: directory + "/db.sqlite", now: t0)
+        desk = MovementDesk(store: store, policy: .standard, routing: routing) { t0 }
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: directory) }
+
+    func movement(_ id: String, declaredKg: Int64 = 10_000, vehicle: String = "AB12CDE", codes: [String] = ["20 03 01"])
+        throws -> Movement
+    {
+        try Movement(
+            id: id, declared: Mass(declaredKg, .kilograms), ewcCodes: codes.map { try EWCCode(parsing: $0) },
+            vehicle: VehicleRegistration(vehicle))
+    }
+
+    func capture(_ kilograms: Int64, bridge: String = "in") async throws -> CaptureOutcome {
+        try await desk.recordCapture(
+            WeighingEvidence(
+                bridge: bridge, weight: Mass(kilograms, .kilograms), division: Mass(20, .kilograms), weighedAt: t0,
+                status: .stable, legalID: nil, instrumentID: "sim", rawRegisters: [1, 2, 3], route: .unannounced))
+    }
+
+    func state(_ id: String) async throws -> MovementState? {
+        try await store.read { try $0.movement(id: id)?.lifecycle.state }
+    }
+}
+
+@Suite("Movement desk: the rules applied to stored state, one transaction each")
+struct MovementDeskTests {
+    @Test("expected, arrived by vehicle, weighed in and out: confirmed once, report queued, all audited")
+    func wholeVisit() async throws {
+        let fixture = try Fixture()
+        _ = try await fixture.desk.expect(try fixture.movement("M1"), receipt: nil, by: sam.description)
+        _ = try await fixture.desk.arrive(
+            bridge: "in", target: .vehicle(VehicleRegistration("ab12 cde")!),
+            by: "kiosk")
+        guard case .movement("M1", _, []) = try await fixture.capture(22_000) else {
+            Issue.record("the first weighing did not go to M1")
+            return
+        }
+        #expect(try await fixture.state("M1") == .weighing)
+        _ = try await fixture.desk.arrive(bridge: "in", target: .movement("M1"), by: "kiosk")
+        guard case .movement("M1", _, let notices) = try await fixture.capture(12_000) else {
+            Issue.record("the second weighing did not go to M1")
+            return
+        }
+        #expect(notices == [.confirmed(by: .automatic)])
+        let (outbox, decisions) = try await fixture.store.read {
+            try ($0.outboxEntries(), $0.decisions(ofMovement: "M1"))
+        }
+        #expect(outbox.map(\.idempotencyKey) == ["M1/confirmation/1"])
+        #expect(outbox.first?.report.net.net == Mass(10_000, .kilograms))
+        #expect(decisions.map(\.outcome) == ["confirmed"])
+        #expect(try await fixture.store.verifyAudit().description.contains("intact"))
+    }
+
+    @Test("an unannounced weighing is held; attached by an operator it completes the visit; twice is refused")
+    func unannouncedThenAttached() async throws {
+        let fixture = try Fixture()
+        _ = try await fixture.desk.expect(try fixture.movement("M1"), receipt: nil, by: "wms")
+        guard case .unattributed(let first) = try await fixture.capture(22_000) else {
+            Issue.record("an unannounced weighing was attributed")
+            return
+        }
+        _ = try await fixture.desk.arrive(bridge: "in", target: .movement("M1"), by: "kiosk")
+        _ = try await fixture.capture(12_000)
+        let update = try await fixture.desk.attach(ticket: first.ticket, to: "M1", by: sam, reason: "ANPR missed it")
+        #expect(update.lifecycle.state == .confirmed)
+        #expect(update.queued.map(\.kind) == [.confirmation])
+        await #expect(throws: DeskError(code: "already_attached", message: "weighing 1 already belongs to a visit")) {
+            _ = try await fixture.desk.attach(ticket: first.ticket, to: "M1", by: sam, reason: "again")
+        }
+        let audit = try await fixture.store.read { try $0.auditEntries() }
+        #expect(
+            audit.contains {
+                $0.event.kind == "override" && $0.event.actor == "operator:sam(uid=1001)"
+                    && $0.event.detail["reason"] == "ANPR missed it"
+            })
+    }
+
+    @Test("a registration matching two open movements is refused: the daemon never guesses")
+    func ambiguousVehicle() async throws {
+        let fixture = try Fixture()
+        _ = try await fixture.desk.expect(try fixture.movement("M1"), receipt: nil, by: "wms")
+        _ = try await fixture.desk.expect(try fixture.movement("M2"), receipt: nil, by: "wms")
+        await #expect {
+            _ = try await fixture.desk.arrive(
+                bridge: "in", target: .vehicle(VehicleRegistration("AB12CDE")!),
+                by: "anpr")
+        } throws: { error in
+            (error as? DeskError)?.code == "ambiguous_vehicle" && "\(error)".contains("M1, M2")
+        }
+        // An unknown vehicle is announced as unidentified: its weighing is held, not guessed.
+        _ = try await fixture.desk.arrive(bridge: "in", target: .vehicle(VehicleRegistration("ZZ99ZZZ")!), by: "anpr")
+        guard case .unattributed(let weighing) = try await fixture.capture(15_000) else {
+            Issue.record("an unidentified vehicle's weighing was attributed")
+            return
+        }
+        #expect(weighing.evidence.route == .unidentifiedVehicle(VehicleRegistration("ZZ99ZZZ")!))
+    }
+
+    @Test("over tolerance: a Discrepancy is queued; an operator's confirmation later supersedes it")
+    func discrepancyThenOperatorConfirms() async throws {
+        let fixture = try Fixture()
+        _ = try await fixture.desk.expect(try fixture.movement("M1"), receipt: nil, by: "wms")
+        for kilograms: Int64 in [23_000, 12_000] {
+            _ = try await fixture.desk.arrive(bridge: "in", target: .movement("M1"), by: "kiosk")
+            _ = try await fixture.capture(kilograms)
+        }
+        #expect(try await fixture.state("M1") == .discrepancy)
+        let update = try await fixture.desk.act(
+            .confirm(by: sam.name, reason: "declared weight was wrong"),
+            on: "M1", by: sam, reason: "declared weight was wrong")
+        #expect(update.lifecycle.state == .confirmed)
+        let outbox = try await fixture.store.read { try $0.outboxEntries() }
+        #expect(outbox.map(\.idempotencyKey) == ["M1/discrepancy/1", "M1/confirmation/1"])
+        #expect(outbox.last?.report.by == .operator("sam"))
+    }
+
+    @Test("a refused action writes nothing: not even an audit entry")
+    func refusalsWriteNothing() async throws {
+        let fixture = try Fixture()
+        _ = try await fixture.desk.expect(try fixture.movement("M1"), receipt: nil, by: "wms")
+        let before = try await fixture.store.read { try $0.auditEntries().count }
+        await #expect(throws: DeskError.self) {
+            _ = try await fixture.desk.act(.confirm(by: "sam", reason: "x"), on: "M1", by: sam, reason: "x")
+        }
+        await #expect(throws: DeskError(code: "not_found", message: "no movement M9")) {
+            _ = try await fixture.desk.act(.reject(by: "sam", reason: "x"), on: "M9", by: sam, reason: "x")
+        }
+        #expect(try await fixture.store.read { try $0.auditEntries().count } == before)
+        #expect(try await fixture.state("M1") == .expected)
+    }
+
+    @Test("a vehicle with a valid stored tare needs one weighing")
+    func storedTareOnePass() async throws {
+        let fixture = try Fixture()
+        let vehicle = VehicleRegistration("AB12CDE")!
+        try await fixture.store.write(at: t0) { transaction in
+            try transaction.setStoredTare(
+                StoredTare(
+                    vehicle: vehicle, tare: Mass(12_000, .kilograms),
+                    setAt: t0.adding(seconds: -60), expiresAt: t0.adding(seconds: 3_600)),
+                by: "operator:sam(uid=1001)")
+        }
+        _ = try await fixture.desk.expect(try fixture.movement("M1"), receipt: nil, by: "wms")
+        _ = try await fixture.desk.arrive(bridge: "in", target: .vehicle(vehicle), by: "anpr")
+        _ = try await fixture.capture(22_000)
+        #expect(try await fixture.state("M1") == .confirmed)
+        let report = try await fixture.store.read { try $0.outboxEntries().first?.report }
+        #expect(report?.net.tareKind == .preset)
+    }
+
+    @Test("defra-receipt routing: a Discrepancy is held locally, and missing receipt data holds the load")
+    func defraRouting() async throws {
+        let routing = ReportRouting(
+            reportsDiscrepancies: false, outboxKind: { _ in (.receipt, false) },
+            missingReceiptFields: { $0 == nil ? ["wasteItems"] : [] })
+        let fixture = try Fixture(routing: routing)
+        _ = try await fixture.desk.expect(try fixture.movement("M1"), receipt: nil, by: "wms")
+        _ = try await fixture.desk.expect(
+            try fixture.movement("M2", vehicle: "CD34EFG"), receipt: #"{"wasteItems":[]}"#,
+            by: "wms")
+        for (id, gross) in [("M1", Int64(22_000)), ("M2", 23_000)] {
+            for kilograms in [gross, 12_000] {
+                _ = try await fixture.desk.arrive(bridge: "in", target: .movement(id), by: "kiosk")
+                _ = try await fixture.capture(kilograms)
+            }
+        }
+        #expect(try await fixture.state("M1") == .held)
+        #expect(try await fixture.state("M2") == .discrepancy)
+        #expect(try await fixture.store.read { try $0.outboxEntries() }.isEmpty)
+    }
+}
