@@ -183,6 +183,26 @@ struct DiskFullTests {
     }
 }
 
+@Suite("Read-only disk")
+struct ReadOnlyTests {
+    @Test(
+        "a state directory on a read-only file system is refused at open with a clear error",
+        .enabled(if: getuid() == 0, "mounting a tmpfs needs root"))
+    func readOnlyDisk() async throws {
+        let directory = try TemporaryDirectory()
+        let mountPoint = directory.file("disk")
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        #expect(try shell("/bin/mount", ["-t", "tmpfs", "-o", "size=4m,ro", "tmpfs", mountPoint]).status == 0)
+        defer { _ = try? shell("/bin/umount", [mountPoint]) }
+        #expect {
+            _ = try Store(path: mountPoint + "/db.sqlite", now: t0)
+        } throws: { error in
+            guard let error = error as? StoreError else { return false }
+            return [.cannotOpen, .readOnly].contains(error.code) && error.description.contains(mountPoint)
+        }
+    }
+}
+
 @Suite("Audit canonical form")
 struct CanonicalFormTests {
     @Test("detail is canonical: keys sorted, fixed escaping, no whitespace, independent of insertion order")
