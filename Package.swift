@@ -60,6 +60,12 @@ let package = Package(
             dependencies: ["WeighbridgeCore", "WeighbridgeStore"],
             swiftSettings: strictSettings
         ),
+        // The control socket's wire format, shared by the daemon and weighbridgectl: pure values.
+        .target(
+            name: "WeighbridgeControlProtocol",
+            dependencies: ["WeighbridgeCore"],
+            swiftSettings: strictSettings
+        ),
         // libmodbus, for every Modbus byte on the wire.
         .systemLibrary(
             name: "CModbus",
@@ -138,6 +144,14 @@ let package = Package(
         .testTarget(
             name: "WeighbridgeOperationsTests",
             dependencies: ["WeighbridgeOperations", "WeighbridgeStore", "WeighbridgeCore"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "WeighbridgeControlTests",
+            dependencies: [
+                "WeighbridgeControlProtocol", "WeighbridgeCore",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

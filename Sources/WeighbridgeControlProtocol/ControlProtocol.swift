@@ -1,0 +1,399 @@
+public import WeighbridgeCore
+
+/// The control socket's wire format (OPERATIONS.md, "Control socket and CLI"): one JSON object
+/// per line, `{"v":1,"id":…,"cmd":…, arguments…}`, answered by `{"v":1,"id":…,"ok":…}` or
+/// `{"v":1,"id":…,"error":{"code":…,"message":…}}`.
+public enum ControlProtocol {
+    /// The protocol version this build speaks.
+    public static let version = 1
+    /// The longest request line accepted, newline excluded.
+    public static let maximumLineLength = 65_536
+}
+
+/// A refusal with a stable code that scripts can rely on, and a message for people.
+public struct ControlError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var code: Code
+    public var message: String
+
+    /// The stable error codes.
+    public enum Code: String, Sendable, Hashable, CaseIterable {
+        case badRequest = "bad_request"
+        case lineTooLong = "line_too_long"
+        case unsupportedVersion = "unsupported_version"
+        case unknownCommand = "unknown_command"
+        case invalidArgument = "invalid_argument"
+        case reasonRequired = "reason_required"
+        case notFound = "not_found"
+        case illegalTransition = "illegal_transition"
+        case decisionRequired = "decision_required"
+        case alreadyAttached = "already_attached"
+        case ambiguousVehicle = "ambiguous_vehicle"
+        case conflict
+        case timeout
+        case unavailable
+        case internalError = "internal"
+    }
+
+    /// An error from its parts.
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code.rawValue): \(message)" }
+}
+
+/// Who an `arrive` is for.
+public enum ArrivalTargetArgument: Sendable, Hashable {
+    case movement(String)
+    case vehicle(VehicleRegistration)
+}
+
+/// A movement as `expect` carries it: the brief's movement representation plus receipt data.
+public struct ExpectArguments: Sendable, Hashable {
+    public var movement: Movement
+    /// The `receipt` object as compact JSON, passed through to the reporting profile.
+    public var receipt: String?
+}
+
+/// Which outbox entries `retry` is for.
+public enum RetryTarget: Sendable, Hashable {
+    case entry(Int64)
+    case all
+}
+
+/// Every command of the CLI contract, with its arguments checked and typed.
+public enum ControlCommand: Sendable, Hashable {
+    case status
+    case bridges
+    case weight(bridge: String?)
+    case expect(ExpectArguments)
+    case arrive(bridge: String, target: ArrivalTargetArgument)
+    case movements(state: MovementState?)
+    case show(movement: String)
+    case confirm(movement: String, reason: String)
+    case discrepancy(movement: String, reason: String)
+    case reject(movement: String, reason: String)
+    case hold(movement: String, reason: String)
+    case release(movement: String, reason: String)
+    case attach(ticket: Int64, movement: String, reason: String)
+    case tareSet(vehicle: VehicleRegistration, tare: Mass, expiresAt: Timestamp, reason: String)
+    case tareList
+    case tareExpire(vehicle: VehicleRegistration, reason: String)
+    case outbox(state: OutboxState?)
+    case retry(RetryTarget, reason: String)
+    case park(entry: Int64, reason: String)
+    case resolve(entry: Int64, trackingID: String?, reason: String)
+    case auditVerify
+    case tail
+
+    /// Whether it changes state (and so needs a reason and is audited with the operator).
+    public var changesState: Bool {
+        switch self {
+        case .status, .bridges, .weight, .movements, .show, .tareList, .outbox, .auditVerify, .tail: false
+        default: true
+        }
+    }
+}
+
+/// One decoded request line.
+public struct ControlRequest: Sendable, Hashable {
+    /// The client's correlation id, echoed back (a number or a string; absent is allowed).
+    public var id: JSONValue?
+    public var command: ControlCommand
+
+    /// Decodes one line (without its newline). Every way it can be wrong gives a `ControlError`
+    /// with the request id when one could be read, so the reply can still be correlated.
+    public static func decode(_ line: some Collection<UInt8>) -> Result<ControlRequest, RequestFailure> {
+        guard line.count <= ControlProtocol.maximumLineLength else {
+            return .failure(
+                RequestFailure(
+                    id: nil,
+                    error: ControlError(
+                        .lineTooLong, "request longer than \(ControlProtocol.maximumLineLength) bytes")))
+        }
+        let value: JSONValue
+        do {
+            value = try JSONValue(parsing: line)
+        } catch {
+            return .failure(RequestFailure(id: nil, error: ControlError(.badRequest, error.description)))
+        }
+        guard case .object(let fields) = value else {
+            return .failure(RequestFailure(id: nil, error: ControlError(.badRequest, "a request is a JSON object")))
+        }
+        let id = fields["id"]
+        if let id {
+            switch id {
+            case .number, .string: break
+            default:
+                return .failure(
+                    RequestFailure(id: nil, error: ControlError(.badRequest, "id must be a number or a string")))
+            }
+        }
+        do {
+            var arguments = Arguments(fields: fields)
+            guard arguments.integer("v") == Int64(ControlProtocol.version) else {
+                throw ControlError(
+                    .unsupportedVersion, "this daemon speaks protocol version \(ControlProtocol.version)")
+            }
+            let command = try arguments.command()
+            try arguments.rejectUnused()
+            return .success(ControlRequest(id: id, command: command))
+        } catch let error as ControlError {
+            return .failure(RequestFailure(id: id, error: error))
+        } catch {
+            return .failure(RequestFailure(id: id, error: ControlError(.internalError, "\(error)")))
+        }
+    }
+}
+
+/// A request that could not be decoded, with the id to answer it under (if it had one).
+public struct RequestFailure: Error, Sendable, Hashable {
+    public var id: JSONValue?
+    public var error: ControlError
+}
+
+/// Reads a request's fields by name, checking types, and notices fields nobody asked for.
+private struct Arguments {
+    let fields: [String: JSONValue]
+    private var used: Set<String> = ["v", "id", "cmd"]
+
+    init(fields: [String: JSONValue]) {
+        self.fields = fields
+    }
+
+    mutating func value(_ name: String) -> JSONValue? {
+        used.insert(name)
+        if case .null? = fields[name] { return nil }
+        return fields[name]
+    }
+
+    mutating func string(_ name: String) throws -> String? {
+        guard let value = value(name) else { return nil }
+        guard case .string(let text) = value else { throw ControlError(.invalidArgument, "\(name) must be a string") }
+        return text
+    }
+
+    mutating func requiredString(_ name: String) throws -> String {
+        guard let text = try string(name), !text.trimmingWhitespace.isEmpty else {
+            throw ControlError(.invalidArgument, "\(name) is required")
+        }
+        return text
+    }
+
+    mutating func integer(_ name: String) -> Int64? {
+        guard case .number(let text)? = value(name) else { return nil }
+        return Int64(text)
+    }
+
+    mutating func requiredInteger(_ name: String) throws -> Int64 {
+        guard let number = integer(name) else { throw ControlError(.invalidArgument, "\(name) must be an integer") }
+        return number
+    }
+
+    mutating func reason() throws -> String {
+        guard let reason = try string("reason"), !reason.trimmingWhitespace.isEmpty else {
+            throw ControlError(.reasonRequired, "this command changes state: give a --reason")
+        }
+        guard reason.count <= 500 else { throw ControlError(.invalidArgument, "reason is longer than 500 characters") }
+        return reason
+    }
+
+    mutating func vehicle(_ name: String) throws -> VehicleRegistration? {
+        guard let text = try string(name) else { return nil }
+        guard let vehicle = VehicleRegistration(text) else {
+            throw ControlError(.invalidArgument, "\(name) \"\(text)\" is not a vehicle registration")
+        }
+        return vehicle
+    }
+
+    mutating func timestamp(_ name: String) throws -> Timestamp? {
+        guard let text = try string(name) else { return nil }
+        guard let time = Timestamp(rfc3339: text) else {
+            throw ControlError(.invalidArgument, "\(name) \"\(text)\" is not an RFC 3339 time (2026-11-25T08:00:00Z)")
+        }
+        return time
+    }
+
+    mutating func mass(_ name: String) throws -> Mass? {
+        let text: String
+        switch value(name) {
+        case nil: return nil
+        case .number(let number)?: text = number
+        case .string(let written)?: text = written
+        case let other?: throw ControlError(.invalidArgument, "\(name) must be a number, not \(other.kind)")
+        }
+        do {
+            return try Mass(parsing: text, defaultUnit: .kilograms)
+        } catch {
+            throw ControlError(.invalidArgument, "\(name): \(error)")
+        }
+    }
+
+    func rejectUnused() throws {
+        if let unknown = fields.keys.sorted().first(where: { !used.contains($0) }) {
+            throw ControlError(.invalidArgument, "unknown argument \"\(unknown)\"")
+        }
+    }
+
+    mutating func command() throws -> ControlCommand {
+        guard case .string(let name)? = value("cmd") else { throw ControlError(.badRequest, "cmd must be a string") }
+        switch name {
+        case "status": return .status
+        case "bridges": return .bridges
+        case "weight": return .weight(bridge: try string("bridge"))
+        case "expect": return .expect(try expectArguments())
+        case "arrive":
+            let bridge = try requiredString("bridge")
+            let movement = try string("movement")
+            let vehicle = try self.vehicle("vehicle")
+            switch (movement, vehicle) {
+            case (let id?, nil): return .arrive(bridge: bridge, target: .movement(id))
+            case (nil, let vehicle?): return .arrive(bridge: bridge, target: .vehicle(vehicle))
+            default: throw ControlError(.invalidArgument, "give exactly one of movement and vehicle")
+            }
+        case "movements":
+            guard let state = try string("state") else { return .movements(state: nil) }
+            guard let parsed = MovementState(rawValue: state) else {
+                throw ControlError(
+                    .invalidArgument,
+                    "state must be one of "
+                        + MovementState.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            return .movements(state: parsed)
+        case "show": return .show(movement: try requiredString("movement"))
+        case "confirm": return .confirm(movement: try requiredString("movement"), reason: try reason())
+        case "discrepancy": return .discrepancy(movement: try requiredString("movement"), reason: try reason())
+        case "reject": return .reject(movement: try requiredString("movement"), reason: try reason())
+        case "hold": return .hold(movement: try requiredString("movement"), reason: try reason())
+        case "release": return .release(movement: try requiredString("movement"), reason: try reason())
+        case "attach":
+            return .attach(
+                ticket: try requiredInteger("ticket"), movement: try requiredString("movement"),
+                reason: try reason())
+        case "tare-set":
+            guard let vehicle = try self.vehicle("vehicle"), let tare = try mass("tare_kg"), tare.grams > 0 else {
+                throw ControlError(.invalidArgument, "vehicle and a positive tare_kg are required")
+            }
+            guard let expires = try timestamp("expires_at") else {
+                throw ControlError(.invalidArgument, "expires_at is required (a stored tare always expires)")
+            }
+            return .tareSet(vehicle: vehicle, tare: tare, expiresAt: expires, reason: try reason())
+        case "tare-list": return .tareList
+        case "tare-expire":
+            guard let vehicle = try self.vehicle("vehicle") else {
+                throw ControlError(.invalidArgument, "vehicle is required")
+            }
+            return .tareExpire(vehicle: vehicle, reason: try reason())
+        case "outbox":
+            guard let state = try string("state") else { return .outbox(state: nil) }
+            guard let parsed = OutboxState(rawValue: state) else {
+                throw ControlError(
+                    .invalidArgument,
+                    "state must be one of "
+                        + OutboxState.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            return .outbox(state: parsed)
+        case "retry":
+            if case .bool(true)? = value("all") { return .retry(.all, reason: try reason()) }
+            return .retry(.entry(try requiredInteger("entry")), reason: try reason())
+        case "park": return .park(entry: try requiredInteger("entry"), reason: try reason())
+        case "resolve":
+            let entry = try requiredInteger("entry")
+            let trackingID = try string("tracking_id")
+            let resend: Bool = if case .bool(true)? = value("resend") { true } else { false }
+            guard (trackingID != nil) != resend else {
+                throw ControlError(.invalidArgument, "give exactly one of tracking_id and resend")
+            }
+            return .resolve(entry: entry, trackingID: trackingID, reason: try reason())
+        case "audit-verify": return .auditVerify
+        case "tail": return .tail
+        default: throw ControlError(.unknownCommand, "unknown command \"\(name)\"")
+        }
+    }
+
+    /// `expect`: the brief's movement representation (`movement_id`, `declared_weight_kg`,
+    /// `ewc_codes`, `vehicle_registration`, `carrier`, `prenotified_at`) plus `receipt`.
+    mutating func expectArguments() throws -> ExpectArguments {
+        let id = try requiredString("movement_id")
+        guard let declared = try mass("declared_weight_kg") else {
+            throw ControlError(.invalidArgument, "declared_weight_kg is required")
+        }
+        guard case .array(let codeValues)? = value("ewc_codes"), !codeValues.isEmpty else {
+            throw ControlError(.invalidArgument, "ewc_codes must be a non-empty array of strings")
+        }
+        var codes: [EWCCode] = []
+        for codeValue in codeValues {
+            guard case .string(let text) = codeValue else {
+                throw ControlError(.invalidArgument, "ewc_codes must be a non-empty array of strings")
+            }
+            do { codes.append(try EWCCode(parsing: text)) } catch {
+                throw ControlError(.invalidArgument, "ewc_codes: \(error)")
+            }
+        }
+        let vehicle = try self.vehicle("vehicle_registration")
+        let carrier = try string("carrier")
+        let prenotified = try timestamp("prenotified_at")
+        var receipt: String?
+        switch value("receipt") {
+        case nil: receipt = nil
+        case .object(let fields)?: receipt = JSONValue.object(fields).serialized
+        case let other?: throw ControlError(.invalidArgument, "receipt must be an object, not \(other.kind)")
+        }
+        // The brief's representation has more fields than the daemon uses; accept them.
+        for ignored in ["origin", "destination_site_id", "destination_jurisdiction"] { _ = value(ignored) }
+        do {
+            let movement = try Movement(
+                id: id, declared: declared, ewcCodes: codes, vehicle: vehicle, carrier: carrier,
+                prenotifiedAt: prenotified)
+            return ExpectArguments(movement: movement, receipt: receipt)
+        } catch {
+            throw ControlError(.invalidArgument, error.description)
+        }
+    }
+}
+
+extension String {
+    fileprivate var trimmingWhitespace: Substring {
+        var slice = Substring(self)
+        while slice.first?.isWhitespace == true { slice = slice.dropFirst() }
+        while slice.last?.isWhitespace == true { slice = slice.dropLast() }
+        return slice
+    }
+}
+
+/// One reply line.
+public enum ControlResponse: Sendable, Hashable {
+    case ok(id: JSONValue?, JSONValue)
+    case error(id: JSONValue?, ControlError)
+
+    /// The reply as one line of JSON, newline included.
+    public var line: String {
+        var fields: [String: JSONValue] = ["v": .integer(ControlProtocol.version)]
+        switch self {
+        case .ok(let id, let result):
+            fields["id"] = id ?? .null
+            fields["ok"] = result
+        case .error(let id, let error):
+            fields["id"] = id ?? .null
+            fields["error"] = .object(["code": .string(error.code.rawValue), "message": .string(error.message)])
+        }
+        return JSONValue.object(fields).serialized + "\n"
+    }
+
+    /// Reads a reply line (the client's side).
+    public init(line: some Collection<UInt8>) throws {
+        guard case .object(let fields) = try JSONValue(parsing: line), fields["v"] == .integer(ControlProtocol.version)
+        else { throw ControlError(.badRequest, "not a protocol \(ControlProtocol.version) reply") }
+        let id = fields["id"].flatMap { $0 == .null ? nil : $0 }
+        if let result = fields["ok"] {
+            self = .ok(id: id, result)
+        } else if case .object(let error)? = fields["error"], case .string(let code)? = error["code"],
+            case .string(let message)? = error["message"]
+        {
+            self = .error(id: id, ControlError(ControlError.Code(rawValue: code) ?? .internalError, message))
+        } else {
+            throw ControlError(.badRequest, "a reply has either ok or error")
+        }
+    }
+}

@@ -1,0 +1,202 @@
+import PropertyBased
+import Testing
+import WeighbridgeControlProtocol
+import WeighbridgeCore
+
+private func decode(_ line: String) -> Result<ControlRequest, RequestFailure> {
+    ControlRequest.decode(Array(line.utf8))
+}
+
+private func command(_ line: String) throws -> ControlCommand {
+    try decode(line).get().command
+}
+
+private func errorCode(_ line: String) -> ControlError.Code? {
+    if case .failure(let failure) = decode(line) { return failure.error.code }
+    return nil
+}
+
+@Suite("Control protocol: decoding requests")
+struct ControlProtocolTests {
+    @Test("every command of the CLI contract decodes to its typed form")
+    func commands() throws {
+        #expect(try command(#"{"v":1,"id":1,"cmd":"status"}"#) == .status)
+        #expect(try command(#"{"v":1,"cmd":"weight","bridge":"in"}"#) == .weight(bridge: "in"))
+        #expect(
+            try command(#"{"v":1,"cmd":"arrive","bridge":"in","vehicle":"ab12 cde"}"#)
+                == .arrive(bridge: "in", target: .vehicle(VehicleRegistration("AB12CDE")!)))
+        #expect(
+            try command(#"{"v":1,"cmd":"confirm","movement":"M1","reason":"checked"}"#)
+                == .confirm(movement: "M1", reason: "checked"))
+        #expect(
+            try command(#"{"v":1,"cmd":"attach","ticket":12,"movement":"M1","reason":"ANPR missed"}"#)
+                == .attach(ticket: 12, movement: "M1", reason: "ANPR missed"))
+        #expect(try command(#"{"v":1,"cmd":"movements","state":"held"}"#) == .movements(state: .held))
+        #expect(
+            try command(#"{"v":1,"cmd":"retry","all":true,"reason":"API back"}"#) == .retry(.all, reason: "API back"))
+        #expect(
+            try command(#"{"v":1,"cmd":"resolve","entry":3,"tracking_id":"WT-1","reason":"found"}"#)
+                == .resolve(entry: 3, trackingID: "WT-1", reason: "found"))
+        #expect(
+            try command(
+                #"{"v":1,"cmd":"tare-set","vehicle":"AB12CDE","tare_kg":"12000.5","expires_at":"2026-12-01T00:00:00Z","reason":"r"}"#
+            )
+                == .tareSet(
+                    vehicle: VehicleRegistration("AB12CDE")!, tare: Mass(grams: 12_000_500),
+                    expiresAt: Timestamp(rfc3339: "2026-12-01T00:00:00Z")!, reason: "r"))
+    }
+
+    @Test("expect takes the brief's movement representation; declared weights are exact")
+    func expectMovement() throws {
+        let line =
+            #"{"v":1,"cmd":"expect","movement_id":"M1","declared_weight_kg":12000.5,"ewc_codes":["20 01 33*","160605"],"#
+            + #""vehicle_registration":"AB12 CDE","prenotified_at":"2026-11-24T08:00:00Z","origin":"x","receipt":{"wasteItems":[{"ewcCodes":["200133"]}]}}"#
+        guard case .expect(let arguments) = try command(line) else {
+            Issue.record("not an expect")
+            return
+        }
+        #expect(arguments.movement.declared == Mass(grams: 12_000_500))
+        #expect(arguments.movement.ewcCodes.map(\.compact) == ["200133", "160605"])
+        #expect(arguments.movement.vehicle == VehicleRegistration("AB12CDE"))
+        #expect(arguments.receipt == #"{"wasteItems":[{"ewcCodes":["200133"]}]}"#)
+        #expect(
+            errorCode(#"{"v":1,"cmd":"expect","movement_id":"M1","declared_weight_kg":0,"ewc_codes":["200101"]}"#)
+                == .invalidArgument)
+    }
+
+    @Test(
+        "each kind of bad request gets its own stable code, with the id echoed when readable",
+        arguments: [
+            (#"not json"#, ControlError.Code.badRequest),
+            (#"[1,2]"#, .badRequest),
+            (#"{"v":2,"cmd":"status"}"#, .unsupportedVersion),
+            (#"{"cmd":"status"}"#, .unsupportedVersion),
+            (#"{"v":1,"cmd":"launch"}"#, .unknownCommand),
+            (#"{"v":1,"cmd":"confirm","movement":"M1"}"#, .reasonRequired),
+            (#"{"v":1,"cmd":"confirm","movement":"M1","reason":"   "}"#, .reasonRequired),
+            (#"{"v":1,"cmd":"status","force":true}"#, .invalidArgument),
+            (#"{"v":1,"cmd":"attach","ticket":"12","movement":"M1","reason":"r"}"#, .invalidArgument),
+            (#"{"v":1,"cmd":"arrive","bridge":"in","movement":"M1","vehicle":"AB12CDE"}"#, .invalidArgument),
+            (#"{"v":1,"cmd":"status","id":{"x":1}}"#, .badRequest),
+            (#"{"v":1,"cmd":"status","cmd":"status"}"#, .badRequest),
+        ] as [(String, ControlError.Code)])
+    func badRequests(line: String, code: ControlError.Code) {
+        #expect(errorCode(line) == code)
+    }
+
+    @Test("the id survives a bad command so the reply can be matched")
+    func idEchoed() {
+        guard case .failure(let failure) = decode(#"{"v":1,"id":"req-7","cmd":"launch"}"#) else {
+            Issue.record("accepted")
+            return
+        }
+        #expect(failure.id == .string("req-7"))
+        #expect(
+            ControlResponse.error(id: failure.id, failure.error).line
+                == #"{"error":{"code":"unknown_command","message":"unknown command \"launch\""},"id":"req-7","v":1}"#
+                + "\n")
+    }
+
+    @Test("limits: long lines, deep nesting, invalid UTF-8 and control characters are refused")
+    func limits() {
+        #expect(errorCode(String(repeating: " ", count: ControlProtocol.maximumLineLength + 1)) == .lineTooLong)
+        #expect(errorCode(String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)) == .badRequest)
+        #expect(ControlRequest.decode([0x7B, 0x22, 0xFF, 0xFE, 0x22, 0x3A, 0x31, 0x7D]).isFailure)
+        #expect(errorCode("{\"v\":1,\"cmd\":\"sta\u{01}tus\"}") == .badRequest)
+    }
+
+    @Test("replies round-trip through the client's reader")
+    func replies() throws {
+        let ok = ControlResponse.ok(id: .integer(3), .object(["state": .string("held"), "net_kg": .number("10500")]))
+        #expect(try ControlResponse(line: Array(ok.line.utf8.dropLast())) == ok)
+        let error = ControlResponse.error(id: nil, ControlError(.notFound, "no movement M9"))
+        #expect(try ControlResponse(line: Array(error.line.utf8.dropLast())) == error)
+    }
+
+    @Test("fuzz: 100 000 random and mutated lines each decode to a command or a coded error, never a crash")
+    func fuzz() {
+        var generator = SplitMix(seed: 20_261_125)
+        let seeds = [
+            #"{"v":1,"id":1,"cmd":"confirm","movement":"M1","reason":"checked"}"#,
+            #"{"v":1,"cmd":"expect","movement_id":"M1","declared_weight_kg":"12000.5","ewc_codes":["20 01 33"]}"#,
+            #"{"v":1,"cmd":"tare-set","vehicle":"AB12CDE","tare_kg":12000,"expires_at":"2026-12-01T00:00:00Z","reason":"r"}"#,
+            #"{"v":1,"cmd":"arrive","bridge":"in","vehicle":"AB12CDE"}"#,
+        ].map { Array($0.utf8) }
+        let alphabet = Array(#"{}[]":,\ 0123456789.-+eEtrufalsn"#.utf8) + [0x00, 0x0A, 0xC3, 0xFF, 0xED, 0xA0]
+        var decoded = 0
+        var refused: [ControlError.Code: Int] = [:]
+        for round in 0..<100_000 {
+            var line: [UInt8]
+            if round % 4 == 0 {
+                line = (0..<Int(generator.next() % 200)).map { _ in
+                    alphabet[Int(generator.next() % UInt64(alphabet.count))]
+                }
+            } else {
+                line = seeds[Int(generator.next() % UInt64(seeds.count))]
+                for _ in 0..<(1 + Int(generator.next() % 4)) {
+                    let position = Int(generator.next() % UInt64(line.count + 1))
+                    switch generator.next() % 3 {
+                    case 0: if position < line.count { line.remove(at: position) }
+                    case 1: line.insert(alphabet[Int(generator.next() % UInt64(alphabet.count))], at: position)
+                    default: if position < line.count { line[position] = UInt8(truncatingIfNeeded: generator.next()) }
+                    }
+                }
+            }
+            switch ControlRequest.decode(line) {
+            case .success: decoded += 1
+            case .failure(let failure): refused[failure.error.code, default: 0] += 1
+            }
+        }
+        #expect(decoded + refused.values.reduce(0, +) == 100_000)
+        #expect(refused[.badRequest, default: 0] > 10_000, "the mutations should mostly break the JSON")
+        #expect(decoded > 0, "some mutations leave a valid request")
+    }
+
+    @Test("property: any JSON value serializes and parses back to itself")
+    func jsonRoundTrip() async {
+        await propertyCheck(count: 500, input: Gen.int(in: 0...1_000_000)) { seed in
+            var generator = SplitMix(seed: UInt64(seed))
+            let value = randomJSON(&generator, depth: 0)
+            #expect((try? JSONValue(parsing: Array(value.serialized.utf8))) == value)
+        }
+    }
+}
+
+private func randomJSON(_ generator: inout SplitMix, depth: Int) -> JSONValue {
+    switch generator.next() % (depth > 3 ? 4 : 6) {
+    case 0: return .null
+    case 1: return .bool(generator.next() % 2 == 0)
+    case 2:
+        return .number(
+            String(Int64(bitPattern: generator.next()) % 1_000_000) + (generator.next() % 2 == 0 ? ".25" : ""))
+    case 3:
+        let scalars = (0..<Int(generator.next() % 8)).compactMap { _ in Unicode.Scalar(UInt32(generator.next() % 0x2FF))
+        }
+        return .string(String(String.UnicodeScalarView(scalars)))
+    case 4: return .array((0..<Int(generator.next() % 4)).map { _ in randomJSON(&generator, depth: depth + 1) })
+    default:
+        var members: [String: JSONValue] = [:]
+        for index in 0..<Int(generator.next() % 4) { members["k\(index)"] = randomJSON(&generator, depth: depth + 1) }
+        return .object(members)
+    }
+}
+
+/// A seeded generator so the fuzz corpus is the same on every run.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+extension Result {
+    var isFailure: Bool {
+        if case .failure = self { return true }
+        return false
+    }
+}
