@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", exact: "2.0.1"),
         .package(url: "https://github.com/apple/swift-crypto", exact: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3"),
     ],
     targets: [
         // The pure domain: every business rule, no I/O, no clock, no randomness.
@@ -64,6 +65,25 @@ let package = Package(
         .target(
             name: "WeighbridgeControlProtocol",
             dependencies: ["WeighbridgeCore"],
+            swiftSettings: strictSettings
+        ),
+        // The control socket's server (SwiftNIO) and the commands it carries out.
+        .target(
+            name: "WeighbridgeControl",
+            dependencies: [
+                "WeighbridgeControlProtocol", "WeighbridgeOperations", "WeighbridgeStore", "WeighbridgeCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The operators' CLI: protocol values and a plain socket; never the daemon's modules.
+        .executableTarget(
+            name: "weighbridgectl",
+            dependencies: [
+                "WeighbridgeControlProtocol",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: strictSettings
         ),
         // libmodbus, for every Modbus byte on the wire.
@@ -130,7 +150,7 @@ let package = Package(
         // Runs the built executables the way an operator would.
         .testTarget(
             name: "CommandLineTests",
-            dependencies: ["weighbridged", "weighbridge-sim"],
+            dependencies: ["weighbridged", "weighbridge-sim", "weighbridgectl"],
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -149,7 +169,8 @@ let package = Package(
         .testTarget(
             name: "WeighbridgeControlTests",
             dependencies: [
-                "WeighbridgeControlProtocol", "WeighbridgeCore",
+                "WeighbridgeControlProtocol", "WeighbridgeControl", "WeighbridgeOperations", "WeighbridgeStore",
+                "WeighbridgeCore", "weighbridgectl",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: strictSettings

@@ -1,0 +1,282 @@
+public import WeighbridgeControlProtocol
+public import WeighbridgeCore
+public import WeighbridgeOperations
+import WeighbridgeStore
+
+/// What the daemon knows live, beyond the store: its bridges and their latest readings.
+public struct LiveView: Sendable {
+    /// One line per bridge: name, link, whether it answers, last reading and capture phase.
+    public var bridges: @Sendable () async -> [JSONValue]
+    /// A one-line summary for `status` (and systemd's STATUS=).
+    public var summary: @Sendable () async -> String
+
+    /// A view from its parts.
+    public init(bridges: @escaping @Sendable () async -> [JSONValue], summary: @escaping @Sendable () async -> String) {
+        self.bridges = bridges
+        self.summary = summary
+    }
+}
+
+/// Carries out control commands: reads answer from the store and the live view; every state
+/// change goes through the movement desk (or the store's named operations), with the operator
+/// the kernel identified recorded in the audit log beside their reason.
+public struct ControlService: Sendable {
+    public let desk: MovementDesk
+    public let live: LiveView
+    private let clock: @Sendable () -> Timestamp
+
+    /// A service over `desk`, reporting live state from `live`.
+    public init(desk: MovementDesk, live: LiveView, clock: @escaping @Sendable () -> Timestamp) {
+        self.desk = desk
+        self.live = live
+        self.clock = clock
+    }
+
+    private var store: Store { desk.store }
+
+    /// Runs one command for `identity`. Refusals are `ControlError`s; nothing is half-applied.
+    public func execute(_ command: ControlCommand, by identity: OperatorIdentity) async throws(ControlError)
+        -> JSONValue
+    {
+        do {
+            return try await run(command, by: identity)
+        } catch let error as ControlError {
+            throw error
+        } catch let error as DeskError {
+            throw ControlError(ControlError.Code(rawValue: error.code) ?? .conflict, error.message)
+        } catch let error as StoreError {
+            throw ControlError(error.code == .constraint ? .conflict : .unavailable, error.description)
+        } catch {
+            throw ControlError(.internalError, "\(error)")
+        }
+    }
+
+    private func run(_ command: ControlCommand, by identity: OperatorIdentity) async throws -> JSONValue {
+        let actor = identity.description
+        switch command {
+        case .status:
+            let counts = try await store.read { transaction in
+                (
+                    held: try transaction.movements(state: .held).count,
+                    discrepancies: try transaction.movements(state: .discrepancy).count,
+                    unattributed: try transaction.unattributedWeighings().count,
+                    pending: try transaction.outboxEntries(state: .pending).count
+                        + transaction.outboxEntries(state: .retryWait).count,
+                    parked: try transaction.outboxEntries(state: .parked).count,
+                    unknown: try transaction.outboxEntries(state: .unknown).count
+                )
+            }
+            return .object([
+                "summary": .string(await live.summary()), "held": .integer(counts.held),
+                "discrepancies": .integer(counts.discrepancies), "unattributed": .integer(counts.unattributed),
+                "outbox_pending": .integer(counts.pending), "outbox_parked": .integer(counts.parked),
+                "outbox_unknown": .integer(counts.unknown),
+            ])
+        case .bridges:
+            return .array(await live.bridges())
+        case .weight(let bridge):
+            let all = await live.bridges()
+            guard let bridge else { return .array(all) }
+            guard let found = all.first(where: { $0.field("name") == .string(bridge) }) else {
+                throw ControlError(.notFound, "no bridge \(bridge)")
+            }
+            return found
+        case .expect(let arguments):
+            return try await desk.expect(arguments.movement, receipt: arguments.receipt, by: actor).json
+        case .arrive(let bridge, let target):
+            let arrival = try await desk.arrive(bridge: bridge, target: target.deskTarget, by: actor)
+            return .object([
+                "bridge": .string(arrival.bridge), "subject": .string("\(arrival.subject.label)"),
+                "at": .string(arrival.at.rfc3339),
+            ])
+        case .movements(let state):
+            return .array(try await store.read { try $0.movements(state: state) }.map(\.lifecycle.json))
+        case .show(let id):
+            return try await show(id)
+        case .confirm(let id, let reason):
+            return try await act(.confirm(by: identity.name, reason: reason), on: id, identity, reason)
+        case .discrepancy(let id, let reason):
+            return try await act(.raiseDiscrepancy(by: identity.name, reason: reason), on: id, identity, reason)
+        case .reject(let id, let reason):
+            return try await act(.reject(by: identity.name, reason: reason), on: id, identity, reason)
+        case .hold(let id, let reason):
+            return try await act(.hold(by: identity.name, reason: reason), on: id, identity, reason)
+        case .release(let id, let reason):
+            return try await act(.release(by: identity.name), on: id, identity, reason)
+        case .attach(let ticket, let id, let reason):
+            return try await desk.attach(ticket: ticket, to: id, by: identity, reason: reason).json
+        case .tareSet(let vehicle, let tare, let expiresAt, let reason):
+            let now = clock()
+            guard expiresAt > now else { throw ControlError(.invalidArgument, "expires_at is in the past") }
+            let stored = StoredTare(vehicle: vehicle, tare: tare, setAt: now, expiresAt: expiresAt)
+            try await store.write(at: now) { transaction in
+                try transaction.setStoredTare(stored, by: actor)
+                try transaction.appendAudit(
+                    AuditEvent(
+                        kind: "override", actor: actor, subject: vehicle.normalised,
+                        detail: ["action": "tare-set", "reason": reason]))
+            }
+            return stored.json(at: now)
+        case .tareList:
+            let now = clock()
+            return .array(try await store.read { try $0.storedTares() }.map { $0.json(at: now) })
+        case .tareExpire(let vehicle, let reason):
+            try await store.write(at: clock()) { transaction in
+                guard try transaction.storedTare(vehicle: vehicle) != nil else {
+                    throw ControlError(.notFound, "no stored tare for \(vehicle)")
+                }
+                try transaction.expireStoredTare(vehicle: vehicle, by: actor)
+                try transaction.appendAudit(
+                    AuditEvent(
+                        kind: "override", actor: actor, subject: vehicle.normalised,
+                        detail: ["action": "tare-expire", "reason": reason]))
+            }
+            return .object(["vehicle": .string(vehicle.normalised), "expired": .bool(true)])
+        case .outbox(let state):
+            return .array(try await store.read { try $0.outboxEntries(state: state) }.map(\.json))
+        case .retry(let target, let reason):
+            return try await retry(target, actor: actor, reason: reason)
+        case .park(let entry, let reason):
+            return try await changeOutbox(
+                entry, action: "park", actor: actor, reason: reason,
+                allowed: [.pending, .retryWait, .unknown]
+            ) {
+                OutboxUpdate(
+                    state: .parked, attempts: $0.attempts, nextAttemptAt: $0.nextAttemptAt,
+                    lastError: "parked by operator: \(reason)")
+            }
+        case .resolve(let entry, let trackingID, let reason):
+            return try await changeOutbox(
+                entry, action: "resolve", actor: actor, reason: reason,
+                allowed: [.unknown, .parked]
+            ) { current in
+                if let trackingID {
+                    return OutboxUpdate(
+                        state: .done, attempts: current.attempts, nextAttemptAt: current.nextAttemptAt,
+                        lastError: nil, serverID: trackingID)
+                }
+                return OutboxUpdate(
+                    state: .pending, attempts: current.attempts, nextAttemptAt: self.clock(),
+                    lastError: "resend requested by operator: \(reason)")
+            }
+        case .auditVerify:
+            let verification = try await store.verifyAudit()
+            switch verification {
+            case .intact(let entries, let head):
+                return .object(["intact": .bool(true), "entries": .integer(entries), "head": .string(head)])
+            case .broken(let sequence, let reason):
+                return .object(["intact": .bool(false), "broken_at": .integer(sequence), "reason": .string(reason)])
+            }
+        case .tail:
+            throw ControlError(.invalidArgument, "tail is a stream: the server answers it on the connection")
+        }
+    }
+
+    private func act(_ event: MovementEvent, on id: String, _ identity: OperatorIdentity, _ reason: String)
+        async throws -> JSONValue
+    {
+        try await desk.act(event, on: id, by: identity, reason: reason).json
+    }
+
+    private func show(_ id: String) async throws -> JSONValue {
+        let details = try await store.read { transaction in
+            (
+                movement: try transaction.movement(id: id), weighings: try transaction.weighings(ofMovement: id),
+                decisions: try transaction.decisions(ofMovement: id),
+                outbox: try transaction.outboxEntries(ofMovement: id)
+            )
+        }
+        guard let movement = details.movement else { throw ControlError(.notFound, "no movement \(id)") }
+        guard case .object(var fields) = movement.lifecycle.json else { return movement.lifecycle.json }
+        fields["weighings"] = .array(details.weighings.map(\.json))
+        fields["decisions"] = .array(details.decisions.map(\.json))
+        fields["reports"] = .array(details.outbox.map(\.json))
+        fields["receipt"] = movement.receipt.map { (try? JSONValue(parsing: Array($0.utf8))) ?? .string($0) } ?? .null
+        return .object(fields)
+    }
+
+    private func retry(_ target: RetryTarget, actor: String, reason: String) async throws -> JSONValue {
+        let now = clock()
+        let retried = try await store.write(at: now) { transaction in
+            let entries: [OutboxEntry]
+            switch target {
+            case .all:
+                entries = try transaction.outboxEntries(state: .retryWait) + transaction.outboxEntries(state: .parked)
+            case .entry(let id):
+                guard let entry = try transaction.outboxEntry(id: id) else {
+                    throw ControlError(.notFound, "no outbox entry \(id)")
+                }
+                guard [.retryWait, .parked].contains(entry.state) else {
+                    throw ControlError(
+                        .illegalTransition,
+                        "entry \(id) is \(entry.state.rawValue); only retry_wait "
+                            + "or parked entries can be retried (resolve an unknown one)")
+                }
+                entries = [entry]
+            }
+            for entry in entries {
+                try transaction.updateOutboxEntry(
+                    id: entry.id,
+                    OutboxUpdate(
+                        state: .pending, attempts: entry.attempts, nextAttemptAt: now,
+                        lastError: entry.lastError), actor: actor)
+            }
+            try transaction.appendAudit(
+                AuditEvent(
+                    kind: "override", actor: actor, subject: "outbox",
+                    detail: [
+                        "action": "retry", "entries": entries.map { String($0.id) }.joined(separator: ","),
+                        "reason": reason,
+                    ]))
+            return entries.count
+        }
+        return .object(["retried": .integer(retried)])
+    }
+
+    private func changeOutbox(
+        _ id: Int64, action: String, actor: String, reason: String, allowed: Set<OutboxState>,
+        _ change: @escaping @Sendable (OutboxEntry) -> OutboxUpdate
+    ) async throws -> JSONValue {
+        try await store.write(at: clock()) { transaction in
+            guard let entry = try transaction.outboxEntry(id: id) else {
+                throw ControlError(.notFound, "no outbox entry \(id)")
+            }
+            guard allowed.contains(entry.state) else {
+                throw ControlError(.illegalTransition, "entry \(id) is \(entry.state.rawValue)")
+            }
+            try transaction.updateOutboxEntry(id: id, change(entry), actor: actor)
+            try transaction.appendAudit(
+                AuditEvent(
+                    kind: "override", actor: actor, subject: "outbox:\(id)",
+                    detail: ["action": action, "reason": reason]))
+            return try transaction.outboxEntry(id: id)?.json ?? .null
+        }
+    }
+}
+
+extension ArrivalTargetArgument {
+    var deskTarget: MovementDesk.ArrivalTarget {
+        switch self {
+        case .movement(let id): .movement(id)
+        case .vehicle(let vehicle): .vehicle(vehicle)
+        }
+    }
+}
+
+extension ArrivalSubject {
+    var label: String {
+        switch self {
+        case .movement(let id): "movement \(id)"
+        case .unidentifiedVehicle(let vehicle): "unidentified vehicle \(vehicle)"
+        }
+    }
+}
+
+extension JSONValue {
+    func field(_ name: String) -> JSONValue? {
+        if case .object(let fields) = self { return fields[name] }
+        return nil
+    }
+
+    static func mass(_ mass: Mass) -> JSONValue { .number(mass.formatted(in: .kilograms)) }
+}

@@ -1,0 +1,362 @@
+import ArgumentParser
+import Foundation
+import WeighbridgeControlProtocol
+
+/// `weighbridgectl`: the operators' tool, speaking the control protocol over the daemon's socket.
+/// Exit status: 0 done, 1 refused by the daemon, 2 usage, 3 daemon unreachable.
+@main
+struct WeighbridgeCtl: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "weighbridgectl",
+        abstract: "Inspect and override weighbridged through its control socket.",
+        subcommands: [
+            Status.self, Bridges.self, Weight.self, Expect.self, Arrive.self, Movements.self, Show.self, Confirm.self,
+            Discrepancy.self, Reject.self, Hold.self, Release.self, Attach.self, Tare.self, Outbox.self, Retry.self,
+            Park.self, Resolve.self, Audit.self, Tail.self,
+        ])
+
+    /// ArgumentParser reports usage errors as 64; the CLI contract says 2.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let code = exitCode(for: error)
+            if code == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
+}
+
+/// Options every command takes.
+struct Connection: ParsableArguments {
+    @Option(help: "The control socket (default: $WEIGHBRIDGED_SOCKET or /run/weighbridged/control.sock).")
+    var socket: String?
+
+    @Flag(help: "Print the daemon's JSON reply, for scripts.")
+    var json = false
+
+    var path: String {
+        socket ?? ProcessInfo.processInfo.environment["WEIGHBRIDGED_SOCKET"] ?? "/run/weighbridged/control.sock"
+    }
+
+    /// Sends one command and prints the reply; throws the exit code the contract gives.
+    func send(_ command: String, _ arguments: [String: JSONValue] = [:], render: (JSONValue) -> String = Render.value)
+        throws
+    {
+        var fields = arguments
+        fields["v"] = .integer(ControlProtocol.version)
+        fields["id"] = .integer(1)
+        fields["cmd"] = .string(command)
+        let client: SocketClient
+        do {
+            client = try SocketClient(path: path)
+        } catch {
+            FileHandle.standardError.write(Data("weighbridgectl: cannot reach the daemon at \(path): \(error)\n".utf8))
+            throw ExitCode(3)
+        }
+        try client.send(JSONValue.object(fields).serialized + "\n")
+        while let line = try client.readLine() {
+            switch try ControlResponse(line: line) {
+            case .ok(_, let result):
+                print(json ? result.serialized : render(result))
+            case .error(_, let error):
+                if json { print(ControlResponse.error(id: nil, error).line, terminator: "") }
+                FileHandle.standardError.write(Data("weighbridgectl: \(error.code.rawValue): \(error.message)\n".utf8))
+                throw ExitCode(1)
+            }
+            if command != "tail" { return }
+        }
+    }
+}
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "One-line summary and counts of what needs a person.")
+    @OptionGroup var connection: Connection
+    func run() throws { try connection.send("status") }
+}
+
+struct Bridges: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Every bridge with its link and last reading.")
+    @OptionGroup var connection: Connection
+    func run() throws { try connection.send("bridges", render: Render.table) }
+}
+
+struct Weight: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "The live weight on one bridge, or all.")
+    @OptionGroup var connection: Connection
+    @Argument var bridge: String?
+    func run() throws { try connection.send("weight", bridge.map { ["bridge": .string($0)] } ?? [:]) }
+}
+
+struct Expect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Register an expected movement, by flags or from a movement JSON file.")
+    @OptionGroup var connection: Connection
+    @Option(help: "A JSON file in the brief's movement representation, with an optional receipt object.")
+    var file: String?
+    @Option var movement: String?
+    @Option(help: "Declared net weight in kg (decimals allowed: 12000.5).") var declaredKg: String?
+    @Option(help: "EWC code; repeat for several.") var ewc: [String] = []
+    @Option var vehicle: String?
+    @Option(help: "RFC 3339 time of the pre-notification.") var prenotifiedAt: String?
+    @Option var carrier: String?
+
+    func validate() throws {
+        guard (file == nil) != (movement == nil) else { throw ValidationError("give --file or --movement") }
+        if movement != nil, declaredKg == nil || ewc.isEmpty {
+            throw ValidationError("--movement needs --declared-kg and at least one --ewc")
+        }
+    }
+
+    func run() throws {
+        var fields: [String: JSONValue]
+        if let file {
+            let data: Data
+            do { data = try Data(contentsOf: URL(fileURLWithPath: file)) } catch {
+                throw ValidationError("cannot read \(file): \(error.localizedDescription)")
+            }
+            guard case .object(let object) = try JSONValue(parsing: Array(data)) else {
+                throw ValidationError("\(file) must hold a JSON object")
+            }
+            fields = object
+        } else {
+            fields = [
+                "movement_id": .string(movement!), "declared_weight_kg": .string(declaredKg!),
+                "ewc_codes": .array(ewc.map(JSONValue.string)),
+            ]
+            if let vehicle { fields["vehicle_registration"] = .string(vehicle) }
+            if let prenotifiedAt { fields["prenotified_at"] = .string(prenotifiedAt) }
+            if let carrier { fields["carrier"] = .string(carrier) }
+        }
+        try connection.send("expect", fields)
+    }
+}
+
+struct Arrive: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Announce a vehicle on a bridge for its next weighing.")
+    @OptionGroup var connection: Connection
+    @Option var bridge: String
+    @Option var movement: String?
+    @Option var vehicle: String?
+    func validate() throws {
+        guard (movement == nil) != (vehicle == nil) else { throw ValidationError("give --movement or --vehicle") }
+    }
+    func run() throws {
+        var fields: [String: JSONValue] = ["bridge": .string(bridge)]
+        if let movement { fields["movement"] = .string(movement) }
+        if let vehicle { fields["vehicle"] = .string(vehicle) }
+        try connection.send("arrive", fields)
+    }
+}
+
+struct Movements: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List movements, optionally in one state.")
+    @OptionGroup var connection: Connection
+    @Option(help: "expected, arrived, weighing, confirmed, discrepancy, held or rejected.") var state: String?
+    func run() throws {
+        try connection.send("movements", state.map { ["state": .string($0)] } ?? [:], render: Render.table)
+    }
+}
+
+struct Show: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "A movement with its weighings, decisions and reports.")
+    @OptionGroup var connection: Connection
+    @Argument var movement: String
+    func run() throws { try connection.send("show", ["movement": .string(movement)]) }
+}
+
+/// The shape of the five movement overrides: an id and a mandatory reason.
+protocol MovementOverride: ParsableCommand {
+    static var command: String { get }
+    var connection: Connection { get }
+    var movement: String { get }
+    var reason: String { get }
+}
+
+extension MovementOverride {
+    func run() throws {
+        try connection.send(Self.command, ["movement": .string(movement), "reason": .string(reason)])
+    }
+}
+
+struct Confirm: MovementOverride {
+    static let configuration = CommandConfiguration(
+        abstract: "Confirm receipt despite the rules (recorded with your reason).")
+    static let command = "confirm"
+    @OptionGroup var connection: Connection
+    @Argument var movement: String
+    @Option var reason: String
+}
+
+struct Discrepancy: MovementOverride {
+    static let configuration = CommandConfiguration(abstract: "Raise a Discrepancy for a weighed movement.")
+    static let command = "discrepancy"
+    @OptionGroup var connection: Connection
+    @Argument var movement: String
+    @Option var reason: String
+}
+
+struct Reject: MovementOverride {
+    static let configuration = CommandConfiguration(abstract: "Reject the load: nothing is reported as received.")
+    static let command = "reject"
+    @OptionGroup var connection: Connection
+    @Argument var movement: String
+    @Option var reason: String
+}
+
+struct Hold: MovementOverride {
+    static let configuration = CommandConfiguration(abstract: "Stop automatic decisions for a movement.")
+    static let command = "hold"
+    @OptionGroup var connection: Connection
+    @Argument var movement: String
+    @Option var reason: String
+}
+
+struct Release: MovementOverride {
+    static let configuration = CommandConfiguration(abstract: "Let the rules decide again (with today's data).")
+    static let command = "release"
+    @OptionGroup var connection: Connection
+    @Argument var movement: String
+    @Option var reason: String
+}
+
+struct Attach: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Attach an unattributed weighing (ticket) to a movement.")
+    @OptionGroup var connection: Connection
+    @Argument var ticket: Int64
+    @Argument var movement: String
+    @Option var reason: String
+    func run() throws {
+        try connection.send(
+            "attach", ["ticket": .integer(ticket), "movement": .string(movement), "reason": .string(reason)])
+    }
+}
+
+struct Tare: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Stored (preset) tares.", subcommands: [TareSet.self, TareList.self, TareExpire.self])
+
+    struct TareSet: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set", abstract: "Store a vehicle's tare until a time.")
+        @OptionGroup var connection: Connection
+        @Argument var vehicle: String
+        @Option(help: "Tare in kg.") var tareKg: String
+        @Option(help: "RFC 3339 time it stops being valid.") var expiresAt: String
+        @Option var reason: String
+        func run() throws {
+            try connection.send(
+                "tare-set",
+                [
+                    "vehicle": .string(vehicle), "tare_kg": .string(tareKg),
+                    "expires_at": .string(expiresAt), "reason": .string(reason),
+                ])
+        }
+    }
+
+    struct TareList: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "Every stored tare.")
+        @OptionGroup var connection: Connection
+        func run() throws { try connection.send("tare-list", render: Render.table) }
+    }
+
+    struct TareExpire: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "expire", abstract: "End a stored tare now.")
+        @OptionGroup var connection: Connection
+        @Argument var vehicle: String
+        @Option var reason: String
+        func run() throws {
+            try connection.send("tare-expire", ["vehicle": .string(vehicle), "reason": .string(reason)])
+        }
+    }
+}
+
+struct Outbox: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Reports waiting for, or gone through, the API.")
+    @OptionGroup var connection: Connection
+    @Option(help: "pending, sending, done, retry_wait, parked or unknown.") var state: String?
+    func run() throws {
+        try connection.send("outbox", state.map { ["state": .string($0)] } ?? [:], render: Render.table)
+    }
+}
+
+struct Retry: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Send a waiting or parked report now.")
+    @OptionGroup var connection: Connection
+    @Argument var entry: Int64?
+    @Flag var all = false
+    @Option var reason: String
+    func validate() throws { guard (entry == nil) == all else { throw ValidationError("give an entry or --all") } }
+    func run() throws {
+        var fields: [String: JSONValue] = ["reason": .string(reason)]
+        if all { fields["all"] = .bool(true) } else { fields["entry"] = .integer(entry!) }
+        try connection.send("retry", fields)
+    }
+}
+
+struct Park: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Stop retrying a report.")
+    @OptionGroup var connection: Connection
+    @Argument var entry: Int64
+    @Option var reason: String
+    func run() throws { try connection.send("park", ["entry": .integer(entry), "reason": .string(reason)]) }
+}
+
+struct Resolve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Settle a report whose outcome is unknown: record the id found in the service, or resend.")
+    @OptionGroup var connection: Connection
+    @Argument var entry: Int64
+    @Option var trackingId: String?
+    @Flag var resend = false
+    @Option var reason: String
+    func validate() throws {
+        guard (trackingId == nil) == resend else { throw ValidationError("give --tracking-id or --resend") }
+    }
+    func run() throws {
+        var fields: [String: JSONValue] = ["entry": .integer(entry), "reason": .string(reason)]
+        if let trackingId { fields["tracking_id"] = .string(trackingId) } else { fields["resend"] = .bool(true) }
+        try connection.send("resolve", fields)
+    }
+}
+
+struct Audit: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "The audit log.", subcommands: [Verify.self])
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check the hash chain from the first entry to the last.")
+        @OptionGroup var connection: Connection
+        func run() throws {
+            try connection.send("audit-verify") { result in
+                guard case .bool(true)? = result.field("intact") else {
+                    return
+                        "BROKEN at entry \(result.field("broken_at")?.text ?? "?"): \(result.field("reason")?.text ?? "")"
+                }
+                return
+                    "intact: \(result.field("entries")?.text ?? "0") entries, head \(result.field("head")?.text ?? "")"
+            }
+        }
+    }
+}
+
+struct Tail: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Follow events live (weighings, decisions, overrides).")
+    @OptionGroup var connection: Connection
+    func run() throws {
+        try connection.send("tail") { event in
+            guard let kind = event.field("kind")?.text else { return "following…" }
+            let detail = event.field("detail").map(Render.value) ?? ""
+            return "\(event.field("at")?.text ?? "")  \(kind)  \(event.field("subject")?.text ?? "")  "
+                + "\(event.field("actor")?.text ?? "")  \(detail.replacingOccurrences(of: "\n", with: " "))"
+        }
+    }
+}

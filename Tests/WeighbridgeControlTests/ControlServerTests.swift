@@ -1,0 +1,289 @@
+import Foundation
+import Testing
+import WeighbridgeControl
+import WeighbridgeControlProtocol
+import WeighbridgeCore
+import WeighbridgeOperations
+import WeighbridgeStore
+
+private let t0 = Timestamp(rfc3339: "2026-11-25T08:00:00Z")!
+private let productsDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+
+/// A control server in-process over a temporary socket, with the real store and desk behind it.
+private final class ServerFixture: Sendable {
+    let directory: String
+    let socket: String
+    let store: Store
+    let desk: MovementDesk
+    private let task: Task<Void, any Error>
+
+    init(idleTimeout: Duration = .seconds(30)) async throws {
+        directory = "/tmp/wbctl-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(
+            atPath: directory, withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o755])
+        socket = directory + "/control.sock"
+        store = try Store(path: directory + "/db.sqlite", now: t0)
+        desk = MovementDesk(store: store, policy: .standard, routing: .brief) { t0 }
+        let live = LiveView(
+            bridges: {
+                [.object(["name": .string("in"), "link": .string("tcp 127.0.0.1:502"), "weight_kg": .number("0")])]
+            },
+            summary: { "1 bridge polled" })
+        let service = ControlService(desk: desk, live: live) { t0 }
+        let server = ControlServer(
+            settings: .init(path: socket, group: nil, idleTimeout: idleTimeout), service: service)
+        let ready = AsyncStream<Void>.makeStream()
+        task = Task { try await server.run { ready.continuation.yield() } }
+        for await _ in ready.stream { break }
+    }
+
+    deinit {
+        task.cancel()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// Runs weighbridgectl against this server.
+    func ctl(_ arguments: String..., user: String? = nil) throws -> (status: Int32, output: String, error: String) {
+        let process = Process()
+        let ctl = productsDirectory.appendingPathComponent("weighbridgectl").path
+        if let user {
+            process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
+            process.arguments = ["-u", user, "--", ctl] + arguments + ["--socket", socket]
+        } else {
+            process.executableURL = URL(fileURLWithPath: ctl)
+            process.arguments = arguments + ["--socket", socket]
+        }
+        let output = Pipe()
+        let error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        let outputData = output.fileHandleForReading.readDataToEndOfFile()
+        let errorData = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (
+            process.terminationStatus, String(decoding: outputData, as: UTF8.self),
+            String(decoding: errorData, as: UTF8.self)
+        )
+    }
+
+    func capture(_ kilograms: Int64) async throws -> CaptureOutcome {
+        try await desk.recordCapture(
+            WeighingEvidence(
+                bridge: "in", weight: Mass(kilograms, .kilograms), division: Mass(20, .kilograms), weighedAt: t0,
+                status: .stable, legalID: nil, instrumentID: "sim", rawRegisters: [1], route: .unannounced))
+    }
+}
+
+/// A raw protocol client for what weighbridgectl never sends.
+private final class RawClient {
+    let descriptor: Int32
+
+    init(path: String) throws {
+        descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8) + [0]) }
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard result == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    deinit { close(descriptor) }
+
+    func send(_ bytes: [UInt8]) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+            guard written > 0 else { return }
+            offset += written
+        }
+    }
+
+    /// Reads until `count` lines arrived or the server closed; returns the lines.
+    func lines(_ count: Int) -> [String] {
+        var buffer: [UInt8] = []
+        var result: [String] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while result.count < count {
+            let read = chunk.withUnsafeMutableBytes { Foundation.read(descriptor, $0.baseAddress, $0.count) }
+            guard read > 0 else { break }
+            buffer += chunk.prefix(read)
+            while let newline = buffer.firstIndex(of: 0x0A) {
+                result.append(String(decoding: buffer[..<newline], as: UTF8.self))
+                buffer.removeSubrange(...newline)
+            }
+        }
+        return result
+    }
+}
+
+@Suite("Control socket: weighbridgectl against the server, real store and rules behind it", .serialized)
+struct ControlServerTests {
+    @Test("every command round-trips: expect, arrive, show, movements, overrides, attach, tares, outbox, audit")
+    func everyCommand() async throws {
+        let fixture = try await ServerFixture()
+        #expect(
+            try fixture.ctl(
+                "expect", "--movement", "M1", "--declared-kg", "10000", "--ewc", "20 03 01",
+                "--vehicle", "AB12 CDE"
+            ).status == 0)
+        let movements = try fixture.ctl("movements", "--json")
+        #expect(movements.output.contains(#""movement_id":"M1""#) && movements.output.contains(#""state":"expected""#))
+        #expect(try fixture.ctl("arrive", "--bridge", "in", "--vehicle", "AB12CDE").status == 0)
+        _ = try await fixture.capture(22_000)
+        #expect(try fixture.ctl("arrive", "--bridge", "in", "--movement", "M1").status == 0)
+        _ = try await fixture.capture(11_500)  // net 10 500: +5.00%, confirmed
+        let shown = try fixture.ctl("show", "M1")
+        #expect(shown.status == 0)
+        #expect(shown.output.contains("net_kg") && shown.output.contains("10500") && shown.output.contains("confirmed"))
+
+        // An illegal override is refused with its code, exit 1, and changes nothing.
+        let refused = try fixture.ctl("reject", "M1", "--reason", "too late")
+        #expect(refused.status == 1)
+        #expect(refused.error.contains("illegal_transition"))
+
+        // Hold and release a second movement; reject a third; attach an unannounced weighing.
+        _ = try fixture.ctl("expect", "--movement", "M2", "--declared-kg", "5000", "--ewc", "200101")
+        #expect(try fixture.ctl("hold", "M2", "--reason", "driver disputes load").status == 0)
+        #expect(try fixture.ctl("movements", "--state", "held").output.contains("M2"))
+        #expect(try fixture.ctl("release", "M2", "--reason", "resolved").status == 0)
+        _ = try fixture.ctl("expect", "--movement", "M3", "--declared-kg", "5000", "--ewc", "200101")
+        #expect(try fixture.ctl("reject", "M3", "--reason", "turned away").status == 0)
+        guard case .unattributed(let loose) = try await fixture.capture(17_000) else {
+            Issue.record("an unannounced weighing was attributed")
+            return
+        }
+        #expect(try fixture.ctl("attach", String(loose.ticket), "M2", "--reason", "ANPR missed it").status == 0)
+        #expect(try fixture.ctl("show", "M2", "--json").output.contains(#""state":"weighing""#))
+
+        #expect(
+            try fixture.ctl(
+                "tare", "set", "CD34EFG", "--tare-kg", "11000", "--expires-at", "2026-12-01T00:00:00Z",
+                "--reason", "weighed empty today"
+            ).status == 0)
+        #expect(try fixture.ctl("tare", "list").output.contains("CD34EFG"))
+        #expect(try fixture.ctl("tare", "expire", "CD34EFG", "--reason", "trailer changed").status == 0)
+
+        let outbox = try fixture.ctl("outbox", "--json")
+        #expect(outbox.output.contains(#""idempotency_key":"M1/confirmation/1""#))
+        #expect(try fixture.ctl("park", "1", "--reason", "duplicate of a manual upload").status == 0)
+        #expect(try fixture.ctl("outbox", "--state", "parked").output.contains("M1"))
+        #expect(try fixture.ctl("retry", "1", "--reason", "it was not a duplicate").status == 0)
+        #expect(try fixture.ctl("outbox", "--state", "pending", "--json").output.contains(#""id":1"#))
+        #expect(try fixture.ctl("resolve", "1", "--tracking-id", "WT-1", "--reason", "x").status == 1)
+
+        let status = try fixture.ctl("status", "--json")
+        #expect(status.output.contains(#""summary":"1 bridge polled""#))
+        #expect(try fixture.ctl("bridges").output.contains("tcp 127.0.0.1:502"))
+        #expect(try fixture.ctl("weight", "nope").status == 1)
+
+        // Every override is in the audit log with the operator, and the chain verifies.
+        let verify = try fixture.ctl("audit", "verify")
+        #expect(verify.status == 0 && verify.output.hasPrefix("intact"))
+        let overrides = try await fixture.store.read { try $0.auditEntries() }.filter { $0.event.kind == "override" }
+        // hold, release, reject, attach, tare set, tare expire, park, retry: the refused ones left no trace.
+        #expect(
+            overrides.map { $0.event.detail["action"] ?? "" }.sorted()
+                == ["attach", "hold", "park", "reject", "release", "retry", "tare-expire", "tare-set"])
+        #expect(
+            overrides.allSatisfy {
+                $0.event.actor.hasPrefix("operator:") && $0.event.actor.hasSuffix("(uid=\(getuid()))")
+            })
+        #expect(overrides.contains { $0.event.detail["reason"] == "ANPR missed it" })
+    }
+
+    @Test("exit codes: usage 2, refused 1, daemon unreachable 3")
+    func exitCodes() async throws {
+        let fixture = try await ServerFixture()
+        #expect(try fixture.ctl("confirm", "M1").status == 2)  // --reason missing
+        #expect(try fixture.ctl("show", "M404").status == 1)
+        let process = Process()
+        process.executableURL = productsDirectory.appendingPathComponent("weighbridgectl")
+        process.arguments = ["status", "--socket", "/nonexistent/control.sock"]
+        process.standardError = Pipe()
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 3)
+    }
+
+    @Test(
+        "the socket is 0660; a user outside its group cannot connect",
+        .enabled(if: getuid() == 0, "switching users needs root"))
+    func permissions() async throws {
+        let fixture = try await ServerFixture()
+        var info = stat()
+        #expect(stat(fixture.socket, &info) == 0)
+        #expect(info.st_mode & 0o777 == 0o660)
+        let outsider = try fixture.ctl("status", user: "nobody")
+        #expect(outsider.status == 3, "\(outsider.error)")
+        #expect(outsider.error.contains("ermission denied"))
+    }
+
+    @Test("tail follows events as they are recorded")
+    func tail() async throws {
+        let fixture = try await ServerFixture()
+        let client = try RawClient(path: fixture.socket)
+        client.send(Array(#"{"v":1,"id":"t","cmd":"tail"}"#.utf8) + [0x0A])
+        #expect(client.lines(1).first?.contains(#""following":true"#) == true)
+        _ = try await fixture.capture(21_000)
+        let event = client.lines(1).first ?? ""
+        #expect(event.contains(#""kind":"weighing_recorded""#))
+    }
+
+    @Test(
+        "fuzz: 100 000 hostile lines each get an error (or the connection closes), others are still served, nothing changes"
+    )
+    func fuzzOverTheSocket() async throws {
+        let fixture = try await ServerFixture(idleTimeout: .seconds(1))
+        _ = try fixture.ctl("expect", "--movement", "M1", "--declared-kg", "1000", "--ewc", "200101")
+        let auditBefore = try await fixture.store.read { try $0.auditEntries().count }
+
+        // A slow-loris client: half a line, then silence. The idle timeout closes it.
+        let loris = try RawClient(path: fixture.socket)
+        loris.send(Array(#"{"v":1,"cmd":"sta"#.utf8))
+
+        var generator = SplitMix(seed: 7)
+        let seeds = [
+            #"{"v":1,"id":1,"cmd":"confirm","movement":"M404","reason":"r"}"#, #"{"v":1,"id":2,"cmd":"status"}"#,
+            #"{"v":1,"id":3,"cmd":"reject","movement":"M404","reason":"r"}"#,
+            #"{"v":1,"id":4,"cmd":"arrive","bridge":"in","movement":"M404"}"#,
+        ].map { Array($0.utf8) }
+        var answered = 0
+        var sent = 0
+        for _ in 0..<20 {
+            let client = try RawClient(path: fixture.socket)
+            var batch: [UInt8] = []
+            for _ in 0..<5_000 {
+                var line = seeds[Int(generator.next() % UInt64(seeds.count))]
+                for _ in 0..<Int(generator.next() % 4) {
+                    let position = Int(generator.next() % UInt64(line.count))
+                    line[position] = UInt8(truncatingIfNeeded: generator.next())
+                }
+                batch += line.filter { $0 != 0x0A } + [0x0A]
+                sent += 1
+            }
+            client.send(batch)
+            let replies = client.lines(5_000)
+            answered += replies.count
+            #expect(replies.allSatisfy { $0.hasPrefix("{") && ($0.contains(#""error":"#) || $0.contains(#""ok":"#)) })
+        }
+        #expect(answered == sent, "every line got a reply")
+
+        // Huge and deep lines: an error, then the connection is closed for the huge one.
+        let huge = try RawClient(path: fixture.socket)
+        huge.send([UInt8](repeating: UInt8(ascii: "["), count: ControlProtocol.maximumLineLength + 10) + [0x0A])
+        #expect(huge.lines(2).first?.contains("line_too_long") == true)
+
+        // Another client is served meanwhile, and the slow-loris has been cut off.
+        #expect(try fixture.ctl("status").status == 0)
+        #expect(loris.lines(1).isEmpty, "the idle connection was closed without a reply")
+        #expect(try await fixture.store.read { try $0.auditEntries().count } == auditBefore)
+    }
+}
