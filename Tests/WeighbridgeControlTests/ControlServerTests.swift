@@ -179,6 +179,43 @@ struct ControlServerTests {
         #expect(try fixture.ctl("outbox", "--state", "pending", "--json").output.contains(#""id":1"#))
         #expect(try fixture.ctl("resolve", "1", "--tracking-id", "WT-1", "--reason", "x").status == 1)
 
+        // Below the legal minimum: held; an operator raises a Discrepancy, then confirms after all.
+        _ = try fixture.ctl("expect", "--movement", "M4", "--declared-kg", "300", "--ewc", "200101")
+        for kilograms: Int64 in [12_300, 12_000] {
+            _ = try fixture.ctl("arrive", "--bridge", "in", "--movement", "M4")
+            _ = try await fixture.capture(kilograms)
+        }
+        #expect(try fixture.ctl("show", "M4", "--json").output.contains(#""code":"below_minimum_weight""#))
+        #expect(try fixture.ctl("discrepancy", "M4", "--reason", "load short").status == 0)
+        #expect(try fixture.ctl("confirm", "M4", "--reason", "agreed with the producer").status == 0)
+        #expect(try fixture.ctl("outbox", "--json").output.contains(#""idempotency_key":"M4/confirmation/1""#))
+
+        // An entry whose outcome is unknown: record the id found in the service, or resend.
+        let report = try await fixture.store.read { try $0.outboxEntries(ofMovement: "M4") }.first!.report
+        let unknown = try await fixture.store.write(at: t0) { transaction in
+            let entries = try (1...2).map { index in
+                try transaction.enqueue(report, kind: .receipt, idempotent: false, idempotencyKey: "post-\(index)")
+            }
+            for entry in entries {
+                try transaction.updateOutboxEntry(
+                    id: entry.id,
+                    OutboxUpdate(
+                        state: .unknown, attempts: 1,
+                        nextAttemptAt: t0, lastError: "timeout"))
+            }
+            return entries.map(\.id)
+        }
+        #expect(
+            try fixture.ctl("resolve", String(unknown[0]), "--tracking-id", "WTR-8F2K", "--reason", "found it").status
+                == 0)
+        #expect(
+            try fixture.ctl("resolve", String(unknown[1]), "--resend", "--reason", "not in the service").status == 0)
+        let settled = try await fixture.store.read { transaction in
+            try unknown.map { try transaction.outboxEntry(id: $0)! }
+        }
+        #expect(settled.map(\.state) == [.done, .pending])
+        #expect(settled.first?.serverID == "WTR-8F2K")
+
         let status = try fixture.ctl("status", "--json")
         #expect(status.output.contains(#""summary":"1 bridge polled""#))
         #expect(try fixture.ctl("bridges").output.contains("tcp 127.0.0.1:502"))
@@ -188,10 +225,13 @@ struct ControlServerTests {
         let verify = try fixture.ctl("audit", "verify")
         #expect(verify.status == 0 && verify.output.hasPrefix("intact"))
         let overrides = try await fixture.store.read { try $0.auditEntries() }.filter { $0.event.kind == "override" }
-        // hold, release, reject, attach, tare set, tare expire, park, retry: the refused ones left no trace.
+        // Each accepted override once; the refused ones left no trace.
         #expect(
             overrides.map { $0.event.detail["action"] ?? "" }.sorted()
-                == ["attach", "hold", "park", "reject", "release", "retry", "tare-expire", "tare-set"])
+                == [
+                    "attach", "confirm", "discrepancy", "hold", "park", "reject", "release", "resolve", "resolve",
+                    "retry", "tare-expire", "tare-set",
+                ])
         #expect(
             overrides.allSatisfy {
                 $0.event.actor.hasPrefix("operator:") && $0.event.actor.hasSuffix("(uid=\(getuid()))")
@@ -255,6 +295,7 @@ struct ControlServerTests {
             #"{"v":1,"id":3,"cmd":"reject","movement":"M404","reason":"r"}"#,
             #"{"v":1,"id":4,"cmd":"arrive","bridge":"in","movement":"M404"}"#,
         ].map { Array($0.utf8) }
+        let residentBefore = residentKilobytes()
         var answered = 0
         var sent = 0
         for _ in 0..<20 {
@@ -275,6 +316,9 @@ struct ControlServerTests {
             #expect(replies.allSatisfy { $0.hasPrefix("{") && ($0.contains(#""error":"#) || $0.contains(#""ok":"#)) })
         }
         #expect(answered == sent, "every line got a reply")
+        // 100 000 requests later the server holds no more than a few megabytes more.
+        #expect(
+            residentKilobytes() - residentBefore < 64_000, "memory grew by \(residentKilobytes() - residentBefore) kB")
 
         // Huge and deep lines: an error, then the connection is closed for the huge one.
         let huge = try RawClient(path: fixture.socket)
@@ -286,4 +330,11 @@ struct ControlServerTests {
         #expect(loris.lines(1).isEmpty, "the idle connection was closed without a reply")
         #expect(try await fixture.store.read { try $0.auditEntries().count } == auditBefore)
     }
+}
+
+/// This process's resident set, in kilobytes (the server runs in-process).
+private func residentKilobytes() -> Int {
+    let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+    let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+    return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
 }
