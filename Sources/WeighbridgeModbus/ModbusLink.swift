@@ -190,11 +190,6 @@ public actor ModbusLink {
         }
     }
 
-    /// Closes the connection; the next request opens a new one.
-    public func disconnect() {
-        context = nil
-    }
-
     /// One request; `operation` describes it, and is built only when it fails.
     private func exchange<Result>(
         unit: Int, operation: () -> String, keepLinkOnTimeout: Bool = false,

@@ -184,8 +184,20 @@ public struct MovementDesk: Sendable {
             guard case .movement(let id) = routed.route, var stored = try transaction.movement(id: id) else {
                 return .unattributed(recorded)
             }
+            let notices: [MovementNotice]
+            do {
+                notices = try apply(.weighed(recorded.weighing), to: &stored, in: transaction)
+            } catch let refusal as DeskError {
+                // The movement cannot take it (rejected or decided since it was announced): the
+                // weighing is kept all the same, unattributed, for an operator to look at.
+                try transaction.appendAudit(
+                    AuditEvent(
+                        kind: "weighing_unattributed", actor: "auto",
+                        subject: "ticket:\(recorded.ticket)",
+                        detail: ["movement": id, "reason": refusal.message]))
+                return .unattributed(recorded)
+            }
             try transaction.bind(ticket: recorded.ticket, toMovement: id, by: "auto")
-            let notices = try apply(.weighed(recorded.weighing), to: &stored, in: transaction)
             try transaction.saveMovement(stored.lifecycle, receipt: stored.receipt)
             return .movement(id: id, weighing: recorded, notices: notices)
         }

@@ -12,13 +12,11 @@ final class SQLiteConnection {
     /// preparing one costs more than running it.
     private var statements: [String: Statement] = [:]
 
-    /// Opens (creating if needed) the database at `path` in serialized-less, no-mutex mode: the
+    /// Opens (creating if needed) the database at `path` with SQLite's own mutexes off: the
     /// store's executor is the only thread that touches it.
-    init(path: String, readOnly: Bool = false) throws(StoreError) {
+    init(path: String) throws(StoreError) {
         var pointer: OpaquePointer?
-        let flags =
-            (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
-            | SQLITE_OPEN_NOMUTEX
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         let status = sqlite3_open_v2(path, &pointer, flags, nil)
         guard status == SQLITE_OK, let pointer else {
             let message = pointer.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"

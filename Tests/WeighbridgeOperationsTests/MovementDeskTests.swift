@@ -95,6 +95,22 @@ struct MovementDeskTests {
             })
     }
 
+    @Test("a weighing for a movement rejected since its announcement is kept, unattributed, never lost")
+    func weighingForRejectedMovementIsKept() async throws {
+        let fixture = try Fixture()
+        _ = try await fixture.desk.expect(try fixture.movement("M1"), receipt: nil, by: "wms")
+        _ = try await fixture.desk.arrive(bridge: "in", target: .movement("M1"), by: "kiosk")
+        _ = try await fixture.desk.act(
+            .reject(by: "sam", reason: "turned away"), on: "M1", by: sam, reason: "turned away")
+        guard case .unattributed(let weighing) = try await fixture.capture(22_000) else {
+            Issue.record("the weighing went to a rejected movement")
+            return
+        }
+        let kept = try await fixture.store.read { try $0.unattributedWeighings() }
+        #expect(kept.map(\.ticket) == [weighing.ticket])
+        #expect(try await fixture.state("M1") == .rejected)
+    }
+
     @Test("a registration matching two open movements is refused: the daemon never guesses")
     func ambiguousVehicle() async throws {
         let fixture = try Fixture()
