@@ -67,11 +67,24 @@ let package = Package(
             dependencies: ["WeighbridgeCore"],
             swiftSettings: strictSettings
         ),
+        // libsystemd, for the native journal protocol.
+        .systemLibrary(
+            name: "CSystemd",
+            pkgConfig: "libsystemd",
+            providers: [.apt(["libsystemd-dev"])]
+        ),
+        // Structured log events: the native journal protocol under systemd, stderr otherwise.
+        .target(
+            name: "WeighbridgeJournal",
+            dependencies: ["WeighbridgeCore", "CSystemd"],
+            swiftSettings: strictSettings
+        ),
         // The control socket's server (SwiftNIO) and the commands it carries out.
         .target(
             name: "WeighbridgeControl",
             dependencies: [
                 "WeighbridgeControlProtocol", "WeighbridgeOperations", "WeighbridgeStore", "WeighbridgeCore",
+                "WeighbridgeJournal",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
@@ -170,7 +183,7 @@ let package = Package(
             name: "WeighbridgeControlTests",
             dependencies: [
                 "WeighbridgeControlProtocol", "WeighbridgeControl", "WeighbridgeOperations", "WeighbridgeStore",
-                "WeighbridgeCore", "weighbridgectl",
+                "WeighbridgeCore", "WeighbridgeJournal", "weighbridgectl",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: strictSettings

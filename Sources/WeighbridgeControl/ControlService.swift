@@ -1,5 +1,6 @@
 public import WeighbridgeControlProtocol
 public import WeighbridgeCore
+public import WeighbridgeJournal
 public import WeighbridgeOperations
 import WeighbridgeStore
 
@@ -23,12 +24,15 @@ public struct LiveView: Sendable {
 public struct ControlService: Sendable {
     public let desk: MovementDesk
     public let live: LiveView
+    /// Every accepted override is also a journal line with OPERATOR=, for `journalctl OPERATOR=…`.
+    public let journal: Journal
     private let clock: @Sendable () -> Timestamp
 
-    /// A service over `desk`, reporting live state from `live`.
-    public init(desk: MovementDesk, live: LiveView, clock: @escaping @Sendable () -> Timestamp) {
+    /// A service over `desk`, reporting live state from `live`, logging overrides to `journal`.
+    public init(desk: MovementDesk, live: LiveView, journal: Journal, clock: @escaping @Sendable () -> Timestamp) {
         self.desk = desk
         self.live = live
+        self.journal = journal
         self.clock = clock
     }
 
@@ -39,7 +43,9 @@ public struct ControlService: Sendable {
         -> JSONValue
     {
         do {
-            return try await run(command, by: identity)
+            let result = try await run(command, by: identity)
+            if command.changesState { journal.log(command.overrideEvent(by: identity)) }
+            return result
         } catch let error as ControlError {
             throw error
         } catch let error as DeskError {
@@ -251,6 +257,56 @@ public struct ControlService: Sendable {
                     detail: ["action": action, "reason": reason]))
             return try transaction.outboxEntry(id: id)?.json ?? .null
         }
+    }
+}
+
+extension ControlCommand {
+    /// The journal line for an accepted override: who, what, on which movement, why.
+    func overrideEvent(by identity: OperatorIdentity) -> LogEvent {
+        var fields = ["OPERATOR": identity.name, "OPERATOR_UID": String(identity.uid)]
+        let (action, subject, reason): (String, String, String?)
+        switch self {
+        case .expect(let arguments): (action, subject, reason) = ("expect", arguments.movement.id, nil)
+        case .arrive(let bridge, let target):
+            fields["BRIDGE"] = bridge
+            (action, subject, reason) = ("arrive", "\(target)", nil)
+        case .confirm(let id, let why): (action, subject, reason) = ("confirm", id, why)
+        case .discrepancy(let id, let why): (action, subject, reason) = ("discrepancy", id, why)
+        case .reject(let id, let why): (action, subject, reason) = ("reject", id, why)
+        case .hold(let id, let why): (action, subject, reason) = ("hold", id, why)
+        case .release(let id, let why): (action, subject, reason) = ("release", id, why)
+        case .attach(let ticket, let id, let why):
+            fields["TICKET"] = String(ticket)
+            (action, subject, reason) = ("attach", id, why)
+        case .tareSet(let vehicle, _, _, let why), .tareExpire(let vehicle, let why):
+            fields["VEHICLE"] = vehicle.normalised
+            (action, subject, reason) = (self.isTareSet ? "tare-set" : "tare-expire", vehicle.normalised, why)
+        case .retry(let target, let why): (action, subject, reason) = ("retry", "\(target)", why)
+        case .park(let entry, let why), .resolve(let entry, _, let why):
+            fields["REPORT_ID"] = String(entry)
+            (action, subject, reason) = (self.isPark ? "park" : "resolve", "outbox \(entry)", why)
+        default: (action, subject, reason) = ("\(self)", "", nil)
+        }
+        switch self {
+        case .expect(let arguments): fields["MOVEMENT_ID"] = arguments.movement.id
+        case .confirm(let id, _), .discrepancy(let id, _), .reject(let id, _), .hold(let id, _), .release(let id, _),
+            .attach(_, let id, _):
+            fields["MOVEMENT_ID"] = id
+        default: break
+        }
+        fields["DECISION"] = action
+        let because = reason.map { ": \($0)" } ?? ""
+        return LogEvent(.notice, "\(identity.name) (uid \(identity.uid)) \(action) \(subject)\(because)", fields)
+    }
+
+    private var isTareSet: Bool {
+        if case .tareSet = self { return true }
+        return false
+    }
+
+    private var isPark: Bool {
+        if case .park = self { return true }
+        return false
     }
 }
 

@@ -3,6 +3,7 @@ import Testing
 import WeighbridgeControl
 import WeighbridgeControlProtocol
 import WeighbridgeCore
+import WeighbridgeJournal
 import WeighbridgeOperations
 import WeighbridgeStore
 
@@ -17,7 +18,10 @@ private final class ServerFixture: Sendable {
     let desk: MovementDesk
     private let task: Task<Void, any Error>
 
-    init(idleTimeout: Duration = .seconds(30)) async throws {
+    init(
+        idleTimeout: Duration = .seconds(30),
+        journal: Journal = Journal(destination: .standardError, threshold: .error)
+    ) async throws {
         directory = "/tmp/wbctl-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(
             atPath: directory, withIntermediateDirectories: true,
@@ -30,7 +34,7 @@ private final class ServerFixture: Sendable {
                 [.object(["name": .string("in"), "link": .string("tcp 127.0.0.1:502"), "weight_kg": .number("0")])]
             },
             summary: { "1 bridge polled" })
-        let service = ControlService(desk: desk, live: live) { t0 }
+        let service = ControlService(desk: desk, live: live, journal: journal) { t0 }
         let server = ControlServer(
             settings: .init(path: socket, group: nil, idleTimeout: idleTimeout), service: service)
         let ready = AsyncStream<Void>.makeStream()
@@ -330,6 +334,76 @@ struct ControlServerTests {
         #expect(loris.lines(1).isEmpty, "the idle connection was closed without a reply")
         #expect(try await fixture.store.read { try $0.auditEntries().count } == auditBefore)
     }
+
+    /// A systemd-journald of our own when none runs (systemd is not PID 1 here); ended after.
+    private func withJournald(_ body: () async throws -> Void) async throws {
+        let running =
+            (try? FileManager.default.contentsOfDirectory(atPath: "/proc"))?.contains { entry in
+                (try? String(contentsOfFile: "/proc/\(entry)/comm", encoding: .utf8))?.hasPrefix("systemd-journal")
+                    == true
+            } ?? false
+        var journald: Process?
+        if !running {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/lib/systemd/systemd-journald")
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            journald = process
+            let deadline = ContinuousClock.now + .seconds(10)
+            while !FileManager.default.fileExists(atPath: "/run/systemd/journal/socket") {
+                guard ContinuousClock.now < deadline else { throw POSIXError(.ETIMEDOUT) }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        defer {
+            if let journald {
+                kill(journald.processIdentifier, SIGKILL)
+                journald.waitUntilExit()
+            }
+        }
+        try await body()
+    }
+
+    private func journal(_ matches: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/journalctl")
+        process.arguments = ["-o", "json", "--no-pager"] + matches
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    @Test(
+        "every override is a journal entry with OPERATOR=, MOVEMENT_ID= and the reason",
+        .enabled(
+            if: getuid() == 0 && FileManager.default.fileExists(atPath: "/lib/systemd/systemd-journald"),
+            "a standalone journald needs root"))
+    func overridesReachTheJournal() async throws {
+        try await withJournald {
+            let fixture = try await ServerFixture(journal: Journal(destination: .native, threshold: .info))
+            let movement = "J-\(UUID().uuidString.prefix(8))"
+            #expect(
+                try fixture.ctl("expect", "--movement", movement, "--declared-kg", "1000", "--ewc", "200101").status
+                    == 0)
+            #expect(try fixture.ctl("hold", movement, "--reason", "journal check").status == 0)
+            let name = ServerFixtureUser.name
+            let deadline = ContinuousClock.now + .seconds(10)
+            var found = ""
+            while !found.contains(#""DECISION":"hold""#), ContinuousClock.now < deadline {
+                found = try journal(["SYSLOG_IDENTIFIER=weighbridged", "MOVEMENT_ID=\(movement)", "OPERATOR=\(name)"])
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(found.contains(#""DECISION":"hold""#))
+            #expect(found.contains("journal check"))
+            #expect(found.contains(#""OPERATOR_UID":"\#(getuid())""#))
+            #expect(found.contains(#""PRIORITY":"5""#))
+        }
+    }
 }
 
 /// This process's resident set, in kilobytes (the server runs in-process).
@@ -337,4 +411,12 @@ private func residentKilobytes() -> Int {
     let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
     let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
     return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+}
+
+/// The user the tests run as, as the server will name them.
+private enum ServerFixtureUser {
+    static var name: String {
+        guard let entry = getpwuid(getuid()), let name = entry.pointee.pw_name else { return "uid\(getuid())" }
+        return String(cString: name)
+    }
 }
