@@ -3,8 +3,9 @@
 # Sourced by the scripts; works as root, and through sudo otherwise.
 
 # The Debian packages every build and test needs: libmodbus for every Modbus byte, SQLite for the
-# store, libsystemd for the journal and notify protocols, socat for serial pty pairs in tests.
-WEIGHBRIDGED_APT_PACKAGES=(pkg-config libmodbus-dev libsqlite3-dev sqlite3 libsystemd-dev socat)
+# store, libsystemd for the journal and notify protocols, socat for serial pty pairs in tests,
+# systemd for systemd-analyze and a standalone journald in tests, util-linux for runuser.
+WEIGHBRIDGED_APT_PACKAGES=(pkg-config libmodbus-dev libsqlite3-dev sqlite3 libsystemd-dev socat systemd util-linux)
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
