@@ -73,7 +73,8 @@ let package = Package(
             pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]
         ),
-        // Structured log events: the native journal protocol under systemd, stderr otherwise.
+        // systemd's protocols: log events over the native journal protocol (stderr otherwise),
+        // and sd_notify readiness, status, watchdog and stopping.
         .target(
             name: "WeighbridgeJournal",
             dependencies: ["WeighbridgeCore", "CSystemd"],
@@ -186,6 +187,11 @@ let package = Package(
                 "WeighbridgeCore", "WeighbridgeJournal", "weighbridgectl",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "WeighbridgeJournalTests",
+            dependencies: ["WeighbridgeJournal"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -96,7 +96,7 @@ public struct Journal: Sendable {
 
     /// journald accepts upper-case letters, digits and underscores, not starting with an
     /// underscore (those are trusted fields it sets itself) or a digit.
-    static func isValidFieldName(_ name: String) -> Bool {
+    public static func isValidFieldName(_ name: String) -> Bool {
         guard let first = name.utf8.first, first != UInt8(ascii: "_"), !(48...57).contains(first), name.utf8.count <= 64
         else { return false }
         return name.utf8.allSatisfy { (65...90).contains($0) || (48...57).contains($0) || $0 == UInt8(ascii: "_") }
