@@ -319,7 +319,3 @@ extension TableReader {
         return requiredString(key) ?? defaultValue
     }
 }
-
-extension String {
-    var trimmingWhitespace: String { trimming(" \t\r\n") }
-}

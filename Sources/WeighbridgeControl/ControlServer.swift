@@ -105,7 +105,7 @@ public struct ControlServer: Sendable {
                             if case .tail = request.command {
                                 // A follower may wait long for the next event: no idle limit.
                                 try await connection.channel.pipeline.removeHandler(name: CloseWhenIdle.name)
-                                try await tail(request, outbound)
+                                try await tail(request, outbound, channel: connection.channel)
                                 return
                             }
                             do {
@@ -125,12 +125,15 @@ public struct ControlServer: Sendable {
 
     /// Streams audit events (every weighing, decision, override, report attempt) as they are
     /// recorded, until the client disconnects or the server stops.
-    private func tail(_ request: ControlRequest, _ outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) async throws {
-        var last =
-            try await service.desk.store.read { try $0.auditEntries(after: 0, limit: Int.max) }.last?.sequence ?? 0
+    private func tail(
+        _ request: ControlRequest, _ outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
+        channel: any Channel
+    ) async throws {
+        var last = try await service.desk.store.read { try $0.auditHeadSequence() }
         try await outbound.write(
             ByteBuffer(string: ControlResponse.ok(id: request.id, .object(["following": .bool(true)])).line))
-        while !Task.isCancelled {
+        // A follower that hangs up closes the channel: stop polling then, not at the next event.
+        while !Task.isCancelled, channel.isActive {
             let after = last
             let entries = try await service.desk.store.read { try $0.auditEntries(after: after, limit: 500) }
             for entry in entries {

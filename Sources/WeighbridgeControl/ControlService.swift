@@ -49,7 +49,8 @@ public struct ControlService: Sendable {
         } catch let error as ControlError {
             throw error
         } catch let error as DeskError {
-            throw ControlError(ControlError.Code(rawValue: error.code) ?? .conflict, error.message)
+            let code = error.code == "invalid_movement" ? .invalidArgument : ControlError.Code(rawValue: error.code)
+            throw ControlError(code ?? .conflict, error.message)
         } catch let error as StoreError {
             throw ControlError(error.code == .constraint ? .conflict : .unavailable, error.description)
         } catch {
@@ -329,10 +330,5 @@ extension ArrivalSubject {
 }
 
 extension JSONValue {
-    func field(_ name: String) -> JSONValue? {
-        if case .object(let fields) = self { return fields[name] }
-        return nil
-    }
-
     static func mass(_ mass: Mass) -> JSONValue { .number(mass.formatted(in: .kilograms)) }
 }

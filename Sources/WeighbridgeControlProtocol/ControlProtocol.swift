@@ -29,7 +29,6 @@ public struct ControlError: Error, Sendable, Hashable, CustomStringConvertible {
         case alreadyAttached = "already_attached"
         case ambiguousVehicle = "ambiguous_vehicle"
         case conflict
-        case timeout
         case unavailable
         case internalError = "internal"
     }
@@ -350,15 +349,6 @@ private struct Arguments {
         } catch {
             throw ControlError(.invalidArgument, error.description)
         }
-    }
-}
-
-extension String {
-    fileprivate var trimmingWhitespace: Substring {
-        var slice = Substring(self)
-        while slice.first?.isWhitespace == true { slice = slice.dropFirst() }
-        while slice.last?.isWhitespace == true { slice = slice.dropLast() }
-        return slice
     }
 }
 

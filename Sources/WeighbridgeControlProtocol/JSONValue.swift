@@ -47,6 +47,12 @@ extension JSONValue {
         guard parser.index == parser.bytes.count else { throw parser.error("unexpected data after the value") }
     }
 
+    /// The member `name` of an object; nil for a missing member or a value that is not an object.
+    public func field(_ name: String) -> JSONValue? {
+        if case .object(let fields) = self { return fields[name] }
+        return nil
+    }
+
     /// The value as compact JSON text, object keys sorted.
     public var serialized: String {
         switch self {

@@ -171,7 +171,8 @@ extension Character {
 }
 
 extension String {
-    var trimmingWhitespace: String {
+    /// The text without leading and trailing whitespace; shared by the package's parsers.
+    package var trimmingWhitespace: String {
         var scalars = Substring(self)
         while scalars.first?.isWhitespace == true { scalars = scalars.dropFirst() }
         while scalars.last?.isWhitespace == true { scalars = scalars.dropLast() }

@@ -234,13 +234,11 @@ public struct MovementLifecycle: Sendable, Hashable, Codable {
     {
         switch stage {
         case .arrived(_, let arrivedAt):
-            if let storedTare = context.storedTare, storedTare.isValid(at: weighing.time) {
-                do {
-                    let net = try NetWeighing(gross: weighing, storedTare: storedTare)
-                    return try netKnown(net, arrivedAt: arrivedAt, context: context)
-                } catch {
-                    // A stored tare heavier than this weighing: this is the tare pass, weigh again.
-                }
+            // A valid stored tare completes the visit in one weighing. One that has expired, or is
+            // heavier than this weighing (the vehicle came in empty), leaves it to two passes.
+            if let storedTare = context.storedTare, let net = try? NetWeighing(gross: weighing, storedTare: storedTare)
+            {
+                return try netKnown(net, arrivedAt: arrivedAt, context: context)
             }
             stage = .weighing(first: weighing, arrivedAt: arrivedAt)
             return []
@@ -288,10 +286,6 @@ public struct MovementLifecycle: Sendable, Hashable, Codable {
         context: DecisionContext
     ) -> [MovementAction] {
         stage = .decided(net, assessment, arrivedAt: arrivedAt)
-        if case .hold(let reason) = assessment.verdict {
-            hold = reason
-            return [.notify(.held(reason))]
-        }
         return settle(
             net: net, assessment: assessment, verdict: assessment.verdict, by: .automatic, note: "",
             context: context)

@@ -115,7 +115,10 @@ extension RegisterMap {
         let grams = Double(value) * gramsPerUnit
         let divisions = (grams / Double(division.grams)).rounded()
         let allowed = Double(value.ulp) * gramsPerUnit / 2
-        guard abs(grams - divisions * Double(division.grams)) <= allowed, abs(divisions) < 1e15 else {
+        // Beyond 10¹⁵ g (a million tonnes) no bridge weighs: a bound that also keeps the integer
+        // arithmetic below from overflowing on a garbage register.
+        guard abs(grams) < 1e15 else { throw .notFinite(field: name) }
+        guard abs(grams - divisions * Double(division.grams)) <= allowed else {
             throw .offDivisionGrid(field: name, value: "\(value)", division: division)
         }
         return division * Int64(divisions)

@@ -43,11 +43,6 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
             + "\(pad(millisecondOfDay % 1_000, 3))Z"
     }
 
-    /// The civil date (UTC) this timestamp falls on.
-    public var utcDate: CivilDate {
-        CivilDate(daysSinceEpoch: floorDivide(millisecondsSinceEpoch, 86_400_000).quotient)
-    }
-
     /// Reads an RFC 3339 date-time: "2026-11-25T08:30:00Z", "2026-11-25T09:30:00.5+01:00".
     /// A time zone offset is required (RFC 3339 §5.6); fractions beyond milliseconds are truncated.
     public init?(rfc3339 text: String) {
@@ -150,9 +145,6 @@ public struct CivilDate: Sendable, Hashable, Comparable, CustomStringConvertible
     public var isoWeekday: Int64 {
         floorDivide(daysSinceEpoch + 3, 7).remainder + 1
     }
-
-    /// The date `count` days later.
-    public func adding(days count: Int64) -> CivilDate { CivilDate(daysSinceEpoch: daysSinceEpoch + count) }
 
     public static func < (lhs: CivilDate, rhs: CivilDate) -> Bool { lhs.daysSinceEpoch < rhs.daysSinceEpoch }
 

@@ -78,10 +78,11 @@ public struct WeightDeviation: Sendable, Hashable, Codable {
         self.isWithinTolerance = lhs <= rhs
     }
 
-    /// The signed deviation in percent of the declared weight, rounded half away from zero to
-    /// `places` decimal places: "+5.00", "-4.99", "0.00". Exact integer arithmetic.
-    public func percentText(places: Int = 2) -> String {
-        let scale = Int128(pow10(places))
+    /// The signed deviation in percent of the declared weight, rounded half away from zero to two
+    /// decimal places (the brief's `deviation_percent`): "+5.00", "-4.99", "0.00". Exact integer
+    /// arithmetic.
+    public func percentText() -> String {
+        let scale: Int128 = 100
         let numerator = (Int128(received.grams) - Int128(declared.grams)) * 100 * scale
         let denominator = Int128(declared.grams)
         var (quotient, remainder) = numerator.magnitude.quotientAndRemainder(dividingBy: denominator.magnitude)
@@ -89,14 +90,7 @@ public struct WeightDeviation: Sendable, Hashable, Codable {
         let whole = quotient / UInt128(scale)
         let fraction = quotient % UInt128(scale)
         let sign = numerator < 0 && quotient != 0 ? "-" : (quotient != 0 ? "+" : "")
-        guard places > 0 else { return sign + String(whole) }
-        let fractionDigits = String(fraction)
-        return sign + String(whole) + "." + String(repeating: "0", count: places - fractionDigits.count)
-            + fractionDigits
-    }
-
-    private func pow10(_ exponent: Int) -> Int64 {
-        (0..<exponent).reduce(1) { result, _ in result * 10 }
+        return sign + String(whole) + "." + (fraction < 10 ? "0" : "") + String(fraction)
     }
 }
 

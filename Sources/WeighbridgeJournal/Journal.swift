@@ -31,13 +31,10 @@ public struct Journal: Sendable {
     public let destination: Destination
     /// The least severe event written.
     public let threshold: Severity
-    private let identifier: String
-
     /// A journal writing to `destination`, dropping events below `threshold`.
-    public init(destination: Destination, threshold: Severity, identifier: String = "weighbridged") {
+    public init(destination: Destination, threshold: Severity) {
         self.destination = destination
         self.threshold = threshold
-        self.identifier = identifier
     }
 
     /// Native when `$JOURNAL_STREAM` names the device and inode of our stderr, as systemd sets it
@@ -68,7 +65,7 @@ public struct Journal: Sendable {
 
     private func sendNative(_ event: LogEvent) {
         var entries = [
-            "MESSAGE=\(event.message)", "PRIORITY=\(event.severity.rawValue)", "SYSLOG_IDENTIFIER=\(identifier)",
+            "MESSAGE=\(event.message)", "PRIORITY=\(event.severity.rawValue)", "SYSLOG_IDENTIFIER=weighbridged",
         ]
         for (name, value) in event.fields.sorted(by: { $0.key < $1.key }) where Self.isValidFieldName(name) {
             entries.append("\(name)=\(value)")

@@ -111,7 +111,11 @@ public struct BridgeAcquisition<C: Clock<Duration>>: Sendable {
                 machine.communicationLost()
                 failures += 1
                 try await handle(.pollFailed(error, consecutive: failures))
-                try await clock.sleep(for: reconnectBackoff.delay(attempt: failures - 1, using: &random))
+                do {
+                    try await clock.sleep(for: reconnectBackoff.delay(attempt: failures - 1, using: &random))
+                } catch is CancellationError {
+                    return  // shutting down during an outage is a normal end, not a failure
+                }
                 deadline = clock.now
             } catch is CancellationError {
                 return
@@ -136,7 +140,8 @@ public struct BridgeAcquisition<C: Clock<Duration>>: Sendable {
         let sample = IndicatorSample(
             weight: weight, status: reading.status, legalCounter: reading.legalCounter, time: time)
         let action = machine.receive(sample)
-        try await handle(.reading(reading, phase: machine.phase, at: wallClock()))
+        let at = wallClock()
+        try await handle(.reading(reading, phase: machine.phase, at: at))
         switch action {
         case .none:
             break
@@ -149,7 +154,7 @@ public struct BridgeAcquisition<C: Clock<Duration>>: Sendable {
                 .captured(
                     CapturedWeighing(
                         bridge: bridge.name, capture: capture, reading: reading, rawRegisters: registers,
-                        instrumentID: instrumentID, at: wallClock())))
+                        instrumentID: instrumentID, at: at)))
         }
     }
 }

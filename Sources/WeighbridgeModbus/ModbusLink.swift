@@ -207,9 +207,9 @@ public actor ModbusLink {
                 // A TCP stream that timed out may deliver the late reply to the next request.
                 self.context = nil
             } else {
-                // Discard whatever is left of a bad or late reply, then keep quiet for a gap.
+                // Discard whatever is left of a bad or late reply; the next request still waits
+                // out the gap (waitForGap) before it speaks.
                 context.flush()
-                Thread.sleep(forTimeInterval: settings.gap.seconds)
             }
             throw error
         }

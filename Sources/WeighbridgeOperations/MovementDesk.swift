@@ -184,9 +184,9 @@ public struct MovementDesk: Sendable {
             guard case .movement(let id) = routed.route, var stored = try transaction.movement(id: id) else {
                 return .unattributed(recorded)
             }
-            let notices: [MovementNotice]
+            let applied: Applied
             do {
-                notices = try apply(.weighed(recorded.weighing), to: &stored, in: transaction)
+                applied = try apply(.weighed(recorded.weighing), to: &stored, in: transaction)
             } catch let refusal as DeskError {
                 // The movement cannot take it (rejected or decided since it was announced): the
                 // weighing is kept all the same, unattributed, for an operator to look at.
@@ -199,7 +199,7 @@ public struct MovementDesk: Sendable {
             }
             try transaction.bind(ticket: recorded.ticket, toMovement: id, by: "auto")
             try transaction.saveMovement(stored.lifecycle, receipt: stored.receipt)
-            return .movement(id: id, weighing: recorded, notices: notices)
+            return .movement(id: id, weighing: recorded, notices: applied.notices)
         }
     }
 
@@ -212,8 +212,7 @@ public struct MovementDesk: Sendable {
     {
         try await store.write(at: clock()) { transaction in
             var stored = try movement(id, in: transaction)
-            let before = try transaction.outboxEntries(ofMovement: id).count
-            let notices = try apply(event, to: &stored, in: transaction)
+            let applied = try apply(event, to: &stored, in: transaction)
             try transaction.saveMovement(stored.lifecycle, receipt: stored.receipt)
             try transaction.appendAudit(
                 AuditEvent(
@@ -221,8 +220,7 @@ public struct MovementDesk: Sendable {
                     detail: [
                         "action": event.name, "reason": reason, "state": stored.lifecycle.state.rawValue,
                     ]))
-            let queued = Array(try transaction.outboxEntries(ofMovement: id).dropFirst(before))
-            return MovementUpdate(lifecycle: stored.lifecycle, notices: notices, queued: queued)
+            return MovementUpdate(lifecycle: stored.lifecycle, notices: applied.notices, queued: applied.queued)
         }
     }
 
@@ -234,13 +232,12 @@ public struct MovementDesk: Sendable {
             guard let weighing = try transaction.weighing(ticket: ticket) else {
                 throw DeskError(code: "not_found", message: "no weighing with ticket \(ticket)")
             }
-            guard try transaction.unattributedWeighings().contains(where: { $0.ticket == ticket }) else {
+            guard try !transaction.isBound(ticket: ticket) else {
                 throw DeskError(code: "already_attached", message: "weighing \(ticket) already belongs to a visit")
             }
             var stored = try movement(id, in: transaction)
-            let before = try transaction.outboxEntries(ofMovement: id).count
             try transaction.bind(ticket: ticket, toMovement: id, by: identity.description)
-            let notices = try apply(.weighed(weighing.weighing), to: &stored, in: transaction)
+            let applied = try apply(.weighed(weighing.weighing), to: &stored, in: transaction)
             try transaction.saveMovement(stored.lifecycle, receipt: stored.receipt)
             var board = try transaction.arrivalBoard()
             board.withdraw(.movement(id))
@@ -252,8 +249,7 @@ public struct MovementDesk: Sendable {
                         "action": "attach", "ticket": String(ticket), "reason": reason,
                         "state": stored.lifecycle.state.rawValue,
                     ]))
-            let queued = Array(try transaction.outboxEntries(ofMovement: id).dropFirst(before))
-            return MovementUpdate(lifecycle: stored.lifecycle, notices: notices, queued: queued)
+            return MovementUpdate(lifecycle: stored.lifecycle, notices: applied.notices, queued: applied.queued)
         }
     }
 
@@ -266,10 +262,16 @@ public struct MovementDesk: Sendable {
         return stored
     }
 
+    /// What applying one event did: the notices for the caller to log, the reports it queued.
+    private struct Applied {
+        var notices: [MovementNotice] = []
+        var queued: [OutboxEntry] = []
+    }
+
     /// Runs one event through the movement's lifecycle and carries out its actions: reports go in
-    /// the outbox, decisions are recorded; the notices are returned for the caller to log.
+    /// the outbox, decisions are recorded.
     private func apply(_ event: MovementEvent, to stored: inout StoredMovement, in transaction: StoreTransaction)
-        throws -> [MovementNotice]
+        throws -> Applied
     {
         let vehicle = stored.lifecycle.movement.vehicle
         let context = DecisionContext(
@@ -282,23 +284,26 @@ public struct MovementDesk: Sendable {
         } catch {
             throw DeskError(code: error.code, message: "movement \(stored.lifecycle.movement.id): \(error.message)")
         }
-        var notices: [MovementNotice] = []
+        var applied = Applied()
         for action in actions {
             switch action {
             case .report(let report):
                 let (kind, idempotent) = routing.outboxKind(report.kind)
                 let sameKind = try transaction.outboxEntries(ofMovement: report.movementID).filter { $0.kind == kind }
-                _ = try transaction.enqueue(
-                    report, kind: kind, idempotent: idempotent,
-                    idempotencyKey: "\(report.movementID)/\(kind.rawValue)/\(sameKind.count + 1)")
+                applied.queued.append(
+                    try transaction.enqueue(
+                        report, kind: kind, idempotent: idempotent,
+                        idempotencyKey: "\(report.movementID)/\(kind.rawValue)/\(sameKind.count + 1)"))
             case .notify(let notice):
-                notices.append(notice)
+                applied.notices.append(notice)
             }
         }
-        if let record = decisionRecord(for: stored.lifecycle, notices: notices, event: event, at: transaction.now) {
+        if let record = decisionRecord(
+            for: stored.lifecycle, notices: applied.notices, event: event, at: transaction.now)
+        {
             try transaction.recordDecision(record)
         }
-        return notices
+        return applied
     }
 
     /// The decisions-table row for a transition that decided something.
@@ -307,15 +312,18 @@ public struct MovementDesk: Sendable {
         at now: Timestamp
     ) -> DecisionRecord? {
         let actor: Actor = event.operatorName.map(Actor.operator) ?? .automatic
-        let (outcome, reason): (String, String?)
-        switch (lifecycle.stage, lifecycle.hold) {
-        case (_, let hold?) where notices.contains(.held(hold)): (outcome, reason) = ("held", hold.code)
-        case (.confirmed, _) where notices.contains(where: { if case .confirmed = $0 { true } else { false } }):
-            (outcome, reason) = ("confirmed", nil)
-        case (.discrepancy(_, _, let why, _), _): (outcome, reason) = ("discrepancy", why.rawValue)
-        case (.rejected(_, let why), _): (outcome, reason) = ("rejected", why)
-        default: return nil
-        }
+        // A decision is what this transition announced, not the stage it left the movement in:
+        // releasing a hold on a Discrepancy decides nothing new.
+        let decided: (outcome: String, reason: String?)? = notices.lazy.compactMap { notice in
+            switch notice {
+            case .held(let hold): ("held", hold.code)
+            case .confirmed: ("confirmed", nil)
+            case .discrepancyRaised(let why), .discrepancyHeldLocally(let why): ("discrepancy", why.rawValue)
+            case .rejected: ("rejected", event.reason)
+            case .released, .highRiskReceived: nil
+            }
+        }.first
+        guard let (outcome, reason) = decided else { return nil }
         let assessment: Assessment? =
             switch lifecycle.stage {
             case .decided(_, let assessment, _), .confirmed(_, let assessment, _),

@@ -155,6 +155,12 @@ final class Statement {
         self.operation = operation
     }
 
+    /// Ends a statement left part-way through its rows, releasing the read snapshot it holds
+    /// (which would otherwise keep the WAL from being checkpointed).
+    func finish() {
+        sqlite3_reset(handle)
+    }
+
     func bind(_ values: [SQLValue]) throws(StoreError) {
         for (offset, value) in values.enumerated() {
             let index = Int32(offset + 1)

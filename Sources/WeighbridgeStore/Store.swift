@@ -107,6 +107,7 @@ public actor Store {
         let statement = try connection.prepare(
             "SELECT seq, at_ms, kind, actor, subject, detail, prev_hash, hash FROM audit ORDER BY seq",
             operation: "verify audit")
+        defer { statement.finish() }
         var expectedSequence: Int64 = 1
         var previous = AuditChain.genesis
         while try statement.step() {
@@ -151,7 +152,4 @@ public actor Store {
     public func schemaVersion() throws(StoreError) -> Int {
         try connection.rows("PRAGMA user_version", operation: "read schema version") { Int($0.integer(0)) }[0]
     }
-
-    /// The schema version this build creates and migrates to.
-    public static var latestSchemaVersion: Int { Schema.latestVersion }
 }

@@ -458,6 +458,20 @@ public struct StoreTransaction {
         return AuditEntry(sequence: sequence, at: now, event: event)
     }
 
+    /// The sequence number of the newest audit entry (0 when the log is empty).
+    public func auditHeadSequence() throws(StoreError) -> Int64 {
+        try connection.rows("SELECT COALESCE(MAX(seq), 0) FROM audit", operation: "read audit head") { $0.integer(0) }[
+            0]
+    }
+
+    /// Whether a weighing already belongs to a visit.
+    public func isBound(ticket: Int64) throws(StoreError) -> Bool {
+        try !connection.rows(
+            "SELECT 1 FROM weighing_bindings WHERE ticket = ?", [.integer(ticket)],
+            operation: "read binding"
+        ) { _ in true }.isEmpty
+    }
+
     /// Audit entries after `sequence`, oldest first (for `audit` listings and `tail`).
     public func auditEntries(after sequence: Int64 = 0, limit: Int = 1_000) throws(StoreError) -> [AuditEntry] {
         try connection.rows(

@@ -34,7 +34,6 @@ public final class IndicatorSimulator: Sendable {
         var reading: IndicatorReading
         var fault: SimulatorFault = .none
         var scenario: VehicleScenario?
-        var requests = 0
         var disconnectRequested = false
     }
 
@@ -122,9 +121,6 @@ public final class IndicatorSimulator: Sendable {
 
     /// What the deck shows now.
     public var reading: IndicatorReading { deck.withLock { $0.reading } }
-
-    /// Requests answered or refused so far.
-    public var requestCount: Int { deck.withLock { $0.requests } }
 
     /// Whether the running scenario has finished (or none runs).
     public var scenarioFinished: Bool { deck.withLock { $0.scenario?.isFinished ?? true } }
@@ -236,10 +232,7 @@ public final class IndicatorSimulator: Sendable {
         _ context: OpaquePointer, _ mapping: UnsafeMutablePointer<modbus_mapping_t>, query: [UInt8],
         length: Int32, isRTU: Bool
     ) {
-        let (reading, fault) = deck.withLock { state -> (IndicatorReading, SimulatorFault) in
-            state.requests += 1
-            return (state.reading, state.fault)
-        }
+        let (reading, fault) = deck.withLock { ($0.reading, $0.fault) }
         let headerLength = Int(modbus_get_header_length(context))
         let function = query[headerLength]
         // A print command: the indicator stores the weighing and advances its counter.

@@ -5,7 +5,7 @@ public import WeighbridgeCore
 extension RegisterMap {
     /// The register block for `reading`. Weights are written with each field's type, order,
     /// sign convention, unit and (fixed or status-bit) decimals; status bits from the flags.
-    public func encode(_ reading: IndicatorReading, decimalsRegisterValue: UInt16 = 0) -> [UInt16] {
+    public func encode(_ reading: IndicatorReading) -> [UInt16] {
         var registers = [UInt16](repeating: 0, count: count)
         var statusWord: UInt32 = 0
         if let status {
@@ -28,7 +28,8 @@ extension RegisterMap {
                 statusWord |= (UInt32(field.encodedDecimals) << UInt32(mask.trailingZeroBitCount)) & mask
             }
             write(field.bits(for: mass), type: field.type, order: field.order, at: field.offset, into: &registers)
-            if case .register(let offset) = field.decimals { registers[offset] = decimalsRegisterValue }
+            // Weights are written with no decimals when the device supplies them: 0 in that register.
+            if case .register(let offset) = field.decimals { registers[offset] = 0 }
         }
         if let status { write(statusWord, type: status.type, order: status.order, at: status.offset, into: &registers) }
         if let legalCounter, let counter = reading.legalCounter {

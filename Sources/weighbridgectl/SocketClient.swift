@@ -114,10 +114,5 @@ enum Render {
 }
 
 extension JSONValue {
-    func field(_ name: String) -> JSONValue? {
-        if case .object(let fields) = self { return fields[name] }
-        return nil
-    }
-
     var text: String { Render.inline(self) }
 }

@@ -150,6 +150,21 @@ struct MovementDeskTests {
         #expect(outbox.last?.report.by == .operator("sam"))
     }
 
+    @Test("releasing a hold on a Discrepancy records no new decision")
+    func releaseDecidesNothing() async throws {
+        let fixture = try Fixture()
+        _ = try await fixture.desk.expect(try fixture.movement("M1"), receipt: nil, by: "wms")
+        for kilograms: Int64 in [23_000, 12_000] {
+            _ = try await fixture.desk.arrive(bridge: "in", target: .movement("M1"), by: "kiosk")
+            _ = try await fixture.capture(kilograms)
+        }
+        _ = try await fixture.desk.act(.hold(by: "sam", reason: "checking"), on: "M1", by: sam, reason: "checking")
+        _ = try await fixture.desk.act(.release(by: "sam"), on: "M1", by: sam, reason: "checked")
+        let decisions = try await fixture.store.read { try $0.decisions(ofMovement: "M1") }
+        #expect(decisions.map(\.outcome) == ["discrepancy", "held"])
+        #expect(try await fixture.state("M1") == .discrepancy)
+    }
+
     @Test("a refused action writes nothing: not even an audit entry")
     func refusalsWriteNothing() async throws {
         let fixture = try Fixture()
