@@ -25,6 +25,10 @@ let package = Package(
         .package(url: "https://github.com/x-sheep/swift-property-based", exact: "2.0.1"),
         .package(url: "https://github.com/apple/swift-crypto", exact: "3.12.3"),
         .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", exact: "2.37.6"),
+        .package(url: "https://github.com/swift-server/async-http-client", exact: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
     ],
     targets: [
         // The pure domain: every business rule, no I/O, no clock, no randomness.
@@ -137,6 +141,45 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Defra's published reference lists (EWC codes, containers, …) as a seed cache.
+        .target(
+            name: "DefraReferenceSeed",
+            swiftSettings: strictSettings
+        ),
+        // Both reporting profiles over AsyncHTTPClient, and the delivery service over the outbox.
+        // Request and response types stay inside; the rest of the code sees domain values.
+        .target(
+            name: "WeighbridgeReporting",
+            dependencies: [
+                "WeighbridgeCore", "WeighbridgeStore", "WeighbridgeOperations", "WeighbridgeConfiguration",
+                "WeighbridgeControlProtocol", "WeighbridgeJournal", "DefraReferenceSeed",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // A loopback stand-in of both APIs with Defra's validation rules and fault injection.
+        .target(
+            name: "DWTSandbox",
+            dependencies: [
+                "WeighbridgeControlProtocol", "DefraReferenceSeed",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "dwt-sandbox",
+            dependencies: [
+                "DWTSandbox",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "weighbridged",
             dependencies: [
@@ -204,6 +247,14 @@ let package = Package(
             name: "store-crash-writer",
             dependencies: ["WeighbridgeStore", "WeighbridgeCore"],
             path: "Tests/StoreCrashWriter",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "WeighbridgeReportingTests",
+            dependencies: [
+                "WeighbridgeReporting", "DWTSandbox", "WeighbridgeOperations", "WeighbridgeStore", "WeighbridgeCore",
+                "WeighbridgeConfiguration", "WeighbridgeControlProtocol", "WeighbridgeJournal", "DefraReferenceSeed",
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -22,14 +22,14 @@ public struct ReportRouting: Sendable {
     public var reportsDiscrepancies: Bool
     /// The outbox kind of a report, and whether resending it is safe.
     public var outboxKind: @Sendable (Report.Kind) -> (kind: OutboxKind, idempotent: Bool)
-    /// The receipt fields the profile needs and a movement's receipt data lacks.
-    public var missingReceiptFields: @Sendable (_ receipt: String?) -> [String]
+    /// The receipt fields the profile needs and a movement's receipt data lacks (or has wrong).
+    public var missingReceiptFields: @Sendable (_ movement: Movement, _ receipt: String?) -> [String]
 
     /// A routing from its parts.
     public init(
         reportsDiscrepancies: Bool,
         outboxKind: @escaping @Sendable (Report.Kind) -> (kind: OutboxKind, idempotent: Bool),
-        missingReceiptFields: @escaping @Sendable (_ receipt: String?) -> [String]
+        missingReceiptFields: @escaping @Sendable (_ movement: Movement, _ receipt: String?) -> [String]
     ) {
         self.reportsDiscrepancies = reportsDiscrepancies
         self.outboxKind = outboxKind
@@ -45,7 +45,7 @@ public struct ReportRouting: Sendable {
             case .discrepancy: (.discrepancy, true)
             }
         },
-        missingReceiptFields: { _ in [] })
+        missingReceiptFields: { _, _ in [] })
 }
 
 /// What a capture became.
@@ -276,7 +276,7 @@ public struct MovementDesk: Sendable {
         let vehicle = stored.lifecycle.movement.vehicle
         let context = DecisionContext(
             policy: policy, reportsDiscrepancies: routing.reportsDiscrepancies,
-            missingReceiptFields: routing.missingReceiptFields(stored.receipt),
+            missingReceiptFields: routing.missingReceiptFields(stored.lifecycle.movement, stored.receipt),
             storedTare: try vehicle.flatMap { try transaction.storedTare(vehicle: $0) }, now: transaction.now)
         let actions: [MovementAction]
         do {

@@ -128,6 +128,8 @@ public struct OutboxEntry: Sendable, Hashable {
     public var lastError: String?
     /// The identifier the API gave (Defra's `wasteTrackingId`).
     public var serverID: String?
+    /// Warnings the API returned when it accepted the report, one per line.
+    public var warnings: String?
     public var createdAt: Timestamp
     public var updatedAt: Timestamp
 }
@@ -139,16 +141,19 @@ public struct OutboxUpdate: Sendable, Hashable {
     public var nextAttemptAt: Timestamp
     public var lastError: String?
     public var serverID: String?
+    /// Warnings the API returned with an acceptance; nil keeps those already stored.
+    public var warnings: String?
 
     /// An update from its parts.
     public init(
         state: OutboxState, attempts: Int, nextAttemptAt: Timestamp, lastError: String? = nil,
-        serverID: String? = nil
+        serverID: String? = nil, warnings: String? = nil
     ) {
         self.state = state
         self.attempts = attempts
         self.nextAttemptAt = nextAttemptAt
         self.lastError = lastError
         self.serverID = serverID
+        self.warnings = warnings
     }
 }

@@ -111,7 +111,11 @@ enum Schema {
             BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
         CREATE TRIGGER audit_is_kept BEFORE DELETE ON audit
             BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+        """,
+        // 2: warnings the API returned with an accepted report (Defra `validation.warnings`).
         """
+        ALTER TABLE outbox ADD COLUMN warnings TEXT;
+        """,
     ]
 
     /// The version a fully migrated database has.

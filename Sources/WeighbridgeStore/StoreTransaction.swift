@@ -234,7 +234,7 @@ public struct StoreTransaction {
         return OutboxEntry(
             id: id, movementID: report.movementID, kind: kind, idempotent: idempotent,
             idempotencyKey: idempotencyKey, report: report, state: .pending, attempts: 0,
-            nextAttemptAt: now, lastError: nil, serverID: nil, createdAt: now, updatedAt: now)
+            nextAttemptAt: now, lastError: nil, serverID: nil, warnings: nil, createdAt: now, updatedAt: now)
     }
 
     /// Entries due at `now` (pending, or retry_wait whose time has come), oldest first, marked
@@ -261,13 +261,14 @@ public struct StoreTransaction {
         try connection.run(
             """
             UPDATE outbox SET state = ?, attempts = ?, next_attempt_ms = ?, last_error = ?,
-                server_id = COALESCE(?, server_id), updated_at_ms = ?
+                server_id = COALESCE(?, server_id), warnings = COALESCE(?, warnings), updated_at_ms = ?
             WHERE id = ?
             """,
             [
                 .text(update.state.rawValue), .integer(Int64(update.attempts)),
                 .integer(update.nextAttemptAt.millisecondsSinceEpoch), .optional(update.lastError),
-                .optional(update.serverID), .integer(now.millisecondsSinceEpoch), .integer(id),
+                .optional(update.serverID), .optional(update.warnings), .integer(now.millisecondsSinceEpoch),
+                .integer(id),
             ],
             operation: "update report \(id)")
         guard connection.changes == 1 else {
@@ -279,8 +280,16 @@ public struct StoreTransaction {
                 detail: [
                     "state": update.state.rawValue, "attempts": String(update.attempts),
                     "error": update.lastError ?? "",
-                    "server_id": update.serverID ?? "",
+                    "server_id": update.serverID ?? "", "warnings": update.warnings ?? "",
                 ]))
+    }
+
+    /// When the earliest waiting entry (pending or retry_wait) falls due; nil when none waits.
+    public func nextOutboxAttempt() throws(StoreError) -> Timestamp? {
+        try connection.rows(
+            "SELECT MIN(next_attempt_ms) FROM outbox WHERE state IN ('pending', 'retry_wait')", [],
+            operation: "read outbox"
+        ) { $0.optionalInteger(0).map(Timestamp.init(millisecondsSinceEpoch:)) }.first ?? nil
     }
 
     /// An entry by id.
@@ -303,7 +312,7 @@ public struct StoreTransaction {
         try connection.rows(
             """
             SELECT id, movement_id, kind, idempotent, idempotency_key, report, state, attempts, next_attempt_ms,
-                last_error, server_id, created_at_ms, updated_at_ms
+                last_error, server_id, created_at_ms, updated_at_ms, warnings
             FROM outbox WHERE \(condition)
             """, values, operation: "read outbox"
         ) { row throws(StoreError) in
@@ -318,7 +327,8 @@ public struct StoreTransaction {
                 report: try StoredJSON.decode(Report.self, from: row.text(5), what: "report"),
                 state: state, attempts: Int(row.integer(7)),
                 nextAttemptAt: Timestamp(millisecondsSinceEpoch: row.integer(8)), lastError: row.optionalText(9),
-                serverID: row.optionalText(10), createdAt: Timestamp(millisecondsSinceEpoch: row.integer(11)),
+                serverID: row.optionalText(10), warnings: row.optionalText(13),
+                createdAt: Timestamp(millisecondsSinceEpoch: row.integer(11)),
                 updatedAt: Timestamp(millisecondsSinceEpoch: row.integer(12)))
         }
     }

@@ -203,7 +203,7 @@ struct MovementDeskTests {
     func defraRouting() async throws {
         let routing = ReportRouting(
             reportsDiscrepancies: false, outboxKind: { _ in (.receipt, false) },
-            missingReceiptFields: { $0 == nil ? ["wasteItems"] : [] })
+            missingReceiptFields: { $1 == nil ? ["wasteItems"] : [] })
         let fixture = try Fixture(routing: routing)
         _ = try await fixture.desk.expect(try fixture.movement("M1"), receipt: nil, by: "wms")
         _ = try await fixture.desk.expect(

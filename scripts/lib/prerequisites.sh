@@ -4,8 +4,9 @@
 
 # The Debian packages every build and test needs: libmodbus for every Modbus byte, SQLite for the
 # store, libsystemd for the journal and notify protocols, socat for serial pty pairs in tests,
-# systemd for systemd-analyze and a standalone journald in tests, util-linux for runuser.
-WEIGHBRIDGED_APT_PACKAGES=(pkg-config libmodbus-dev libsqlite3-dev sqlite3 libsystemd-dev socat systemd util-linux)
+# systemd for systemd-analyze and a standalone journald in tests, util-linux for runuser, openssl
+# for the self-signed certificate of the TLS test.
+WEIGHBRIDGED_APT_PACKAGES=(pkg-config libmodbus-dev libsqlite3-dev sqlite3 libsystemd-dev socat systemd util-linux openssl)
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -40,8 +41,9 @@ ensure_pip_packages() {
     python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "${missing[@]}"
 }
 
-# The Python packages the tests need: pymodbus as an independent Modbus peer (interop tests).
-WEIGHBRIDGED_PIP_PACKAGES=(pymodbus==3.16.1 pyserial==3.5)
+# The Python packages the tests need: pymodbus as an independent Modbus peer (interop tests),
+# PyYAML and jsonschema to check our Defra bodies against Defra's published OpenAPI schema.
+WEIGHBRIDGED_PIP_PACKAGES=(pymodbus==3.16.1 pyserial==3.5 PyYAML==6.0.3 jsonschema==4.26.0)
 
 ensure_prerequisites() {
     command -v swift >/dev/null || { echo "swift is not on PATH; install the Swift toolchain first" >&2; exit 1; }

@@ -1,0 +1,326 @@
+internal import Synchronization
+public import WeighbridgeCore
+public import WeighbridgeJournal
+public import WeighbridgeStore
+
+/// How the delivery service paces itself.
+public struct DeliverySettings: Sendable, Hashable {
+    /// Requests in flight at most.
+    public var maxInFlight: Int
+    public var backoff: Backoff
+    /// Track Defra's two-working-day deadline and unresolved local Discrepancies (`defra-receipt`).
+    public var tracksReceiptDeadline: Bool
+
+    /// Settings from their parts.
+    public init(maxInFlight: Int, backoff: Backoff, tracksReceiptDeadline: Bool) {
+        self.maxInFlight = maxInFlight
+        self.backoff = backoff
+        self.tracksReceiptDeadline = tracksReceiptDeadline
+    }
+}
+
+/// Drains the store's outbox through the API: sends an entry as soon as it is queued, at most
+/// `maxInFlight` at a time, oldest first; backs off with full jitter and honours `Retry-After`;
+/// pauses everything while the API rate-limits, is unreachable or wants paying, then sends one
+/// request at a time until one succeeds; and records every attempt's outcome in the store (the
+/// store, not this service, is the queue: a restart loses nothing).
+public final class DeliveryService: Sendable {
+    private let store: Store
+    private let sender: ReportSender
+    private let settings: DeliverySettings
+    private let journal: Journal
+    private let now: @Sendable () -> Timestamp
+    private let calendar = WorkingCalendar()
+    private let doorbell = Doorbell()
+    private let state = Mutex(LoopState())
+
+    private struct LoopState {
+        var inFlight = 0
+        var pausedUntil: Timestamp?
+        /// After a pause: one request at a time until one is accepted.
+        var probing = false
+        var stopping = false
+        var lastSweep: Timestamp?
+        /// Deadline and service-charge alerts already given: key → when.
+        var alerted: [String: Timestamp] = [:]
+    }
+
+    /// A service draining `store`'s outbox through `sender`.
+    public init(
+        store: Store, sender: ReportSender, settings: DeliverySettings, journal: Journal,
+        now: @escaping @Sendable () -> Timestamp
+    ) {
+        self.store = store
+        self.sender = sender
+        self.settings = settings
+        self.journal = journal
+        self.now = now
+    }
+
+    /// Something was queued or released: look at the outbox now rather than at the next timer.
+    public func wake() { doorbell.ring() }
+
+    /// Stops taking new entries; `run` returns once the requests in flight have finished.
+    public func stop() {
+        state.withLock { $0.stopping = true }
+        doorbell.ring()
+    }
+
+    /// The number of requests in flight now.
+    public var inFlight: Int { state.withLock { $0.inFlight } }
+
+    /// Runs until `stop()` (or cancellation, which abandons requests in flight: the store turns
+    /// them back into pending, or `unknown` for a POST, when it is next opened).
+    public func run() async {
+        await withDiscardingTaskGroup { group in
+            while !state.withLock({ $0.stopping }) && !Task.isCancelled {
+                let current = now()
+                await sweepIfDue(at: current)
+                var waitUntil = current.adding(seconds: 60)
+                let (capacity, pausedUntil) = state.withLock { loop -> (Int, Timestamp?) in
+                    if let until = loop.pausedUntil, until > current { return (0, until) }
+                    loop.pausedUntil = nil
+                    let limit = loop.probing ? 1 : settings.maxInFlight
+                    return (max(0, limit - loop.inFlight), nil)
+                }
+                if let pausedUntil {
+                    waitUntil = min(waitUntil, pausedUntil)
+                } else if capacity > 0 {
+                    let claimed: [OutboxEntry]
+                    do {
+                        claimed = try await store.write(at: current) { try $0.claimDueOutboxEntries(limit: capacity) }
+                    } catch {
+                        journal.log(LogEvent(.error, "outbox: cannot claim reports: \(error)"))
+                        claimed = []
+                    }
+                    for entry in claimed {
+                        state.withLock { $0.inFlight += 1 }
+                        group.addTask {
+                            await self.deliver(entry)
+                            self.state.withLock { $0.inFlight -= 1 }
+                            self.doorbell.ring()
+                        }
+                    }
+                    // With every slot busy, a finishing request rings; otherwise the next due entry.
+                    if claimed.count < capacity, let next = try? await store.read({ try $0.nextOutboxAttempt() }) {
+                        waitUntil = min(waitUntil, next)
+                    }
+                }
+                let delay = current.milliseconds(to: waitUntil)
+                if delay > 0 { await doorbell.wait(upTo: .milliseconds(delay)) }
+            }
+        }
+    }
+
+    private func deliver(_ entry: OutboxEntry) async {
+        let fields = [
+            "MOVEMENT_ID": entry.movementID, "REPORT_ID": String(entry.id), "ATTEMPT": String(entry.attempts + 1),
+        ]
+        let facts: ReportFacts
+        do {
+            facts = try await store.read { transaction in
+                guard let movement = try transaction.movement(id: entry.movementID) else {
+                    throw StoreError(
+                        code: .constraint, operation: "deliver", message: "movement \(entry.movementID) is missing")
+                }
+                return ReportFacts(
+                    movement: movement.lifecycle.movement, receipt: movement.receipt,
+                    gross: try transaction.weighing(ticket: entry.report.net.gross.ticket),
+                    tare: try entry.report.net.tareWeighing.flatMap { try transaction.weighing(ticket: $0.ticket) })
+            }
+        } catch {
+            // The entry stays `sending`; the store turns it back to pending when next opened.
+            journal.log(LogEvent(.error, "report \(entry.id): cannot read its movement: \(error)", fields))
+            return
+        }
+        let outcome = await sender.send(entry, facts: facts)
+        let attemptTime = now()
+        var generator = SystemRandomNumberGenerator()
+        let step = DeliveryRules.nextStep(
+            after: outcome.verdict, attempts: entry.attempts, now: attemptTime, backoff: settings.backoff,
+            using: &generator)
+        let warnings = outcome.warnings.isEmpty ? nil : outcome.warnings.joined(separator: "\n")
+        do {
+            try await store.write(at: attemptTime) { transaction in
+                try transaction.updateOutboxEntry(
+                    id: entry.id,
+                    OutboxUpdate(
+                        state: step.state, attempts: step.attempts, nextAttemptAt: step.nextAttemptAt,
+                        lastError: step.lastError, serverID: step.serverID, warnings: warnings))
+            }
+        } catch {
+            journal.log(LogEvent(.error, "report \(entry.id): cannot record the outcome: \(error)", fields))
+        }
+        adjustPace(after: outcome.verdict, step: step)
+        log(entry, outcome: outcome, step: step, fields: fields)
+        if let expiry = outcome.serviceChargeExpiry { warnAboutServiceCharge(expiry, at: attemptTime) }
+    }
+
+    private func adjustPace(after verdict: DeliveryVerdict, step: OutboxStep) {
+        state.withLock { loop in
+            switch verdict {
+            case .delivered:
+                loop.probing = false
+            case .retry(_, _, pause: true), .paymentRequired:
+                loop.pausedUntil = max(loop.pausedUntil ?? step.nextAttemptAt, step.nextAttemptAt)
+                loop.probing = true
+            case .retry, .refreshToken, .park, .unknown:
+                break
+            }
+        }
+    }
+
+    private func log(_ entry: OutboxEntry, outcome: SendOutcome, step: OutboxStep, fields: [String: String]) {
+        var fields = fields
+        if let status = outcome.status { fields["HTTP_STATUS"] = String(status) }
+        let what = "\(entry.kind.rawValue) for \(entry.movementID) (report \(entry.id))"
+        switch outcome.verdict {
+        case .delivered(let serverID):
+            let id = serverID.map { ", tracking id \($0)" } ?? ""
+            journal.log(LogEvent(.info, "\(what) accepted\(id)", fields))
+            for warning in outcome.warnings {
+                journal.log(LogEvent(.notice, "\(what): the API warns: \(warning)", fields))
+            }
+        case .retry(let reason, _, _), .paymentRequired(let reason):
+            let severity: Severity = outcome.status == 402 ? .error : .warning
+            journal.log(
+                LogEvent(severity, "\(what) not delivered (\(reason)); next attempt \(step.nextAttemptAt)", fields))
+        case .refreshToken:
+            journal.log(LogEvent(.warning, "\(what): token refused twice", fields))
+        case .park(let reason):
+            journal.log(LogEvent(.error, "\(what) parked: \(reason); an operator must look", fields))
+        case .unknown(let reason):
+            journal.log(
+                LogEvent(
+                    .error,
+                    "\(what) outcome unknown (\(reason)): check the Defra service, then `weighbridgectl resolve "
+                        + "\(entry.id) --tracking-id ID` or `--resend`", fields))
+        }
+    }
+
+    private func warnAboutServiceCharge(_ expiry: Timestamp, at time: Timestamp) {
+        guard time.milliseconds(to: expiry) < 14 * 86_400_000 else { return }
+        guard shouldAlert(key: "service-charge", at: time, every: 86_400) else { return }
+        journal.log(
+            LogEvent(.warning, "the Defra service charge expires at \(expiry): renew it before reports are refused"))
+    }
+
+    // MARK: Deadlines
+
+    /// Once a minute: the legal deadline of every receipt not yet accepted (notice a day before,
+    /// error hourly once missed), and local Discrepancies left unresolved for a working day.
+    private func sweepIfDue(at time: Timestamp) async {
+        guard settings.tracksReceiptDeadline else { return }
+        let due = state.withLock { loop in
+            if let last = loop.lastSweep, last.milliseconds(to: time) < 60_000 { return false }
+            loop.lastSweep = time
+            return true
+        }
+        guard due else { return }
+        let waiting: [OutboxEntry]
+        let discrepancies: [StoredMovement]
+        do {
+            (waiting, discrepancies) = try await store.read { transaction in
+                (
+                    try transaction.outboxEntries().filter { $0.state != .done },
+                    try transaction.movements(state: .discrepancy)
+                )
+            }
+        } catch {
+            journal.log(LogEvent(.error, "deadline check: cannot read the store: \(error)"))
+            return
+        }
+        for entry in waiting {
+            let deadline = calendar.receiptDeadline(receivedAt: entry.report.net.firstWeighedAt)
+            let fields = ["MOVEMENT_ID": entry.movementID, "REPORT_ID": String(entry.id)]
+            if time >= deadline {
+                if shouldAlert(key: "missed-\(entry.id)", at: time, every: 3600) {
+                    journal.log(
+                        LogEvent(
+                            .error,
+                            "receipt of \(entry.movementID) missed its legal deadline \(deadline) "
+                                + "(report \(entry.id) is \(entry.state.rawValue))", fields))
+                }
+            } else if time.milliseconds(to: deadline) <= 86_400_000,
+                shouldAlert(key: "near-\(entry.id)", at: time, every: 365 * 86_400)
+            {
+                journal.log(
+                    LogEvent(
+                        .notice,
+                        "receipt of \(entry.movementID) is due by \(deadline) "
+                            + "(report \(entry.id) is \(entry.state.rawValue))", fields))
+            }
+        }
+        for movement in discrepancies
+        where calendar.workingDaysElapsed(from: movement.updatedAt, to: time) >= 1 {
+            let id = movement.lifecycle.movement.id
+            guard shouldAlert(key: "discrepancy-\(id)", at: time, every: 3600) else { continue }
+            journal.log(
+                LogEvent(
+                    .error,
+                    "Discrepancy on \(id) unresolved for a working day: confirm or reject it, the legal "
+                        + "deadline is running", ["MOVEMENT_ID": id]))
+        }
+    }
+
+    private func shouldAlert(key: String, at time: Timestamp, every seconds: Int64) -> Bool {
+        state.withLock { loop in
+            if let last = loop.alerted[key], last.milliseconds(to: time) < seconds * 1000 { return false }
+            loop.alerted[key] = time
+            return true
+        }
+    }
+}
+
+/// Wakes a waiting loop early; a ring with nobody waiting is kept for the next wait.
+final class Doorbell: Sendable {
+    private struct State {
+        var rung = false
+        var waiter: CheckedContinuation<Void, Never>?
+    }
+    private let state = Mutex(State())
+
+    func ring() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            if let waiter = state.waiter {
+                state.waiter = nil
+                return waiter
+            }
+            state.rung = true
+            return nil
+        }
+        waiter?.resume()
+    }
+
+    /// Returns on a ring (or one that came since the last wait), or after `limit`.
+    func wait(upTo limit: Duration) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.waitForRing() }
+            group.addTask { try? await Task.sleep(for: limit) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private func waitForRing() async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let resumeNow = state.withLock { state -> Bool in
+                    if state.rung || Task.isCancelled {
+                        state.rung = false
+                        return true
+                    }
+                    state.waiter = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+                defer { state.waiter = nil }
+                return state.waiter
+            }
+            waiter?.resume()
+        }
+    }
+}

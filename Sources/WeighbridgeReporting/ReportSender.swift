@@ -1,0 +1,92 @@
+internal import NIOHTTP1
+public import WeighbridgeConfiguration
+public import WeighbridgeCore
+public import WeighbridgeStore
+
+/// What one delivery attempt came to.
+public struct SendOutcome: Sendable, Hashable {
+    public var verdict: DeliveryVerdict
+    /// The HTTP status, when the server answered.
+    public var status: Int?
+    /// Warnings the API returned with an acceptance.
+    public var warnings: [String]
+    /// When the organisation's Defra service charge runs out, if the answer said.
+    public var serviceChargeExpiry: Timestamp?
+}
+
+/// Sends one outbox entry through the configured profile: builds and checks the request, adds the
+/// bearer token, refreshes the token once on a 401, and classifies what happened.
+public struct ReportSender: Sendable {
+    private let connection: APIConnection
+    private let tokens: any TokenSource
+    private let profile: any ReportProfile
+
+    /// A sender for the configured profile. `document` is needed for `defra-receipt`; secrets are
+    /// read from `environment`'s `CREDENTIALS_DIRECTORY` or their files, now, so a missing secret
+    /// stops start-up rather than the first report.
+    public init(
+        api: APIConfiguration, site: SiteConfiguration, document: DefraReceiptDocument?, connection: APIConnection,
+        environment: [String: String], now: @escaping @Sendable () -> Timestamp
+    ) throws(CredentialError) {
+        self.connection = connection
+        switch api.profile {
+        case .brief:
+            let token = StaticToken(source: api.token, environment: environment)
+            _ = try SecretReader.read(api.token, environment: environment)
+            tokens = token
+            profile = BriefProfile(baseURL: api.baseURL, site: site)
+        case .defraReceipt:
+            guard let oauth = api.oauth, let document else {
+                throw CredentialError("the defra-receipt profile needs [api.oauth] and the site's receiver details")
+            }
+            tokens = OAuthToken(
+                connection: connection, tokenURL: oauth.tokenURL, clientID: oauth.clientID,
+                clientSecret: try SecretReader.read(oauth.clientSecret, environment: environment), now: now)
+            profile = DefraReceiptProfile(baseURL: api.baseURL, document: document)
+        }
+    }
+
+    /// One attempt at `entry` (two requests at most, when a refused token is refreshed).
+    public func send(_ entry: OutboxEntry, facts: ReportFacts) async -> SendOutcome {
+        let request: APIRequest
+        do {
+            request = try profile.request(for: entry, facts: facts)
+        } catch {
+            return SendOutcome(
+                verdict: .park("not sent, refused locally: \(error)"), status: nil, warnings: [],
+                serviceChargeExpiry: nil)
+        }
+        var refreshed = false
+        while true {
+            let token: String
+            do {
+                token = try await tokens.token()
+            } catch {
+                return SendOutcome(
+                    verdict: DeliveryRules.classify(
+                        .notSent(error.description), idempotent: entry.idempotent, tokenRefreshed: refreshed),
+                    status: nil, warnings: [], serviceChargeExpiry: nil)
+            }
+            var authorised = request
+            authorised.headers.append(("Authorization", "Bearer \(token)"))
+            switch await connection.perform(authorised) {
+            case .failed(let attempt):
+                return SendOutcome(
+                    verdict: DeliveryRules.classify(attempt, idempotent: entry.idempotent, tokenRefreshed: refreshed),
+                    status: nil, warnings: [], serviceChargeExpiry: nil)
+            case .answered(let status, let headers, let body):
+                let interpreted = profile.interpret(status: status, headers: headers, body: body, sent: request)
+                let verdict = DeliveryRules.classify(
+                    .answered(interpreted.answer), idempotent: entry.idempotent, tokenRefreshed: refreshed)
+                if verdict == .refreshToken {
+                    await tokens.invalidate(token)
+                    refreshed = true
+                    continue
+                }
+                return SendOutcome(
+                    verdict: verdict, status: status, warnings: interpreted.warnings,
+                    serviceChargeExpiry: interpreted.serviceChargeExpiry)
+            }
+        }
+    }
+}

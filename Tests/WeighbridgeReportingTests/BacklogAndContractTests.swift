@@ -1,0 +1,166 @@
+import DWTSandbox
+import Foundation
+import Testing
+import WeighbridgeControlProtocol
+import WeighbridgeCore
+import WeighbridgeReporting
+import WeighbridgeStore
+
+/// A confirmed movement's lifecycle and its report, as the rules produce them.
+private func confirmedMovement(_ id: String, ticket: Int64, at time: Timestamp) throws -> (MovementLifecycle, Report) {
+    var lifecycle = MovementLifecycle(
+        movement: try Movement(
+            id: id, declared: Mass(10_000, .kilograms), ewcCodes: [EWCCode(parsing: "20 03 01")],
+            vehicle: VehicleRegistration("AB12CDE")))
+    let context = DecisionContext(policy: .standard, reportsDiscrepancies: true, now: time)
+    _ = try lifecycle.receive(.arrived(bridge: "in", at: time), context: context)
+    var actions: [MovementAction] = []
+    for (offset, kilograms) in [22_000, 12_000].enumerated() {
+        actions = try lifecycle.receive(
+            .weighed(
+                Weighing(
+                    ticket: ticket + Int64(offset), bridge: "in", weight: Mass(Int64(kilograms), .kilograms),
+                    division: Mass(20, .kilograms), time: time)), context: context)
+    }
+    for case .report(let report) in actions { return (lifecycle, report) }
+    throw StoreError(code: .other, operation: "test fixture", message: "no report for \(id)")
+}
+
+@Suite("Backlog and Defra's published contract")
+struct BacklogAndContractTests {
+    @Test("10 000 reports queued during an outage drain after it heals: none lost, none twice, in-flight ≤ 4")
+    func backlogDrains() async throws {
+        let probe = try await DWTSandbox.start()
+        let port = probe.port
+        try await probe.shutdown()
+        let fixture = try await ReportingFixture(
+            profile: .brief, sandbox: probe, baseURL: "http://127.0.0.1:\(port)", maxInFlight: 4)
+        let count = 10_000
+        let now = fixture.clock.now
+        let reports = try (0..<count).map { try confirmedMovement("BL-\($0)", ticket: Int64($0) * 2 + 1, at: now) }
+        try await fixture.store.write(at: now) { transaction in
+            for (lifecycle, report) in reports {
+                try transaction.saveMovement(lifecycle, receipt: nil)
+                _ = try transaction.enqueue(
+                    report, kind: .confirmation, idempotent: true, idempotencyKey: "\(report.movementID)/confirmation/1"
+                )
+            }
+        }
+        fixture.delivery.wake()
+        try await fixture.waitFor("BL-0") { $0.first?.state == .retryWait }
+        let sandbox = try await DWTSandbox.start(port: port)
+        let deadline = ContinuousClock.now + .seconds(240)
+        var done = 0
+        while ContinuousClock.now < deadline {
+            done = try await fixture.store.read { try $0.outboxEntries(state: .done).count }
+            if done == count { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        #expect(done == count)
+        #expect(sandbox.summary.field("confirmations") == .number(String(count)))
+        #expect(sandbox.duplicates == 0)
+        #expect(sandbox.maxConcurrentRequests <= 4, "in flight: \(sandbox.maxConcurrentRequests)")
+        #expect(sandbox.maxConcurrentRequests >= 2, "the backlog should drain with parallel requests")
+        await fixture.close()
+        try await sandbox.shutdown()
+    }
+
+    /// Defra's published OpenAPI document, when this checkout sits beside the shared reference.
+    static let receiptSpecification: String? = {
+        let candidates: [String?] = [
+            ProcessInfo.processInfo.environment["RECEIPT_API_SPEC"],
+            URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+                "../../../shared/reference/defra/receipt-api-v1-latest/ReceiptAPI.yml"
+            ).standardized.path,
+        ]
+        return candidates.compactMap { $0 }.first { FileManager.default.fileExists(atPath: $0) }
+    }()
+
+    @Test(
+        "every receipt body the adapter sends validates against ReceiptAPI.yml's receiveMovementRequest",
+        .enabled(if: receiptSpecification != nil, "Defra's ReceiptAPI.yml is not beside this checkout"))
+    func bodiesMatchDefraSchema() async throws {
+        let sandbox = try await DWTSandbox.start()
+        let fixture = try await ReportingFixture(profile: .defraReceipt, sandbox: sandbox)
+        let hazardous = validReceipt.replacingOccurrences(
+            of: "\"carrier\":{", with: "\"hazardousWasteConsignmentCode\":\"CJ32LE/A0001\",\"carrier\":{")
+        let rich = """
+            {"wasteItems":[{"ewcCodes":["150101","150102"],"wasteDescription":"Packaging","physicalForm":"Solid",
+              "numberOfContainers":3,"typeOfContainers":"BAL","containsPops":false,"containsHazardous":false,
+              "disposalOrRecoveryCodes":[{"code":"R3","weight":{"metric":"Tonnes","amount":2.5,"isEstimate":true}}]}],
+             "carrier":{"registrationNumber":"CBDU123456","organisationName":"Carrier Ltd","meansOfTransport":"Road",
+               "vehicleRegistration":"XY99ZZZ","address":{"fullAddress":"2 Haul Way","postcode":"TE2 2ND"}},
+             "brokerOrDealer":{"organisationName":"Broker Ltd"},
+             "otherReferencesForMovement":[{"label":"PO Number","reference":"PO-1"}]}
+            """
+        try await fixture.visit("C-1")
+        try await fixture.visit("C-2", codes: ["20 01 33"], receipt: hazardous, prenotified: true)
+        try await fixture.visit("C-3", codes: ["15 01 01", "15 01 02"], receipt: rich)
+        for id in ["C-1", "C-2", "C-3"] { try await fixture.waitFor(id) { $0.first?.state == .done } }
+        let bodies = fixture.requests(to: "/movements/receive").map(\.body)
+        #expect(bodies.count == 3)
+        let directory = fixture.directory + "/bodies"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var files: [String] = []
+        for (index, body) in bodies.enumerated() {
+            let file = "\(directory)/body-\(index).json"
+            try body.write(toFile: file, atomically: true, encoding: .utf8)
+            files.append(file)
+        }
+        let checker = Process()
+        checker.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        checker.arguments =
+            [
+                "python3",
+                URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+                    .appendingPathComponent("../../scripts/contract/check_receipt_bodies.py").standardized.path,
+                try #require(Self.receiptSpecification),
+            ] + files
+        let output = Pipe()
+        checker.standardOutput = output
+        checker.standardError = output
+        try checker.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        checker.waitUntilExit()
+        #expect(checker.terminationStatus == 0, "\(text)")
+        #expect(text.contains("checked 3 bodies, 0 problems"), "\(text)")
+        await fixture.close()
+        try await sandbox.shutdown()
+    }
+
+    @Test("the project's own schema checks refuse what Defra's rules refuse, field by field")
+    func ownSchemaChecks() throws {
+        let document = DefraReceiptDocument(
+            catalogue: .seed(),
+            receiver: ReceiverDetails(
+                siteName: "Site", authorisationNumber: "EPR/AB1234CD", fullAddress: "1 Road", postcode: "TE1 1ST"),
+            apiCode: apiCode)
+        let movement = try Movement(
+            id: "S-1", declared: Mass(1_000, .kilograms), ewcCodes: [EWCCode(parsing: "16 06 05")], vehicle: nil)
+        #expect(
+            document.problems(movement: movement, receipt: validReceipt) == [
+                "carrier.vehicleRegistration: required for Road (or give the movement a vehicle)"
+            ])
+        let spaced = validReceipt.replacingOccurrences(
+            of: "\"wasteDescription\"", with: "\"ewcCodes\":[\"16 06 05\"],\"wasteDescription\"")
+        #expect(document.problems(movement: movement, receipt: spaced).contains { $0.contains("six digits") })
+        let rail = validReceipt.replacingOccurrences(of: "\"Road\"", with: "\"Rail\"")
+        #expect(document.problems(movement: movement, receipt: rail) == [], "16 06 05 is not hazardous in Defra's list")
+        let twoItems = rail.replacingOccurrences(of: "}],", with: "},{\"wasteDescription\":\"x\"}],")
+        #expect(
+            document.problems(movement: movement, receipt: twoItems).contains {
+                $0.hasPrefix("wasteItems: exactly one")
+            })
+        let notObject = "[1,2]"
+        #expect(document.problems(movement: movement, receipt: notObject) == ["receipt: must be a JSON object"])
+        let weightless = try document.body(
+            movement: movement, receipt: rail, net: Mass(grams: 1_234_567),
+            receivedAt: Timestamp(millisecondsSinceEpoch: 0),
+            ticket: 7, idempotencyKey: "S-1/receipt/1")
+        if case .array(let items)? = weightless.field("wasteItems") {
+            #expect(items.first?.field("weight")?.field("amount") == .number("1234.567"))
+        } else {
+            Issue.record("no wasteItems in the body")
+        }
+    }
+}

@@ -1,0 +1,273 @@
+import DWTSandbox
+import Foundation
+import Testing
+import WeighbridgeControlProtocol
+import WeighbridgeCore
+import WeighbridgeReporting
+import WeighbridgeStore
+
+@Suite("Delivery over real HTTP to dwt-sandbox: every classification, both profiles")
+struct DeliveryTests {
+    // MARK: defra-receipt: the non-idempotent POST
+
+    @Test("an ambiguous POST (connection dropped after the server stored it) ends unknown and is never resent")
+    func ambiguousPostIsNeverResent() async throws {
+        let sandbox = try await DWTSandbox.start()
+        let fixture = try await ReportingFixture(profile: .defraReceipt, sandbox: sandbox)
+        sandbox.inject([.dropAfterProcessing])
+        #expect(try await fixture.visit("M-AMB") == .confirmed)
+        let entries = try await fixture.waitFor("M-AMB") { $0.first?.state == .unknown }
+        #expect(entries.count == 1)
+        #expect(entries.first?.serverID == nil)
+        // A later report goes through, so the loop has run past the unknown one many times.
+        #expect(try await fixture.visit("M-NEXT") == .confirmed)
+        try await fixture.waitFor("M-NEXT") { $0.first?.state == .done }
+        let posts = fixture.requests(to: "/movements/receive").filter { $0.body.contains("M-AMB") }
+        #expect(posts.count == 1, "the ambiguous receipt was sent \(posts.count) times")
+        #expect(sandbox.duplicates == 0)
+        await fixture.close()
+        try await sandbox.shutdown()
+    }
+
+    @Test("HTTP 500 on a POST is unknown, never retried; on a PUT it is retried")
+    func serverErrorDependsOnIdempotency() async throws {
+        let sandbox = try await DWTSandbox.start()
+        let defra = try await ReportingFixture(profile: .defraReceipt, sandbox: sandbox)
+        sandbox.inject([.status(500, retryAfterSeconds: nil)])
+        try await defra.visit("M-500")
+        let entry = try await defra.waitFor("M-500") { $0.first?.state == .unknown }.first
+        #expect(entry?.lastError?.contains("500") == true)
+        await defra.close()
+
+        let brief = try await ReportingFixture(profile: .brief, sandbox: sandbox)
+        sandbox.inject([.status(500, retryAfterSeconds: nil)])
+        try await brief.visit("B-500")
+        let done = try await brief.waitFor("B-500") { $0.first?.state == .done }.first
+        #expect(done?.attempts == 2)
+        await brief.close()
+        try await sandbox.shutdown()
+    }
+
+    @Test("a receipt is POSTed once with the weighed net, its wasteTrackingId and Defra's warnings kept")
+    func receiptPosted() async throws {
+        let sandbox = try await DWTSandbox.start()
+        let fixture = try await ReportingFixture(profile: .defraReceipt, sandbox: sandbox)
+        try await fixture.visit("M-OK", declaredKg: 10_020, grossKg: 22_000, tareKg: 11_980)
+        let entry = try #require(try await fixture.waitFor("M-OK") { $0.first?.state == .done }.first)
+        #expect(entry.serverID?.hasPrefix("SBX") == true)
+        #expect(entry.warnings?.contains("disposalOrRecoveryCodes") == true)
+        let post = try #require(fixture.requests(to: "/movements/receive").first)
+        let body = try JSONValue(parsing: Array(post.body.utf8))
+        let weight = body.field("wasteItems").flatMap { items -> JSONValue? in
+            if case .array(let list) = items { return list.first?.field("weight") }
+            return nil
+        }
+        #expect(
+            weight == .object(["metric": .string("Kilograms"), "amount": .number("10020"), "isEstimate": .bool(false)]))
+        #expect(body.field("yourUniqueReference") == .string(String(entry.report.net.gross.ticket)))
+        #expect(body.field("apiCode") == .string(apiCode))
+        #expect(body.field("carrier")?.field("vehicleRegistration") == .string("AB12CDE"))
+        #expect(sandbox.duplicates == 0)
+        await fixture.close()
+        try await sandbox.shutdown()
+    }
+
+    @Test("a token that expires mid-run is refreshed once on the 401, and the report goes through")
+    func tokenExpiryMidRun() async throws {
+        let sandbox = try await DWTSandbox.start()
+        let fixture = try await ReportingFixture(profile: .defraReceipt, sandbox: sandbox)
+        try await fixture.visit("M-T1")
+        try await fixture.waitFor("M-T1") { $0.first?.state == .done }
+        sandbox.expireTokens()
+        try await fixture.visit("M-T2")
+        let entry = try await fixture.waitFor("M-T2") { $0.first?.state == .done }.first
+        #expect(entry?.attempts == 1, "a refreshed token is part of the same attempt")
+        #expect(fixture.requests(to: "/movements/receive").map(\.status) == [201, 401, 201])
+        await fixture.close()
+        try await sandbox.shutdown()
+    }
+
+    @Test("402: the report and every later one are held for an hour; once paid, all go through")
+    func paymentRequiredThenPaid() async throws {
+        let sandbox = try await DWTSandbox.start()
+        let fixture = try await ReportingFixture(profile: .defraReceipt, sandbox: sandbox)
+        sandbox.setPaymentRequired(true)
+        try await fixture.visit("M-P1")
+        let held = try #require(try await fixture.waitFor("M-P1") { $0.first?.state == .retryWait }.first)
+        #expect(held.lastError?.contains("402") == true)
+        #expect(held.updatedAt.milliseconds(to: held.nextAttemptAt) == 3_600_000)
+        try await fixture.visit("M-P2")
+        fixture.delivery.wake()
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try await fixture.entries(of: "M-P2").first?.state == .pending, "held behind the 402 pause")
+        #expect(fixture.requests(to: "/movements/receive").count == 1)
+        sandbox.setPaymentRequired(false)
+        fixture.clock.advance(seconds: 3_601)
+        fixture.delivery.wake()
+        try await fixture.waitFor("M-P1") { $0.first?.state == .done }
+        try await fixture.waitFor("M-P2") { $0.first?.state == .done }
+        #expect(sandbox.duplicates == 0)
+        await fixture.close()
+        try await sandbox.shutdown()
+    }
+
+    @Test("receipt data Defra would refuse is held before any request: unknown field, bad EWC, no vehicle rule")
+    func localValidationHoldsBadReceipts() async throws {
+        let sandbox = try await DWTSandbox.start()
+        let fixture = try await ReportingFixture(profile: .defraReceipt, sandbox: sandbox)
+        let unknownField = validReceipt.replacingOccurrences(
+            of: "\"carrier\":{", with: "\"colour\":\"red\",\"carrier\":{")
+        #expect(try await fixture.visit("M-BAD1", receipt: unknownField) == .held)
+        let noCarrier = """
+            {"wasteItems":[{"wasteDescription":"x","physicalForm":"Solid","numberOfContainers":1,
+              "typeOfContainers":"XXX","containsPops":false,"containsHazardous":false}]}
+            """
+        #expect(try await fixture.visit("M-BAD2", receipt: noCarrier) == .held)
+        #expect(try await fixture.visit("M-BAD3", receipt: nil) == .held)
+        let hold = try await fixture.store.read { try $0.movement(id: "M-BAD2")?.lifecycle }
+        let reason = String(describing: hold)
+        #expect(reason.contains("typeOfContainers"))
+        #expect(reason.contains("carrier: required"))
+        #expect(sandbox.requests.isEmpty)
+        await fixture.close()
+        try await sandbox.shutdown()
+    }
+
+    @Test("a hazardous EWC code (20 01 33*) needs a consignment code; with one, the receipt goes")
+    func hazardousCodeRule() async throws {
+        let sandbox = try await DWTSandbox.start()
+        let fixture = try await ReportingFixture(profile: .defraReceipt, sandbox: sandbox)
+        #expect(try await fixture.visit("M-HAZ1", codes: ["20 01 33"], prenotified: true) == .held)
+        let held = String(describing: try await fixture.store.read { try $0.movement(id: "M-HAZ1")?.lifecycle })
+        #expect(held.contains("hazardousWasteConsignmentCode"))
+        let withCode = validReceipt.replacingOccurrences(
+            of: "\"carrier\":{", with: "\"hazardousWasteConsignmentCode\":\"CJ32LE/A0001\",\"carrier\":{")
+        // 20 01 33 is also on the site's high-risk list: pre-notified, so only the Defra rule applies.
+        #expect(
+            try await fixture.visit("M-HAZ2", codes: ["20 01 33"], receipt: withCode, prenotified: true) == .confirmed)
+        try await fixture.waitFor("M-HAZ2") { $0.first?.state == .done }
+        await fixture.close()
+        try await sandbox.shutdown()
+    }
+
+    // MARK: brief: idempotent PUTs
+
+    @Test("brief: a confirmation is PUT with the brief's fields and its Idempotency-Key")
+    func briefConfirmation() async throws {
+        let sandbox = try await DWTSandbox.start()
+        let fixture = try await ReportingFixture(profile: .brief, sandbox: sandbox)
+        try await fixture.visit("B-1", declaredKg: 10_000, grossKg: 22_000, tareKg: 11_500)
+        let entry = try #require(try await fixture.waitFor("B-1") { $0.first?.state == .done }.first)
+        let put = try #require(fixture.requests(to: "/confirmations/B-1").first)
+        #expect(put.idempotencyKey == entry.idempotencyKey)
+        let body = try JSONValue(parsing: Array(put.body.utf8))
+        #expect(body.field("received_weight_kg") == .number("10500"))
+        #expect(body.field("deviation_percent") == .string("5.00"))
+        #expect(body.field("confirmed_by") == .string("auto"))
+        #expect(body.field("weighing")?.field("tare_kind") == .string("measured"))
+        #expect(body.field("weighing")?.field("alibi_id") == .number("4711"))
+        #expect(body.field("destination_jurisdiction") == .string("england"))
+        await fixture.close()
+        try await sandbox.shutdown()
+    }
+
+    @Test("brief: 5.02% raises exactly one discrepancy and no confirmation")
+    func briefDiscrepancy() async throws {
+        let sandbox = try await DWTSandbox.start()
+        let fixture = try await ReportingFixture(profile: .brief, sandbox: sandbox)
+        #expect(try await fixture.visit("B-D", declaredKg: 10_000, grossKg: 22_502, tareKg: 12_000) == .discrepancy)
+        try await fixture.waitFor("B-D") { $0.first?.state == .done }
+        #expect(fixture.requests(to: "/discrepancies/B-D").count == 1)
+        #expect(fixture.requests(to: "/confirmations/B-D").isEmpty)
+        await fixture.close()
+        try await sandbox.shutdown()
+    }
+
+    @Test("brief: a PUT whose answer was lost is resent safely: one record, no duplicate")
+    func briefResendIsSafe() async throws {
+        let sandbox = try await DWTSandbox.start()
+        let fixture = try await ReportingFixture(profile: .brief, sandbox: sandbox)
+        sandbox.inject([.dropAfterProcessing])
+        try await fixture.visit("B-R")
+        let entry = try await fixture.waitFor("B-R") { $0.first?.state == .done }.first
+        #expect(entry?.attempts == 2)
+        #expect(fixture.requests(to: "/confirmations/B-R").count == 2)
+        #expect(sandbox.duplicates == 0)
+        #expect(sandbox.summary.field("confirmations") == .number("1"))
+        await fixture.close()
+        try await sandbox.shutdown()
+    }
+
+    @Test("brief: 429 and 503 with Retry-After are retried no sooner than asked; 400 parks with the errors")
+    func briefRetryAndPark() async throws {
+        let sandbox = try await DWTSandbox.start()
+        let fixture = try await ReportingFixture(profile: .brief, sandbox: sandbox)
+        sandbox.inject([.status(429, retryAfterSeconds: 1), .status(503, retryAfterSeconds: 1)])
+        let started = ContinuousClock.now
+        try await fixture.visit("B-429")
+        let entry = try await fixture.waitFor("B-429") { $0.first?.state == .done }.first
+        #expect(entry?.attempts == 3)
+        #expect(ContinuousClock.now - started >= .seconds(2), "Retry-After was not honoured")
+
+        sandbox.inject([.status(400, retryAfterSeconds: nil)])
+        try await fixture.visit("B-400")
+        let parked = try await fixture.waitFor("B-400") { $0.first?.state == .parked }.first
+        #expect(parked?.lastError?.contains("400") == true)
+        await fixture.close()
+        try await sandbox.shutdown()
+    }
+
+    // MARK: outage, backlog, TLS
+
+    @Test("API down for three vehicles: all three delivered after it comes back, none twice")
+    func outageHeals() async throws {
+        let sandbox = try await DWTSandbox.start()
+        let port = sandbox.port
+        try await sandbox.shutdown()
+        let fixture = try await ReportingFixture(profile: .brief, sandbox: sandbox, baseURL: "http://127.0.0.1:\(port)")
+        for id in ["O-1", "O-2", "O-3"] { try await fixture.visit(id) }
+        try await fixture.waitFor("O-1") { $0.first?.state == .retryWait }
+        let revived = try await DWTSandbox.start(port: port)
+        for id in ["O-1", "O-2", "O-3"] {
+            try await fixture.waitFor(id, seconds: 20) { $0.first?.state == .done }
+        }
+        #expect(revived.summary.field("confirmations") == .number("3"))
+        #expect(revived.duplicates == 0)
+        await fixture.close()
+        try await revived.shutdown()
+    }
+
+    @Test("TLS: a self-signed sandbox is refused unless its certificate authority is configured")
+    func selfSignedCertificate() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tls-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let openssl = Process()
+        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        openssl.arguments = [
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+            "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", directory + "/key.pem", "-out",
+            directory + "/cert.pem",
+        ]
+        openssl.standardError = FileHandle.nullDevice
+        try openssl.run()
+        openssl.waitUntilExit()
+        try #require(openssl.terminationStatus == 0)
+        let sandbox = try await DWTSandbox.start(
+            tlsCertificate: directory + "/cert.pem", tlsKey: directory + "/key.pem")
+        #expect(sandbox.baseURL.hasPrefix("https://"))
+
+        let untrusting = try await ReportingFixture(profile: .brief, sandbox: sandbox)
+        try await untrusting.visit("TLS-1")
+        let refused = try await untrusting.waitFor("TLS-1") { $0.first?.state == .retryWait }.first
+        #expect(refused?.lastError?.contains("not sent") == true)
+        #expect(sandbox.requests.isEmpty)
+        await untrusting.close()
+
+        let trusting = try await ReportingFixture(profile: .brief, sandbox: sandbox, caFile: directory + "/cert.pem")
+        try await trusting.visit("TLS-2")
+        try await trusting.waitFor("TLS-2") { $0.first?.state == .done }
+        await trusting.close()
+        try await sandbox.shutdown()
+    }
+}

@@ -1,0 +1,178 @@
+import DWTSandbox
+import Foundation
+import Synchronization
+import Testing
+import WeighbridgeConfiguration
+import WeighbridgeCore
+import WeighbridgeJournal
+import WeighbridgeOperations
+import WeighbridgeReporting
+import WeighbridgeStore
+
+let apiCode = "ba6eb330-4f7f-11eb-a2fb-67c34e9ac07c"
+
+/// The wall clock, which a test can move forward (to skip an hour's pause).
+final class TestClock: Sendable {
+    private let offset = Mutex<Int64>(0)
+    var now: Timestamp {
+        let wall = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
+        return Timestamp(millisecondsSinceEpoch: wall + offset.withLock { $0 })
+    }
+    func advance(seconds: Int64) { offset.withLock { $0 += seconds * 1000 } }
+}
+
+/// A movement's `receipt` object as an operator's `expect --file` would carry it.
+let validReceipt = """
+    {"wasteItems":[{"wasteDescription":"Mixed municipal waste","physicalForm":"Mixed","numberOfContainers":1,
+      "typeOfContainers":"SKI","containsPops":false,"containsHazardous":false}],
+     "carrier":{"registrationNumber":"CBDU123456","organisationName":"Carrier Ltd","meansOfTransport":"Road"}}
+    """
+
+/// A real store, a desk, a running delivery service and an in-process sandbox, for one test.
+final class ReportingFixture: Sendable {
+    let directory: String
+    let store: Store
+    let desk: MovementDesk
+    let sandbox: DWTSandbox
+    let delivery: DeliveryService
+    let connection: APIConnection
+    let clock: TestClock
+    private let runner: Task<Void, Never>
+
+    /// `baseURL` overrides the sandbox's own (to point at a dead port, or HTTPS).
+    init(
+        profile: APIProfile, sandbox: DWTSandbox, baseURL: String? = nil, caFile: String? = nil, maxInFlight: Int = 4,
+        timeoutSeconds: Int = 2
+    ) async throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("report-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try SandboxSettings().briefToken.write(toFile: directory + "/token", atomically: true, encoding: .utf8)
+        try SandboxSettings().clientSecret.write(toFile: directory + "/secret", atomically: true, encoding: .utf8)
+        self.sandbox = sandbox
+        let url = baseURL ?? sandbox.baseURL
+        let oauth =
+            profile == .brief
+            ? ""
+            : """
+            [api.oauth]
+            token_url = "\(url)/oauth2/token"
+            client_id = "\(SandboxSettings().clientID)"
+            client_secret_file = "\(directory)/secret"
+            api_code = "\(apiCode)"
+            """
+        let configuration = try Configuration.parse(
+            """
+            [site]
+            id = "SITE-1"
+            name = "Test Recovery Facility"
+            permit = "EPR/AB1234CD"
+            jurisdiction = "england"
+            address = "1 Test Road, Testtown"
+            postcode = "TE1 1ST"
+            [store]
+            path = "\(directory)/db.sqlite"
+            [api]
+            profile = "\(profile.rawValue)"
+            base_url = "\(url)"
+            token_file = "\(directory)/token"
+            timeout_seconds = \(timeoutSeconds)
+            max_in_flight = \(maxInFlight)
+            backoff_base_ms = 50
+            backoff_cap_ms = 200
+            \(caFile.map { "ca_file = \"\($0)\"" } ?? "")
+            \(oauth)
+            [[bridge]]
+            name = "in"
+            transport = "tcp"
+            host = "127.0.0.1"
+            profile = "laumas"
+            division_kg = 20
+            max_kg = 60000
+            """, fileName: "test.toml")
+        let clock = TestClock()
+        self.clock = clock
+        store = try Store(path: configuration.store.path, now: clock.now)
+        let site = configuration.site
+        let document = DefraReceiptDocument(
+            catalogue: .seed(),
+            receiver: ReceiverDetails(
+                siteName: site.name ?? "", authorisationNumber: site.permit ?? "", fullAddress: site.address ?? "",
+                postcode: site.postcode ?? ""),
+            apiCode: apiCode)
+        let routing: ReportRouting = profile == .brief ? .brief : .defraReceipt(document: document)
+        desk = MovementDesk(store: store, policy: .standard, routing: routing) { clock.now }
+        connection = try APIConnection(
+            caFile: configuration.api.caFile, timeoutSeconds: timeoutSeconds, maxConnections: maxInFlight)
+        let sender = try ReportSender(
+            api: configuration.api, site: site, document: document, connection: connection, environment: [:],
+            now: { clock.now })
+        delivery = DeliveryService(
+            store: store, sender: sender,
+            settings: DeliverySettings(
+                maxInFlight: maxInFlight, backoff: Backoff(base: .milliseconds(50), cap: .milliseconds(200)),
+                tracksReceiptDeadline: profile == .defraReceipt),
+            journal: Journal(destination: .standardError, threshold: .error), now: { clock.now })
+        let delivery = delivery
+        runner = Task { await delivery.run() }
+    }
+
+    /// Stops the service and the client, and removes the state directory.
+    func close() async {
+        delivery.stop()
+        await runner.value
+        try? await connection.shutdown()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// Expects a movement, weighs it in and out on bridge "in" (gross then tare), and lets the
+    /// rules decide; returns the movement's state afterwards.
+    @discardableResult
+    func visit(
+        _ id: String, declaredKg: Int64 = 10_000, grossKg: Int64 = 22_000, tareKg: Int64 = 12_000,
+        codes: [String] = ["20 03 01"], receipt: String? = validReceipt, prenotified: Bool = false
+    ) async throws -> MovementState? {
+        let movement = try Movement(
+            id: id, declared: Mass(declaredKg, .kilograms), ewcCodes: codes.map { try EWCCode(parsing: $0) },
+            vehicle: VehicleRegistration("AB12CDE"),
+            prenotifiedAt: prenotified ? clock.now.adding(seconds: -90_000) : nil)
+        _ = try await desk.expect(movement, receipt: receipt, by: "test")
+        for kilograms in [grossKg, tareKg] {
+            _ = try await desk.arrive(bridge: "in", target: .movement(id), by: "test")
+            _ = try await desk.recordCapture(
+                WeighingEvidence(
+                    bridge: "in", weight: Mass(kilograms, .kilograms), division: Mass(20, .kilograms),
+                    weighedAt: clock.now, status: .stable, legalID: 4711, instrumentID: "IND-1", rawRegisters: [1],
+                    route: .unannounced))
+        }
+        delivery.wake()
+        return try await store.read { try $0.movement(id: id)?.lifecycle.state }
+    }
+
+    func entries(of id: String) async throws -> [OutboxEntry] {
+        try await store.read { try $0.outboxEntries(ofMovement: id) }
+    }
+
+    /// Waits until `condition` holds on the movement's outbox entries, failing after `seconds`.
+    @discardableResult
+    func waitFor(
+        _ id: String, seconds: Double = 15, sourceLocation: SourceLocation = #_sourceLocation,
+        _ condition: ([OutboxEntry]) -> Bool
+    ) async throws -> [OutboxEntry] {
+        let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
+        while ContinuousClock.now < deadline {
+            let current = try await entries(of: id)
+            if condition(current) { return current }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let current = try await entries(of: id)
+        Issue.record(
+            "outbox of \(id) never reached the expected state: \(current.map { "\($0.state) \($0.lastError ?? "")" })",
+            sourceLocation: sourceLocation)
+        return current
+    }
+
+    /// Requests the sandbox received for a path.
+    func requests(to path: String) -> [RecordedRequest] {
+        sandbox.requests.filter { $0.path == path }
+    }
+}
