@@ -180,13 +180,16 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The daemon: the composition root (one ServiceGroup), check-config and probe.
         .executableTarget(
             name: "weighbridged",
             dependencies: [
-                "WeighbridgeCore",
-                "WeighbridgeConfiguration",
-                "WeighbridgeModbus",
+                "WeighbridgeCore", "WeighbridgeConfiguration", "WeighbridgeModbus", "WeighbridgeStore",
+                "WeighbridgeOperations", "WeighbridgeReporting", "WeighbridgeControl", "WeighbridgeControlProtocol",
+                "WeighbridgeJournal",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),
@@ -194,6 +197,12 @@ let package = Package(
         .executableTarget(
             name: "weighbridge-bench",
             dependencies: ["WeighbridgeCore", "WeighbridgeStore", "WeighbridgeModbus", "WeighbridgeConfiguration"],
+            swiftSettings: strictSettings
+        ),
+        // Helpers the test targets share: blocking work off the pool, a standalone journald.
+        .target(
+            name: "TestSupport",
+            path: "Tests/TestSupport",
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -207,7 +216,7 @@ let package = Package(
         // Runs the built executables the way an operator would.
         .testTarget(
             name: "CommandLineTests",
-            dependencies: ["weighbridged", "weighbridge-sim", "weighbridgectl"],
+            dependencies: ["weighbridged", "weighbridge-sim", "weighbridgectl", "dwt-sandbox", "TestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -227,7 +236,7 @@ let package = Package(
             name: "WeighbridgeControlTests",
             dependencies: [
                 "WeighbridgeControlProtocol", "WeighbridgeControl", "WeighbridgeOperations", "WeighbridgeStore",
-                "WeighbridgeCore", "WeighbridgeJournal", "weighbridgectl",
+                "WeighbridgeCore", "WeighbridgeJournal", "weighbridgectl", "TestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: strictSettings
@@ -239,7 +248,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WeighbridgeStoreTests",
-            dependencies: ["WeighbridgeStore", "WeighbridgeCore", "store-crash-writer"],
+            dependencies: ["WeighbridgeStore", "WeighbridgeCore", "store-crash-writer", "TestSupport"],
             swiftSettings: strictSettings
         ),
         // The child process the crash test SIGKILLs while it records captures.

@@ -27,13 +27,20 @@ public struct ControlService: Sendable {
     /// Every accepted override is also a journal line with OPERATOR=, for `journalctl OPERATOR=…`.
     public let journal: Journal
     private let clock: @Sendable () -> Timestamp
+    /// Called after every accepted state change (a confirmation queued, a report released for
+    /// retry), so the delivery service looks at the outbox at once.
+    private let onChange: @Sendable () -> Void
 
     /// A service over `desk`, reporting live state from `live`, logging overrides to `journal`.
-    public init(desk: MovementDesk, live: LiveView, journal: Journal, clock: @escaping @Sendable () -> Timestamp) {
+    public init(
+        desk: MovementDesk, live: LiveView, journal: Journal, clock: @escaping @Sendable () -> Timestamp,
+        onChange: @escaping @Sendable () -> Void = {}
+    ) {
         self.desk = desk
         self.live = live
         self.journal = journal
         self.clock = clock
+        self.onChange = onChange
     }
 
     private var store: Store { desk.store }
@@ -44,7 +51,10 @@ public struct ControlService: Sendable {
     {
         do {
             let result = try await run(command, by: identity)
-            if command.changesState { journal.log(command.overrideEvent(by: identity)) }
+            if command.changesState {
+                journal.log(command.overrideEvent(by: identity))
+                onChange()
+            }
             return result
         } catch let error as ControlError {
             throw error
@@ -66,7 +76,7 @@ public struct ControlService: Sendable {
                 (
                     held: try transaction.movements(state: .held).count,
                     discrepancies: try transaction.movements(state: .discrepancy).count,
-                    unattributed: try transaction.unattributedWeighings().count,
+                    unattributed: try transaction.unattributedWeighings().map(\.ticket),
                     pending: try transaction.outboxEntries(state: .pending).count
                         + transaction.outboxEntries(state: .retryWait).count,
                     parked: try transaction.outboxEntries(state: .parked).count,
@@ -75,7 +85,8 @@ public struct ControlService: Sendable {
             }
             return .object([
                 "summary": .string(await live.summary()), "held": .integer(counts.held),
-                "discrepancies": .integer(counts.discrepancies), "unattributed": .integer(counts.unattributed),
+                "discrepancies": .integer(counts.discrepancies), "unattributed": .integer(counts.unattributed.count),
+                "unattributed_tickets": .array(counts.unattributed.map { .integer($0) }),
                 "outbox_pending": .integer(counts.pending), "outbox_parked": .integer(counts.parked),
                 "outbox_unknown": .integer(counts.unknown),
             ])

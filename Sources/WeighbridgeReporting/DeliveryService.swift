@@ -41,6 +41,8 @@ public final class DeliveryService: Sendable {
         var probing = false
         var stopping = false
         var lastSweep: Timestamp?
+        /// When the loop last went round (it does at least once a minute).
+        var heartbeat: Timestamp?
         /// Deadline and service-charge alerts already given: key → when.
         var alerted: [String: Timestamp] = [:]
     }
@@ -69,12 +71,16 @@ public final class DeliveryService: Sendable {
     /// The number of requests in flight now.
     public var inFlight: Int { state.withLock { $0.inFlight } }
 
+    /// When the loop last went round: at least once a minute while it is healthy.
+    public var heartbeat: Timestamp? { state.withLock { $0.heartbeat } }
+
     /// Runs until `stop()` (or cancellation, which abandons requests in flight: the store turns
     /// them back into pending, or `unknown` for a POST, when it is next opened).
     public func run() async {
         await withDiscardingTaskGroup { group in
             while !state.withLock({ $0.stopping }) && !Task.isCancelled {
                 let current = now()
+                state.withLock { $0.heartbeat = current }
                 await sweepIfDue(at: current)
                 var waitUntil = current.adding(seconds: 60)
                 let (capacity, pausedUntil) = state.withLock { loop -> (Int, Timestamp?) in

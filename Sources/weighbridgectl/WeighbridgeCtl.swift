@@ -18,7 +18,7 @@ struct WeighbridgeCtl: AsyncParsableCommand {
     /// ArgumentParser reports usage errors as 64; the CLI contract says 2.
     static func main() async {
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(globalOptionsLast(Array(CommandLine.arguments.dropFirst())))
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
@@ -33,6 +33,25 @@ struct WeighbridgeCtl: AsyncParsableCommand {
             exit(withError: error)
         }
     }
+}
+
+/// The contract writes the global options first (`weighbridgectl --socket S --json status`); the
+/// parser takes them on each command, so they are moved to the end, where the command reads them.
+func globalOptionsLast(_ arguments: [String]) -> [String] {
+    var global: [String] = []
+    var rest = arguments[...]
+    while let first = rest.first {
+        if first == "--json" || first.hasPrefix("--socket=") {
+            global.append(first)
+            rest = rest.dropFirst()
+        } else if first == "--socket", rest.count >= 2 {
+            global += rest.prefix(2)
+            rest = rest.dropFirst(2)
+        } else {
+            break
+        }
+    }
+    return Array(rest) + global
 }
 
 /// Options every command takes.

@@ -34,13 +34,7 @@ struct Probe: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let configuration: Configuration
-        do {
-            configuration = try Configuration.load(path: options.path)
-        } catch {
-            FileHandle.standardError.write(Data((error.description + "\n").utf8))
-            throw ExitCode(ConfigurationError.exitStatus)
-        }
+        let configuration = try options.load()
         guard let target = configuration.bridges.first(where: { $0.name == bridge }) else {
             let names = configuration.bridges.map(\.name).joined(separator: ", ")
             FileHandle.standardError.write(

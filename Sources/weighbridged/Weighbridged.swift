@@ -9,7 +9,8 @@ struct Weighbridged: AsyncParsableCommand {
         commandName: "weighbridged",
         abstract: "Certified weighbridge capture and Digital Waste Tracking receipt reporting.",
         version: "0.1.0",
-        subcommands: [CheckConfig.self, Probe.self]
+        subcommands: [Run.self, CheckConfig.self, Probe.self],
+        defaultSubcommand: Run.self
     )
 }
 
@@ -21,6 +22,16 @@ struct ConfigOption: ParsableArguments {
 
     var path: String {
         config ?? ProcessInfo.processInfo.environment["WEIGHBRIDGED_CONFIG"] ?? Configuration.defaultPath
+    }
+
+    /// The validated configuration; on any problem, prints every one and exits 78 (EX_CONFIG).
+    func load() throws -> Configuration {
+        do {
+            return try Configuration.load(path: path)
+        } catch {
+            FileHandle.standardError.write(Data((error.description + "\n").utf8))
+            throw ExitCode(ConfigurationError.exitStatus)
+        }
     }
 }
 
@@ -34,13 +45,8 @@ struct CheckConfig: ParsableCommand {
     @OptionGroup var options: ConfigOption
 
     func run() throws {
-        do {
-            let configuration = try Configuration.load(path: options.path)
-            print("# \(options.path): valid")
-            print(configuration.rendered())
-        } catch {
-            FileHandle.standardError.write(Data((error.description + "\n").utf8))
-            throw ExitCode(ConfigurationError.exitStatus)
-        }
+        let configuration = try options.load()
+        print("# \(options.path): valid")
+        print(configuration.rendered())
     }
 }

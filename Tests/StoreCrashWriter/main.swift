@@ -1,6 +1,6 @@
 // The crash test's child: records complete captures (movement, two weighings, bindings, decision,
-// outbox entry, audit entries) in a tight loop, one transaction each, and prints
-// "ack <movement> <ticket> <ticket>" only after each commit returns. The test SIGKILLs it at random
+// outbox entry, audit entries) in a tight loop, one transaction each, and prints "ready" once the
+// store is open, then "ack <movement> <ticket> <ticket>" only after each commit returns. The test SIGKILLs it at random
 // moments and checks that every acknowledged capture survived, whole.
 //
 // Usage: store-crash-writer DATABASE RUN-ID
@@ -18,6 +18,7 @@ let clock = { Timestamp(millisecondsSinceEpoch: Int64(Date().timeIntervalSince19
 let store = try Store(path: arguments[1], now: clock())
 let context = DecisionContext(policy: .standard, reportsDiscrepancies: true, now: clock())
 let division = Mass(20, .kilograms)
+FileHandle.standardOutput.write(Data("ready\n".utf8))
 
 for index in 1... {
     let id = "M-\(arguments[2])-\(index)"

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 import WeighbridgeControl
 import WeighbridgeControlProtocol
@@ -48,7 +49,16 @@ private final class ServerFixture: Sendable {
     }
 
     /// Runs weighbridgectl against this server.
-    func ctl(_ arguments: String..., user: String? = nil) throws -> (status: Int32, output: String, error: String) {
+    /// Runs weighbridgectl against the in-process server on a thread of its own: blocking a
+    /// thread of the concurrency pool on it could starve the very server it is waiting for.
+    func ctl(_ arguments: String..., user: String? = nil) async throws -> (status: Int32, output: String, error: String)
+    {
+        try await onOwnThread { [socket] in try Self.runCtl(arguments, user: user, socket: socket) }
+    }
+
+    private static func runCtl(_ arguments: [String], user: String?, socket: String) throws -> (
+        status: Int32, output: String, error: String
+    ) {
         let process = Process()
         let ctl = productsDirectory.appendingPathComponent("weighbridgectl").path
         if let user {
@@ -134,65 +144,65 @@ struct ControlServerTests {
     func everyCommand() async throws {
         let fixture = try await ServerFixture()
         #expect(
-            try fixture.ctl(
+            try await fixture.ctl(
                 "expect", "--movement", "M1", "--declared-kg", "10000", "--ewc", "20 03 01",
                 "--vehicle", "AB12 CDE"
             ).status == 0)
-        let movements = try fixture.ctl("movements", "--json")
+        let movements = try await fixture.ctl("movements", "--json")
         #expect(movements.output.contains(#""movement_id":"M1""#) && movements.output.contains(#""state":"expected""#))
-        #expect(try fixture.ctl("arrive", "--bridge", "in", "--vehicle", "AB12CDE").status == 0)
+        #expect(try await fixture.ctl("arrive", "--bridge", "in", "--vehicle", "AB12CDE").status == 0)
         _ = try await fixture.capture(22_000)
-        #expect(try fixture.ctl("arrive", "--bridge", "in", "--movement", "M1").status == 0)
+        #expect(try await fixture.ctl("arrive", "--bridge", "in", "--movement", "M1").status == 0)
         _ = try await fixture.capture(11_500)  // net 10 500: +5.00%, confirmed
-        let shown = try fixture.ctl("show", "M1")
+        let shown = try await fixture.ctl("show", "M1")
         #expect(shown.status == 0)
         #expect(shown.output.contains("net_kg") && shown.output.contains("10500") && shown.output.contains("confirmed"))
 
         // An illegal override is refused with its code, exit 1, and changes nothing.
-        let refused = try fixture.ctl("reject", "M1", "--reason", "too late")
+        let refused = try await fixture.ctl("reject", "M1", "--reason", "too late")
         #expect(refused.status == 1)
         #expect(refused.error.contains("illegal_transition"))
 
         // Hold and release a second movement; reject a third; attach an unannounced weighing.
-        _ = try fixture.ctl("expect", "--movement", "M2", "--declared-kg", "5000", "--ewc", "200101")
-        #expect(try fixture.ctl("hold", "M2", "--reason", "driver disputes load").status == 0)
-        #expect(try fixture.ctl("movements", "--state", "held").output.contains("M2"))
-        #expect(try fixture.ctl("release", "M2", "--reason", "resolved").status == 0)
-        _ = try fixture.ctl("expect", "--movement", "M3", "--declared-kg", "5000", "--ewc", "200101")
-        #expect(try fixture.ctl("reject", "M3", "--reason", "turned away").status == 0)
+        _ = try await fixture.ctl("expect", "--movement", "M2", "--declared-kg", "5000", "--ewc", "200101")
+        #expect(try await fixture.ctl("hold", "M2", "--reason", "driver disputes load").status == 0)
+        #expect(try await fixture.ctl("movements", "--state", "held").output.contains("M2"))
+        #expect(try await fixture.ctl("release", "M2", "--reason", "resolved").status == 0)
+        _ = try await fixture.ctl("expect", "--movement", "M3", "--declared-kg", "5000", "--ewc", "200101")
+        #expect(try await fixture.ctl("reject", "M3", "--reason", "turned away").status == 0)
         guard case .unattributed(let loose) = try await fixture.capture(17_000) else {
             Issue.record("an unannounced weighing was attributed")
             return
         }
-        #expect(try fixture.ctl("attach", String(loose.ticket), "M2", "--reason", "ANPR missed it").status == 0)
-        #expect(try fixture.ctl("show", "M2", "--json").output.contains(#""state":"weighing""#))
+        #expect(try await fixture.ctl("attach", String(loose.ticket), "M2", "--reason", "ANPR missed it").status == 0)
+        #expect(try await fixture.ctl("show", "M2", "--json").output.contains(#""state":"weighing""#))
 
         #expect(
-            try fixture.ctl(
+            try await fixture.ctl(
                 "tare", "set", "CD34EFG", "--tare-kg", "11000", "--expires-at", "2026-12-01T00:00:00Z",
                 "--reason", "weighed empty today"
             ).status == 0)
-        #expect(try fixture.ctl("tare", "list").output.contains("CD34EFG"))
-        #expect(try fixture.ctl("tare", "expire", "CD34EFG", "--reason", "trailer changed").status == 0)
+        #expect(try await fixture.ctl("tare", "list").output.contains("CD34EFG"))
+        #expect(try await fixture.ctl("tare", "expire", "CD34EFG", "--reason", "trailer changed").status == 0)
 
-        let outbox = try fixture.ctl("outbox", "--json")
+        let outbox = try await fixture.ctl("outbox", "--json")
         #expect(outbox.output.contains(#""idempotency_key":"M1/confirmation/1""#))
-        #expect(try fixture.ctl("park", "1", "--reason", "duplicate of a manual upload").status == 0)
-        #expect(try fixture.ctl("outbox", "--state", "parked").output.contains("M1"))
-        #expect(try fixture.ctl("retry", "1", "--reason", "it was not a duplicate").status == 0)
-        #expect(try fixture.ctl("outbox", "--state", "pending", "--json").output.contains(#""id":1"#))
-        #expect(try fixture.ctl("resolve", "1", "--tracking-id", "WT-1", "--reason", "x").status == 1)
+        #expect(try await fixture.ctl("park", "1", "--reason", "duplicate of a manual upload").status == 0)
+        #expect(try await fixture.ctl("outbox", "--state", "parked").output.contains("M1"))
+        #expect(try await fixture.ctl("retry", "1", "--reason", "it was not a duplicate").status == 0)
+        #expect(try await fixture.ctl("outbox", "--state", "pending", "--json").output.contains(#""id":1"#))
+        #expect(try await fixture.ctl("resolve", "1", "--tracking-id", "WT-1", "--reason", "x").status == 1)
 
         // Below the legal minimum: held; an operator raises a Discrepancy, then confirms after all.
-        _ = try fixture.ctl("expect", "--movement", "M4", "--declared-kg", "300", "--ewc", "200101")
+        _ = try await fixture.ctl("expect", "--movement", "M4", "--declared-kg", "300", "--ewc", "200101")
         for kilograms: Int64 in [12_300, 12_000] {
-            _ = try fixture.ctl("arrive", "--bridge", "in", "--movement", "M4")
+            _ = try await fixture.ctl("arrive", "--bridge", "in", "--movement", "M4")
             _ = try await fixture.capture(kilograms)
         }
-        #expect(try fixture.ctl("show", "M4", "--json").output.contains(#""code":"below_minimum_weight""#))
-        #expect(try fixture.ctl("discrepancy", "M4", "--reason", "load short").status == 0)
-        #expect(try fixture.ctl("confirm", "M4", "--reason", "agreed with the producer").status == 0)
-        #expect(try fixture.ctl("outbox", "--json").output.contains(#""idempotency_key":"M4/confirmation/1""#))
+        #expect(try await fixture.ctl("show", "M4", "--json").output.contains(#""code":"below_minimum_weight""#))
+        #expect(try await fixture.ctl("discrepancy", "M4", "--reason", "load short").status == 0)
+        #expect(try await fixture.ctl("confirm", "M4", "--reason", "agreed with the producer").status == 0)
+        #expect(try await fixture.ctl("outbox", "--json").output.contains(#""idempotency_key":"M4/confirmation/1""#))
 
         // An entry whose outcome is unknown: record the id found in the service, or resend.
         let report = try await fixture.store.read { try $0.outboxEntries(ofMovement: "M4") }.first!.report
@@ -210,23 +220,25 @@ struct ControlServerTests {
             return entries.map(\.id)
         }
         #expect(
-            try fixture.ctl("resolve", String(unknown[0]), "--tracking-id", "WTR-8F2K", "--reason", "found it").status
+            try await fixture.ctl("resolve", String(unknown[0]), "--tracking-id", "WTR-8F2K", "--reason", "found it")
+                .status
                 == 0)
         #expect(
-            try fixture.ctl("resolve", String(unknown[1]), "--resend", "--reason", "not in the service").status == 0)
+            try await fixture.ctl("resolve", String(unknown[1]), "--resend", "--reason", "not in the service").status
+                == 0)
         let settled = try await fixture.store.read { transaction in
             try unknown.map { try transaction.outboxEntry(id: $0)! }
         }
         #expect(settled.map(\.state) == [.done, .pending])
         #expect(settled.first?.serverID == "WTR-8F2K")
 
-        let status = try fixture.ctl("status", "--json")
+        let status = try await fixture.ctl("status", "--json")
         #expect(status.output.contains(#""summary":"1 bridge polled""#))
-        #expect(try fixture.ctl("bridges").output.contains("tcp 127.0.0.1:502"))
-        #expect(try fixture.ctl("weight", "nope").status == 1)
+        #expect(try await fixture.ctl("bridges").output.contains("tcp 127.0.0.1:502"))
+        #expect(try await fixture.ctl("weight", "nope").status == 1)
 
         // Every override is in the audit log with the operator, and the chain verifies.
-        let verify = try fixture.ctl("audit", "verify")
+        let verify = try await fixture.ctl("audit", "verify")
         #expect(verify.status == 0 && verify.output.hasPrefix("intact"))
         let overrides = try await fixture.store.read { try $0.auditEntries() }.filter { $0.event.kind == "override" }
         // Each accepted override once; the refused ones left no trace.
@@ -246,8 +258,8 @@ struct ControlServerTests {
     @Test("exit codes: usage 2, refused 1, daemon unreachable 3")
     func exitCodes() async throws {
         let fixture = try await ServerFixture()
-        #expect(try fixture.ctl("confirm", "M1").status == 2)  // --reason missing
-        #expect(try fixture.ctl("show", "M404").status == 1)
+        #expect(try await fixture.ctl("confirm", "M1").status == 2)  // --reason missing
+        #expect(try await fixture.ctl("show", "M404").status == 1)
         let process = Process()
         process.executableURL = productsDirectory.appendingPathComponent("weighbridgectl")
         process.arguments = ["status", "--socket", "/nonexistent/control.sock"]
@@ -265,7 +277,7 @@ struct ControlServerTests {
         var info = stat()
         #expect(stat(fixture.socket, &info) == 0)
         #expect(info.st_mode & 0o777 == 0o660)
-        let outsider = try fixture.ctl("status", user: "nobody")
+        let outsider = try await fixture.ctl("status", user: "nobody")
         #expect(outsider.status == 3, "\(outsider.error)")
         #expect(outsider.error.contains("ermission denied"))
     }
@@ -286,7 +298,7 @@ struct ControlServerTests {
     )
     func fuzzOverTheSocket() async throws {
         let fixture = try await ServerFixture(idleTimeout: .seconds(1))
-        _ = try fixture.ctl("expect", "--movement", "M1", "--declared-kg", "1000", "--ewc", "200101")
+        _ = try await fixture.ctl("expect", "--movement", "M1", "--declared-kg", "1000", "--ewc", "200101")
         let auditBefore = try await fixture.store.read { try $0.auditEntries().count }
 
         // A slow-loris client: half a line, then silence. The idle timeout closes it.
@@ -330,52 +342,9 @@ struct ControlServerTests {
         #expect(huge.lines(2).first?.contains("line_too_long") == true)
 
         // Another client is served meanwhile, and the slow-loris has been cut off.
-        #expect(try fixture.ctl("status").status == 0)
+        #expect(try await fixture.ctl("status").status == 0)
         #expect(loris.lines(1).isEmpty, "the idle connection was closed without a reply")
         #expect(try await fixture.store.read { try $0.auditEntries().count } == auditBefore)
-    }
-
-    /// A systemd-journald of our own when none runs (systemd is not PID 1 here); ended after.
-    private func withJournald(_ body: () async throws -> Void) async throws {
-        let running =
-            (try? FileManager.default.contentsOfDirectory(atPath: "/proc"))?.contains { entry in
-                (try? String(contentsOfFile: "/proc/\(entry)/comm", encoding: .utf8))?.hasPrefix("systemd-journal")
-                    == true
-            } ?? false
-        var journald: Process?
-        if !running {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/lib/systemd/systemd-journald")
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            journald = process
-            let deadline = ContinuousClock.now + .seconds(10)
-            while !FileManager.default.fileExists(atPath: "/run/systemd/journal/socket") {
-                guard ContinuousClock.now < deadline else { throw POSIXError(.ETIMEDOUT) }
-                try await Task.sleep(for: .milliseconds(20))
-            }
-        }
-        defer {
-            if let journald {
-                kill(journald.processIdentifier, SIGKILL)
-                journald.waitUntilExit()
-            }
-        }
-        try await body()
-    }
-
-    private func journal(_ matches: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/journalctl")
-        process.arguments = ["-o", "json", "--no-pager"] + matches
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
     }
 
     @Test(
@@ -384,18 +353,24 @@ struct ControlServerTests {
             if: getuid() == 0 && FileManager.default.fileExists(atPath: "/lib/systemd/systemd-journald"),
             "a standalone journald needs root"))
     func overridesReachTheJournal() async throws {
-        try await withJournald {
+        try await withStandaloneJournald {
             let fixture = try await ServerFixture(journal: Journal(destination: .native, threshold: .info))
             let movement = "J-\(UUID().uuidString.prefix(8))"
             #expect(
-                try fixture.ctl("expect", "--movement", movement, "--declared-kg", "1000", "--ewc", "200101").status
+                try await fixture.ctl("expect", "--movement", movement, "--declared-kg", "1000", "--ewc", "200101")
+                    .status
                     == 0)
-            #expect(try fixture.ctl("hold", movement, "--reason", "journal check").status == 0)
+            #expect(try await fixture.ctl("hold", movement, "--reason", "journal check").status == 0)
             let name = ServerFixtureUser.name
             let deadline = ContinuousClock.now + .seconds(10)
             var found = ""
             while !found.contains(#""DECISION":"hold""#), ContinuousClock.now < deadline {
-                found = try journal(["SYSLOG_IDENTIFIER=weighbridged", "MOVEMENT_ID=\(movement)", "OPERATOR=\(name)"])
+                let entries = try journalEntries([
+                    "SYSLOG_IDENTIFIER=weighbridged", "MOVEMENT_ID=\(movement)", "OPERATOR=\(name)",
+                ])
+                found = String(
+                    decoding: try JSONSerialization.data(withJSONObject: entries, options: [.sortedKeys]), as: UTF8.self
+                )
                 try await Task.sleep(for: .milliseconds(50))
             }
             #expect(found.contains(#""DECISION":"hold""#))

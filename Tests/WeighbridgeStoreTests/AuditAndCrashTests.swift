@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 import WeighbridgeCore
 
@@ -93,19 +94,32 @@ struct CrashTests {
         var acknowledged: [(movement: String, tickets: [Int64])] = []
         var runsThatCommitted = 0
         for run in 0..<200 {
-            let process = Process()
-            process.executableURL = writer
-            process.arguments = [path, String(run)]
-            let output = Pipe()
-            process.standardOutput = output
-            try process.run()
-            // Kill at a random moment: sometimes before the first commit, mostly mid-loop.
-            usleep(UInt32.random(in: 5_000...60_000, using: &generator))
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            #expect(process.terminationReason == .uncaughtSignal)
-            let lines = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-                .split(separator: "\n")
+            let delay = UInt32.random(in: 0...40_000, using: &generator)
+            let writer = writer
+            // The child runs and dies on a thread of its own: a test that blocks the concurrency
+            // pool for a minute starves every other test running beside it.
+            let (reason, lines) = try await onOwnThread { () throws -> (Process.TerminationReason, [Substring]) in
+                let process = Process()
+                process.executableURL = writer
+                process.arguments = [path, String(run)]
+                let output = Pipe()
+                process.standardOutput = output
+                try process.run()
+                // Kill at a random moment after the store is open: now and then before the first
+                // commit, mostly mid-loop, whatever the machine's load makes start-up cost.
+                var ready = Data()
+                while let byte = try output.fileHandleForReading.read(upToCount: 1), !byte.isEmpty,
+                    byte != Data("\n".utf8)
+                {
+                    ready += byte
+                }
+                usleep(delay)
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+                let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                return (process.terminationReason, text.split(separator: "\n"))
+            }
+            #expect(reason == .uncaughtSignal)
             let before = acknowledged.count
             for line in lines {
                 // Only whole lines count: a line cut by the kill was never acknowledged in full.

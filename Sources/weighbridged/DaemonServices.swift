@@ -1,0 +1,242 @@
+import ServiceLifecycle
+import WeighbridgeConfiguration
+import WeighbridgeControl
+import WeighbridgeCore
+import WeighbridgeJournal
+import WeighbridgeModbus
+import WeighbridgeOperations
+import WeighbridgeReporting
+import WeighbridgeStore
+
+/// Polls one bridge and records every certified capture through the desk before anything else
+/// happens. A capture that cannot be recorded stops the daemon (systemd restarts it): polling on
+/// would capture weighings that could not be kept.
+struct AcquisitionService: Service {
+    let acquisition: BridgeAcquisition<ContinuousClock>
+    let desk: MovementDesk
+    let live: LiveBridges
+    let journal: Journal
+    let delivery: DeliveryService
+    let now: @Sendable () -> Timestamp
+
+    func run() async throws {
+        let name = acquisition.bridge.name
+        try await cancelWhenGracefulShutdown {
+            try await acquisition.run { event in
+                try await handle(event, bridge: name)
+            }
+        }
+    }
+
+    private func handle(_ event: AcquisitionEvent, bridge name: String) async throws {
+        let time = now()
+        let fields = ["BRIDGE": name]
+        switch event {
+        case .connected(let instrumentID):
+            let wasDown = live.bridge(name).map { !$0.connected && $0.polled } ?? false
+            live.update(name, at: time) {
+                $0.connected = true
+                $0.failures = 0
+                $0.lastError = nil
+                $0.instrumentID = instrumentID
+            }
+            journal.log(
+                LogEvent(
+                    .notice,
+                    "bridge \(name) \(wasDown ? "reconnected" : "connected"): \(instrumentID ?? "instrument id not readable")",
+                    fields))
+        case .pollFailed(let error, let consecutive):
+            live.update(name, at: time) {
+                $0.connected = false
+                $0.failures = consecutive
+                $0.lastError = error.description
+            }
+            // Once when it starts, then every 100th: an outage must not flood the journal.
+            if consecutive == 1 || consecutive % 100 == 0 {
+                journal.log(
+                    LogEvent(.warning, "bridge \(name) unreachable (\(consecutive) failed polls): \(error)", fields))
+            }
+        case .badReading(let error):
+            live.update(name, at: time) { $0.lastError = error.description }
+            journal.log(LogEvent(.warning, "bridge \(name) sent an unusable reading: \(error)", fields))
+        case .reading(let reading, let phase, let at):
+            live.update(name, at: time) {
+                $0.connected = true
+                $0.reading = reading
+                $0.phase = phase.rawValue
+                $0.readingAt = at
+            }
+        case .captured(let captured):
+            try await record(captured, bridge: name, at: time)
+        }
+    }
+
+    private func record(_ captured: CapturedWeighing, bridge name: String, at time: Timestamp) async throws {
+        let evidence = WeighingEvidence(
+            bridge: name, weight: captured.capture.sample.weight, division: acquisition.bridge.division,
+            weighedAt: captured.at, status: captured.reading.status, legalID: captured.capture.legalCounter,
+            instrumentID: captured.instrumentID, rawRegisters: captured.rawRegisters, route: .unannounced)
+        let outcome: CaptureOutcome
+        do {
+            outcome = try await desk.recordCapture(evidence)
+        } catch {
+            journal.log(
+                LogEvent(
+                    .error, "weighing on \(name) of \(captured.capture.sample.weight) could NOT be recorded: \(error)",
+                    ["BRIDGE": name]))
+            throw error
+        }
+        live.update(name, at: time) { $0.captures += 1 }
+        switch outcome {
+        case .movement(let id, let weighing, let notices):
+            var fields = [
+                "BRIDGE": name, "MOVEMENT_ID": id, "TICKET": String(weighing.ticket),
+                "WEIGHING_ID": String(weighing.ticket),
+            ]
+            journal.log(
+                LogEvent(
+                    .info, "captured \(weighing.evidence.weight) on \(name), ticket \(weighing.ticket), for \(id)",
+                    fields))
+            if !notices.isEmpty, let decision = try? await desk.store.read({ try $0.decisions(ofMovement: id).last }) {
+                fields["DECISION"] = decision.outcome
+                fields["DECLARED_KG"] = decision.declared.formatted(in: .kilograms)
+                if let net = decision.net { fields["NET_KG"] = net.formatted(in: .kilograms) }
+                if let deviation = decision.deviationPercent { fields["DEVIATION_PCT"] = deviation }
+                fields["HIGH_RISK"] = decision.highRisk ? "1" : "0"
+            }
+            for notice in notices {
+                journal.log(LogEvent(notice.severity, "movement \(id): \(notice.sentence)", fields))
+            }
+            delivery.wake()
+        case .unattributed(let weighing):
+            journal.log(
+                LogEvent(
+                    .warning,
+                    "captured \(weighing.evidence.weight) on \(name), ticket \(weighing.ticket), held unattributed "
+                        + "(\(weighing.evidence.route.sentence)): attach it with weighbridgectl attach",
+                    ["BRIDGE": name, "TICKET": String(weighing.ticket), "WEIGHING_ID": String(weighing.ticket)]))
+        }
+    }
+}
+
+/// Runs the delivery service; on graceful shutdown it stops taking entries and lets the
+/// requests in flight finish.
+struct DeliveryRunner: Service {
+    let delivery: DeliveryService
+
+    func run() async throws {
+        await withGracefulShutdownHandler {
+            await delivery.run()
+        } onGracefulShutdown: {
+            delivery.stop()
+        }
+    }
+}
+
+/// Serves the control socket until shutdown.
+struct ControlRunner: Service {
+    let server: ControlServer
+    let journal: Journal
+
+    func run() async throws {
+        do {
+            try await cancelWhenGracefulShutdown {
+                try await server.run {
+                    journal.log(LogEvent(.info, "control socket listening at \(server.settings.path)"))
+                }
+            }
+        } catch is CancellationError {
+            // Shutting down: the socket is closed and its file removed.
+        }
+    }
+}
+
+/// The systemd side: READY=1 once the store is open and every bridge has been polled (or found
+/// unreachable), STATUS= whenever the summary changes, WATCHDOG=1 only while every acquisition
+/// loop and the delivery loop show signs of life, STOPPING=1 first thing on shutdown.
+struct SystemdNotifier: Service {
+    let notifier: ServiceNotifier
+    let live: LiveBridges
+    let delivery: DeliveryService
+    let journal: Journal
+    let startedAt: ContinuousClock.Instant
+    let now: @Sendable () -> Timestamp
+    /// Readiness is declared after this even if a bridge has not answered its first poll yet.
+    static let readinessLimit: Duration = .seconds(15)
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await announce()
+        }
+        notifier.stopping()
+    }
+
+    /// READY=1, then STATUS= and WATCHDOG=1 until cancelled.
+    private func announce() async {
+        let tick = min(notifier.watchdogInterval.map { $0 / 2 } ?? .seconds(5), .seconds(5))
+        while !live.allPolled && ContinuousClock.now - startedAt < Self.readinessLimit {
+            do { try await Task.sleep(for: .milliseconds(20)) } catch { return }
+        }
+        let elapsed = (ContinuousClock.now - startedAt).wholeMilliseconds
+        var status = live.summary
+        notifier.ready(status: status)
+        journal.log(LogEvent(.notice, "ready in \(elapsed) ms: \(status)"))
+        while !Task.isCancelled {
+            let time = now()
+            let silent = live.silent(at: time, tolerance: 35_000)
+            let deliveryAlive = delivery.heartbeat.map { $0.milliseconds(to: time) < 150_000 } ?? false
+            if silent.isEmpty && deliveryAlive {
+                notifier.watchdog()
+            } else {
+                journal.log(
+                    LogEvent(
+                        .error, "withholding the watchdog: silent loops \(silent + (deliveryAlive ? [] : ["delivery"]))"
+                    ))
+            }
+            let current = live.summary
+            if current != status {
+                status = current
+                notifier.status(current)
+            }
+            do { try await Task.sleep(for: tick) } catch { return }
+        }
+    }
+}
+
+/// Keeps the HTTP client's connections until everything else has stopped, then closes them.
+struct APIClientLifetime: Service {
+    let connection: APIConnection
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        try await connection.shutdown()
+    }
+}
+
+extension MovementNotice {
+    /// The notice as a sentence for the journal.
+    var sentence: String {
+        switch self {
+        case .confirmed(let actor): "confirmed (\(actor))"
+        case .discrepancyRaised(let reason): "Discrepancy raised: \(reason.rawValue)"
+        case .discrepancyHeldLocally(let reason):
+            "Discrepancy \(reason.rawValue) held for the operator (the receipt API has no Discrepancy)"
+        case .held(let reason): "held: \(reason)"
+        case .released: "released"
+        case .rejected: "rejected"
+        case .highRiskReceived(let status): "high-risk load received (pre-notification \(status))"
+        }
+    }
+}
+
+extension WeighingRoute {
+    /// Why a weighing went where it went, for the journal.
+    var sentence: String {
+        switch self {
+        case .movement(let id): "movement \(id)"
+        case .unidentifiedVehicle(let vehicle): "vehicle \(vehicle) announced, but no movement expected for it"
+        case .unannounced: "no vehicle announced on the bridge"
+        case .ambiguous(let arrivals): "\(arrivals.count) vehicles announced on the bridge"
+        }
+    }
+}

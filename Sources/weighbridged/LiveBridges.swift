@@ -1,0 +1,111 @@
+import Synchronization
+import WeighbridgeConfiguration
+import WeighbridgeControlProtocol
+import WeighbridgeCore
+import WeighbridgeModbus
+
+/// What the daemon knows about each bridge right now: for `weighbridgectl bridges` and `weight`,
+/// the STATUS= line, READY=1 (every bridge polled once) and the watchdog (every loop alive).
+final class LiveBridges: Sendable {
+    struct Bridge: Sendable {
+        var name: String
+        var link: String
+        var pollMilliseconds: Int
+        var polled = false
+        var connected = false
+        var instrumentID: String?
+        var reading: IndicatorReading?
+        var phase: String?
+        var readingAt: Timestamp?
+        var failures = 0
+        var lastError: String?
+        var captures = 0
+        /// The loop's last sign of life (any event), on the wall clock.
+        var heartbeat: Timestamp?
+    }
+
+    private let bridges: Mutex<[String: Bridge]>
+    private let order: [String]
+
+    init(_ configurations: [BridgeConfiguration]) {
+        var table: [String: Bridge] = [:]
+        for bridge in configurations {
+            table[bridge.name] = Bridge(
+                name: bridge.name, link: ModbusLink.Settings(bridge: bridge).transport.label,
+                pollMilliseconds: bridge.pollMilliseconds)
+        }
+        bridges = Mutex(table)
+        order = configurations.map(\.name)
+    }
+
+    func update(_ name: String, at time: Timestamp, _ change: (inout Bridge) -> Void) {
+        bridges.withLock { table in
+            guard var bridge = table[name] else { return }
+            change(&bridge)
+            bridge.polled = true
+            bridge.heartbeat = time
+            table[name] = bridge
+        }
+    }
+
+    /// One bridge's state now.
+    func bridge(_ name: String) -> Bridge? { bridges.withLock { $0[name] } }
+
+    /// Whether every bridge has been polled at least once (answered or failed).
+    var allPolled: Bool { bridges.withLock { $0.values.allSatisfy(\.polled) } }
+
+    /// Bridges whose loop has not been heard of for `tolerance` (a stuck call, a dead task).
+    func silent(at time: Timestamp, tolerance: Int64) -> [String] {
+        bridges.withLock { table in
+            table.values.filter { bridge in
+                guard let heartbeat = bridge.heartbeat else { return true }
+                return heartbeat.milliseconds(to: time) > max(tolerance, Int64(bridge.pollMilliseconds) * 20)
+            }.map(\.name).sorted()
+        }
+    }
+
+    /// One line: "2 bridges: inbound 12340 kg stable, outbound unreachable".
+    var summary: String {
+        let table = bridges.withLock { $0 }
+        let parts = order.compactMap { table[$0] }.map { bridge -> String in
+            guard bridge.polled else { return "\(bridge.name) starting" }
+            guard bridge.connected, let weight = bridge.reading?.gross ?? bridge.reading?.net else {
+                return "\(bridge.name) unreachable"
+            }
+            let motion = bridge.reading?.status.contains(.stable) == true ? "stable" : "moving"
+            return "\(bridge.name) \(weight.formatted(in: .kilograms)) kg \(motion)"
+        }
+        return "\(order.count) bridge\(order.count == 1 ? "" : "s"): " + parts.joined(separator: ", ")
+    }
+
+    /// The control protocol's view of each bridge.
+    var json: [JSONValue] {
+        let table = bridges.withLock { $0 }
+        return order.compactMap { table[$0] }.map { bridge in
+            let mass = { (value: Mass?) in value.map { JSONValue.number($0.formatted(in: .kilograms)) } ?? .null }
+            return .object([
+                "name": .string(bridge.name), "link": .string(bridge.link), "connected": .bool(bridge.connected),
+                "instrument_id": bridge.instrumentID.map(JSONValue.string) ?? .null,
+                "weight_kg": mass(bridge.reading?.gross ?? bridge.reading?.net),
+                "net_kg": mass(bridge.reading?.net), "tare_kg": mass(bridge.reading?.tare),
+                "stable": .bool(bridge.reading?.status.contains(.stable) ?? false),
+                "phase": bridge.phase.map(JSONValue.string) ?? .null,
+                "reading_at": bridge.readingAt.map { .string($0.rfc3339) } ?? .null,
+                "consecutive_failures": .integer(bridge.failures),
+                "last_error": bridge.lastError.map(JSONValue.string) ?? .null,
+                "captures": .integer(bridge.captures),
+            ])
+        }
+    }
+}
+
+extension Transport {
+    /// "tcp 10.0.0.5:502" or "rtu /dev/ttyUSB0 9600 8E1".
+    var label: String {
+        switch self {
+        case .tcp(let host, let port): "tcp \(host):\(port)"
+        case .rtu(let serial):
+            "rtu \(serial.device) \(serial.baud) \(serial.dataBits)\(serial.parity.rawValue)\(serial.stopBits)"
+        }
+    }
+}

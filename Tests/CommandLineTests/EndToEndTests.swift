@@ -1,0 +1,132 @@
+import Foundation
+import Testing
+
+/// The acceptance of the whole product: built binaries, real sockets, both profiles.
+@Suite("End to end: weighbridge-sim → weighbridged → dwt-sandbox, driven with weighbridgectl")
+struct EndToEndTests {
+    @Test("brief: 5.02% over declared → exactly one discrepancy and no confirmation; 5.00% → one confirmation")
+    func briefToleranceBoundary() async throws {
+        let site = try SiteHarness(profile: .brief)
+        try await site.start()
+        try await site.expect("E-OVER", declaredKg: 10_000, vehicle: "AB12CDE")
+        try await site.visit("E-OVER", grossKg: 22_502, tareKg: 12_000)
+        try await site.expect("E-EDGE", declaredKg: 10_000, vehicle: "CD34EFG")
+        try await site.visit("E-EDGE", grossKg: 22_500, tareKg: 12_000)
+        try await site.waitForReports(of: "E-OVER", state: "done")
+        try await site.waitForReports(of: "E-EDGE", state: "done")
+        let requests = try await site.sandboxRequests()
+        #expect(requests.filter { $0.path == "/discrepancies/E-OVER" }.count == 1)
+        #expect(requests.filter { $0.path == "/confirmations/E-OVER" }.isEmpty)
+        let confirmations = requests.filter { $0.path == "/confirmations/E-EDGE" }
+        #expect(confirmations.count == 1)
+        #expect(confirmations.first?.body.contains(#""received_weight_kg":10500"#) == true)
+        #expect(requests.filter { $0.path.hasSuffix("/E-EDGE") }.count == 1)
+        #expect(try await site.show("E-OVER")["state"] as? String == "discrepancy")
+    }
+
+    @Test("defra-receipt: within tolerance → exactly one receipt POST with the weighed net, tracking id kept")
+    func defraReceipt() async throws {
+        let site = try SiteHarness(profile: .defraReceipt)
+        try await site.start()
+        try await site.expect("E-DEFRA", declaredKg: 10_000, vehicle: "AB12CDE")
+        try await site.visit("E-DEFRA", grossKg: 22_040, tareKg: 12_000)
+        try await site.waitForReports(of: "E-DEFRA", state: "done")
+        let posts = try await site.sandboxRequests().filter { $0.path == "/movements/receive" }
+        #expect(posts.count == 1)
+        #expect(posts.first?.body.contains(#""amount":10040"#) == true)
+        #expect(posts.first?.body.contains(#""isEstimate":false"#) == true)
+        let report = (try await site.show("E-DEFRA")["reports"] as? [[String: Any]])?.first
+        #expect((report?["server_id"] as? String)?.hasPrefix("SBX") == true)
+    }
+
+    @Test("a high-risk load without pre-notification → Discrepancy prenotification_missing, never confirmed")
+    func highRiskWithoutNotice() async throws {
+        let site = try SiteHarness(profile: .brief)
+        try await site.start()
+        try await site.expect("E-BATT", declaredKg: 2_000, ewc: "16 06 05", vehicle: "EF56GHI")
+        try await site.visit("E-BATT", grossKg: 14_000, tareKg: 12_000)
+        try await site.waitForReports(of: "E-BATT", state: "done")
+        let requests = try await site.sandboxRequests()
+        let discrepancy = requests.first { $0.path == "/discrepancies/E-BATT" }
+        #expect(discrepancy?.body.contains(#""reason":"prenotification_missing""#) == true)
+        #expect(discrepancy?.body.contains(#""high_risk":true"#) == true)
+        #expect(!requests.contains { $0.path == "/confirmations/E-BATT" })
+    }
+
+    @Test("an unidentified vehicle's weighing is held, attached by the operator, then reported")
+    func unidentifiedThenAttached() async throws {
+        let site = try SiteHarness(profile: .brief)
+        try await site.start()
+        #expect(try await site.ctl("arrive", "--bridge", "inbound", "--vehicle", "ZZ99ZZZ").status == 0)
+        try await site.drive(15_000)
+        let status = try await site.ctlJSON("status")
+        let tickets = status["unattributed_tickets"] as? [Int] ?? []
+        #expect(tickets.count == 1, "\(status)")
+        #expect(try await site.sandboxRequests().isEmpty, "nothing is reported for a weighing held unattributed")
+        try await site.expect("E-ZZ", declaredKg: 3_000, vehicle: "ZZ99ZZZ")
+        let attach = try await site.ctl(
+            "attach", String(try #require(tickets.first)), "E-ZZ", "--reason", "paperwork checked")
+        #expect(attach.status == 0, "\(attach.output) \(attach.error)")
+        #expect(try await site.ctl("arrive", "--bridge", "inbound", "--movement", "E-ZZ").status == 0)
+        try await site.drive(12_000)
+        try await site.waitForReports(of: "E-ZZ", state: "done")
+        let confirmation = try await site.sandboxRequests().first { $0.path == "/confirmations/E-ZZ" }
+        #expect(confirmation?.body.contains(#""received_weight_kg":3000"#) == true)
+    }
+
+    @Test("daemon SIGKILLed between capture and report → after restart exactly one report (PUT resent safely)")
+    func killedBetweenCaptureAndReport() async throws {
+        let site = try SiteHarness(profile: .brief)
+        try await site.start()
+        // The sandbox takes 3 s over the report, so the daemon dies with it in flight.
+        try await site.injectSandboxFaults(#"{"faults":[{"latency_ms":3000}]}"#)
+        try await site.expect("E-KILL", declaredKg: 10_000, vehicle: "AB12CDE")
+        try await site.visit("E-KILL", grossKg: 22_000, tareKg: 12_000)
+        try await site.waitForReports(of: "E-KILL", state: "sending", seconds: 10)
+        site.killDaemon()
+        try await site.start()
+        try await site.waitForReports(of: "E-KILL", state: "done")
+        try await Task.sleep(for: .seconds(3))  // let the abandoned slow request land at the sandbox
+        let summary = try await site.sandboxSummary()
+        #expect(summary["confirmations"] == 1)
+        #expect(summary["duplicates"] == 0)
+        #expect(try await site.ctlJSON("audit", "verify")["intact"] as? Bool == true)
+    }
+
+    @Test("defra-receipt: SIGKILL with the POST in flight → unknown after restart, never resent, one receipt")
+    func killedDuringPost() async throws {
+        let site = try SiteHarness(profile: .defraReceipt)
+        try await site.start()
+        try await site.injectSandboxFaults(#"{"faults":[{"latency_ms":3000}]}"#)
+        try await site.expect("E-POST", declaredKg: 10_000, vehicle: "AB12CDE")
+        try await site.visit("E-POST", grossKg: 22_000, tareKg: 12_000)
+        try await site.waitForReports(of: "E-POST", state: "sending", seconds: 10)
+        site.killDaemon()
+        try await site.start()
+        try await site.waitForReports(of: "E-POST", state: "unknown")
+        try await Task.sleep(for: .seconds(4))
+        let posts = try await site.sandboxRequests().filter { $0.path == "/movements/receive" }
+        #expect(posts.count == 1, "an ambiguous POST must not be resent without an operator")
+        #expect(try await site.ctlJSON("status")["outbox_unknown"] as? Int == 1)
+    }
+
+    @Test("API down for the duration of three vehicles → all three delivered after it heals, none twice")
+    func outageOfThreeVehicles() async throws {
+        let site = try SiteHarness(profile: .brief)
+        try await site.start()
+        site.stopSandbox()
+        for (index, vehicle) in ["AA11AAA", "BB22BBB", "CC33CCC"].enumerated() {
+            try await site.expect("E-OUT-\(index)", declaredKg: 8_000, vehicle: vehicle)
+            try await site.visit("E-OUT-\(index)", grossKg: 20_000, tareKg: 12_000)
+        }
+        for index in 0..<3 {
+            let reports = try await site.show("E-OUT-\(index)")["reports"] as? [[String: Any]] ?? []
+            #expect(reports.count == 1 && reports.first?["state"] as? String != "done", "\(reports)")
+        }
+        try await site.reviveSandbox()
+        for index in 0..<3 { try await site.waitForReports(of: "E-OUT-\(index)", state: "done") }
+        let summary = try await site.sandboxSummary()
+        #expect(summary["confirmations"] == 3)
+        #expect(summary["duplicates"] == 0)
+    }
+}
