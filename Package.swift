@@ -190,13 +190,21 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strictSettings
         ),
         // Benchmarks run on demand by scripts/bench, never in CI.
         .executableTarget(
             name: "weighbridge-bench",
-            dependencies: ["WeighbridgeCore", "WeighbridgeStore", "WeighbridgeModbus", "WeighbridgeConfiguration"],
+            dependencies: [
+                "WeighbridgeCore", "WeighbridgeStore", "WeighbridgeModbus", "WeighbridgeConfiguration",
+                "WeighbridgeReporting", "WeighbridgeJournal",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: strictSettings
         ),
         // Helpers the test targets share: blocking work off the pool, a standalone journald.

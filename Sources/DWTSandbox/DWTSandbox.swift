@@ -73,7 +73,8 @@ public final class DWTSandbox: Sendable {
     public var duplicates: Int { state.duplicates }
     /// The most API requests it was ever handling at once.
     public var maxConcurrentRequests: Int { state.maxConcurrent }
-    /// Counts: confirmations, discrepancies, receipts, duplicates, requests, max_concurrent.
+    /// Counts: confirmations, discrepancies, receipts, duplicates, requests, max_concurrent, and
+    /// in_progress (requests being handled now, a slow one included).
     public var summary: JSONValue { state.summary }
 
     /// Stops listening.

@@ -112,6 +112,7 @@ final class SandboxState: Sendable {
                 "duplicates": .integer(storage.duplicates),
                 "requests": .integer(storage.requests.count),
                 "max_concurrent": .integer(storage.maxConcurrent),
+                "in_progress": .integer(storage.concurrent),
             ])
         }
     }

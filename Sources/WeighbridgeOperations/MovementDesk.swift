@@ -101,7 +101,8 @@ public struct MovementDesk: Sendable {
 
     // MARK: Expected movements and arrivals
 
-    /// Registers a movement, or updates it while nothing has been weighed yet.
+    /// Registers a movement, or updates it while nothing has been weighed yet; a held movement
+    /// takes new receipt data (the movement itself unchanged).
     public func expect(_ movement: Movement, receipt: String?, by actor: String) async throws -> MovementLifecycle {
         try await store.write(at: clock()) { transaction in
             var lifecycle = MovementLifecycle(movement: movement)
@@ -110,7 +111,11 @@ public struct MovementDesk: Sendable {
                 do {
                     try lifecycle.update(movement)
                 } catch let error as LifecycleError {
-                    throw DeskError(code: error.code, message: "movement \(movement.id): \(error.message)")
+                    // Held after weighing (receipt data missing, say): the same movement with new
+                    // receipt data is taken, for `release` to judge again; nothing else may change.
+                    guard existing.lifecycle.movement == movement, existing.lifecycle.hold != nil else {
+                        throw DeskError(code: error.code, message: "movement \(movement.id): \(error.message)")
+                    }
                 }
             }
             try transaction.saveMovement(lifecycle, receipt: receipt)

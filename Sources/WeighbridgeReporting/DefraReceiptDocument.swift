@@ -50,12 +50,13 @@ public struct DefraReceiptDocument: Sendable {
     /// docs/operators-guide.md, "Defra receipt data").
     static let noConsignmentReasons: Set<String> = ["NON_HAZ_WASTE_TRANSFER", "NO_DOC_WITH_WASTE", "HWRC_RECEIPT"]
 
-    public let catalogue: ReferenceCatalogue
+    /// The reference lists in force: the daily refresh replaces them under the document's feet.
+    public let catalogue: ReferenceCatalogueCache
     public let receiver: ReceiverDetails
     public let apiCode: String
 
     /// A document builder for one receiving organisation.
-    public init(catalogue: ReferenceCatalogue, receiver: ReceiverDetails, apiCode: String) {
+    public init(catalogue: ReferenceCatalogueCache, receiver: ReceiverDetails, apiCode: String) {
         self.catalogue = catalogue
         self.receiver = receiver
         self.apiCode = apiCode
@@ -214,6 +215,7 @@ public struct DefraReceiptDocument: Sendable {
 
     private func validate(item: JSONValue, at path: String) -> (problems: [String], hazardous: Bool) {
         guard case .object(let fields) = item else { return (["\(path): must be an object"], false) }
+        let catalogue = catalogue.current
         var problems = unknownFields(fields, allowed: Self.itemFields, at: path + ".")
         var hazardous = false
         if case .array(let codes)? = fields["ewcCodes"], (1...5).contains(codes.count) {

@@ -35,7 +35,13 @@ public final class DeliveryService: Sendable {
     private let state = Mutex(LoopState())
 
     private struct LoopState {
+        /// Requests on the wire.
         var inFlight = 0
+        /// Entries taken by this service whose outcome is not yet recorded: never taken twice.
+        var unsettled: Set<Int64> = []
+        /// Outcomes waiting for the next group commit, and whether one is being written.
+        var outcomes: [(id: Int64, update: OutboxUpdate)] = []
+        var committing = false
         var pausedUntil: Timestamp?
         /// After a pause: one request at a time until one is accepted.
         var probing = false
@@ -45,6 +51,8 @@ public final class DeliveryService: Sendable {
         var heartbeat: Timestamp?
         /// Deadline and service-charge alerts already given: key → when.
         var alerted: [String: Timestamp] = [:]
+        /// Attempts by how they ended, for the metrics.
+        var attempts: [String: Int] = [:]
     }
 
     /// A service draining `store`'s outbox through `sender`.
@@ -71,6 +79,9 @@ public final class DeliveryService: Sendable {
     /// The number of requests in flight now.
     public var inFlight: Int { state.withLock { $0.inFlight } }
 
+    /// Attempts since start by result: delivered, retry, parked, unknown, payment_required.
+    public var attemptsByResult: [String: Int] { state.withLock { $0.attempts } }
+
     /// When the loop last went round: at least once a minute while it is healthy.
     public var heartbeat: Timestamp? { state.withLock { $0.heartbeat } }
 
@@ -92,15 +103,8 @@ public final class DeliveryService: Sendable {
                 if let pausedUntil {
                     waitUntil = min(waitUntil, pausedUntil)
                 } else if capacity > 0 {
-                    let claimed: [OutboxEntry]
-                    do {
-                        claimed = try await store.write(at: current) { try $0.claimDueOutboxEntries(limit: capacity) }
-                    } catch {
-                        journal.log(LogEvent(.error, "outbox: cannot claim reports: \(error)"))
-                        claimed = []
-                    }
-                    for entry in claimed {
-                        state.withLock { $0.inFlight += 1 }
+                    let taken = await take(upTo: capacity, at: current)
+                    for entry in taken {
                         group.addTask {
                             await self.deliver(entry)
                             self.state.withLock { $0.inFlight -= 1 }
@@ -108,13 +112,71 @@ public final class DeliveryService: Sendable {
                         }
                     }
                     // With every slot busy, a finishing request rings; otherwise the next due entry.
-                    if claimed.count < capacity, let next = try? await store.read({ try $0.nextOutboxAttempt() }) {
+                    if taken.count < capacity, let next = try? await store.read({ try $0.nextOutboxAttempt() }) {
                         waitUntil = min(waitUntil, next)
                     }
                 }
                 let delay = current.milliseconds(to: waitUntil)
                 if delay > 0 { await doorbell.wait(upTo: .milliseconds(delay)) }
             }
+        }
+    }
+
+    /// Takes up to `limit` due entries. A request that is safe to repeat goes out straight from
+    /// `pending`; one that is not (Defra's POST) is first marked `sending` in the store, so that a
+    /// crash mid-request leaves it `unknown` rather than silently resent.
+    private func take(upTo limit: Int, at time: Timestamp) async -> [OutboxEntry] {
+        let excluded = state.withLock { $0.unsettled }
+        do {
+            let due = try await store.read { try $0.dueOutboxEntries(at: time, limit: limit, excluding: excluded) }
+            let unsafe = due.filter { !$0.idempotent }.map(\.id)
+            if !unsafe.isEmpty { try await store.write(at: time) { try $0.markSending(unsafe) } }
+            state.withLock { loop in
+                loop.inFlight += due.count
+                loop.unsettled.formUnion(due.map(\.id))
+            }
+            return due
+        } catch {
+            journal.log(LogEvent(.error, "outbox: cannot take reports: \(error)"))
+            return []
+        }
+    }
+
+    /// Records an outcome. Outcomes are written in groups: while one transaction commits, the
+    /// outcomes that arrive meanwhile wait and go together in the next, so the disk's sync cost
+    /// is shared instead of paid per report. An entry is released for another attempt only once
+    /// its outcome is on disk.
+    private func record(_ id: Int64, _ update: OutboxUpdate) async {
+        let leader = state.withLock { loop -> Bool in
+            loop.outcomes.append((id, update))
+            guard !loop.committing else { return false }
+            loop.committing = true
+            return true
+        }
+        guard leader else { return }
+        while true {
+            let batch = state.withLock { loop -> [(id: Int64, update: OutboxUpdate)] in
+                let batch = loop.outcomes
+                loop.outcomes = []
+                if batch.isEmpty { loop.committing = false }
+                return batch
+            }
+            guard !batch.isEmpty else { return }
+            do {
+                try await store.write(at: now()) { transaction in
+                    for (id, update) in batch { try transaction.updateOutboxEntry(id: id, update) }
+                }
+            } catch {
+                // The entries keep their last recorded state (pending, or sending → unknown when
+                // the store is next opened); the journal says which outcomes were not kept.
+                journal.log(
+                    LogEvent(
+                        .error,
+                        "reports \(batch.map { String($0.id) }.joined(separator: ", ")): "
+                            + "cannot record the outcome: \(error)"))
+            }
+            state.withLock { loop in loop.unsettled.subtract(batch.map(\.id)) }
+            doorbell.ring()
         }
     }
 
@@ -135,8 +197,13 @@ public final class DeliveryService: Sendable {
                     tare: try entry.report.net.tareWeighing.flatMap { try transaction.weighing(ticket: $0.ticket) })
             }
         } catch {
-            // The entry stays `sending`; the store turns it back to pending when next opened.
+            // Not sent: the entry keeps its state and is tried again after a backoff.
             journal.log(LogEvent(.error, "report \(entry.id): cannot read its movement: \(error)", fields))
+            await record(
+                entry.id,
+                OutboxUpdate(
+                    state: .retryWait, attempts: entry.attempts, nextAttemptAt: now().adding(seconds: 60),
+                    lastError: "cannot read its movement: \(error)"))
             return
         }
         let outcome = await sender.send(entry, facts: facts)
@@ -146,17 +213,11 @@ public final class DeliveryService: Sendable {
             after: outcome.verdict, attempts: entry.attempts, now: attemptTime, backoff: settings.backoff,
             using: &generator)
         let warnings = outcome.warnings.isEmpty ? nil : outcome.warnings.joined(separator: "\n")
-        do {
-            try await store.write(at: attemptTime) { transaction in
-                try transaction.updateOutboxEntry(
-                    id: entry.id,
-                    OutboxUpdate(
-                        state: step.state, attempts: step.attempts, nextAttemptAt: step.nextAttemptAt,
-                        lastError: step.lastError, serverID: step.serverID, warnings: warnings))
-            }
-        } catch {
-            journal.log(LogEvent(.error, "report \(entry.id): cannot record the outcome: \(error)", fields))
-        }
+        await record(
+            entry.id,
+            OutboxUpdate(
+                state: step.state, attempts: step.attempts, nextAttemptAt: step.nextAttemptAt,
+                lastError: step.lastError, serverID: step.serverID, warnings: warnings))
         adjustPace(after: outcome.verdict, step: step)
         log(entry, outcome: outcome, step: step, fields: fields)
         if let expiry = outcome.serviceChargeExpiry { warnAboutServiceCharge(expiry, at: attemptTime) }
@@ -164,6 +225,7 @@ public final class DeliveryService: Sendable {
 
     private func adjustPace(after verdict: DeliveryVerdict, step: OutboxStep) {
         state.withLock { loop in
+            loop.attempts[verdict.result, default: 0] += 1
             switch verdict {
             case .delivered:
                 loop.probing = false
@@ -327,6 +389,19 @@ final class Doorbell: Sendable {
                 return state.waiter
             }
             waiter?.resume()
+        }
+    }
+}
+
+extension DeliveryVerdict {
+    /// The metrics label of an attempt's result.
+    var result: String {
+        switch self {
+        case .delivered: "delivered"
+        case .retry, .refreshToken: "retry"
+        case .park: "parked"
+        case .unknown: "unknown"
+        case .paymentRequired: "payment_required"
         }
     }
 }

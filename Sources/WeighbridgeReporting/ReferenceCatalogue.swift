@@ -1,4 +1,5 @@
 internal import DefraReferenceSeed
+internal import Synchronization
 internal import WeighbridgeControlProtocol
 
 /// Defra's reference lists, as the receipt body is validated against them before sending.
@@ -34,12 +35,6 @@ public struct ReferenceCatalogue: Sendable, Hashable {
         } catch {
             preconditionFailure("the shipped reference lists do not parse: \(error)")
         }
-    }
-
-    /// Checks one list's JSON text without changing anything.
-    public static func validate(list: String, text: String) throws(ReferenceDataError) {
-        var scratch = ReferenceCatalogue.seed()
-        try scratch.apply(list: list, text: text)
     }
 
     private mutating func apply(list: String, text: String) throws(ReferenceDataError) {
@@ -85,6 +80,20 @@ public struct ReferenceCatalogue: Sendable, Hashable {
             }
         }
     }
+}
+
+/// The catalogue in force, shared by the receipt document and the daily refresh.
+public final class ReferenceCatalogueCache: Sendable {
+    private let catalogue: Mutex<ReferenceCatalogue>
+
+    /// A cache holding `catalogue` until it is replaced.
+    public init(_ catalogue: ReferenceCatalogue) { self.catalogue = Mutex(catalogue) }
+
+    /// The lists in force now.
+    public var current: ReferenceCatalogue { catalogue.withLock { $0 } }
+
+    /// Puts newly refreshed lists in force.
+    public func replace(with fresh: ReferenceCatalogue) { catalogue.withLock { $0 = fresh } }
 }
 
 /// A reference list that could not be used; the previous copy stays in force.

@@ -20,6 +20,7 @@ public struct ReportSender: Sendable {
     private let connection: APIConnection
     private let tokens: any TokenSource
     private let profile: any ReportProfile
+    private let baseURL: String
 
     /// A sender for the configured profile. `document` is needed for `defra-receipt`; secrets are
     /// read from `environment`'s `CREDENTIALS_DIRECTORY` or their files, now, so a missing secret
@@ -29,6 +30,7 @@ public struct ReportSender: Sendable {
         environment: [String: String], now: @escaping @Sendable () -> Timestamp
     ) throws(CredentialError) {
         self.connection = connection
+        baseURL = api.baseURL
         switch api.profile {
         case .brief:
             let token = StaticToken(source: api.token, environment: environment)
@@ -86,6 +88,33 @@ public struct ReportSender: Sendable {
                 return SendOutcome(
                     verdict: verdict, status: status, warnings: interpreted.warnings,
                     serviceChargeExpiry: interpreted.serviceChargeExpiry)
+            }
+        }
+    }
+
+    /// One of Defra's reference lists (`GET /reference-data/{list}`) as the API serves it.
+    public func referenceList(_ list: String) async throws(ReferenceDataError) -> String {
+        var refreshed = false
+        while true {
+            let token: String
+            do {
+                token = try await tokens.token()
+            } catch {
+                throw ReferenceDataError(list: list, reason: error.description)
+            }
+            let request = APIRequest(
+                method: .GET, url: "\(baseURL)/reference-data/\(list)", headers: [("Authorization", "Bearer \(token)")],
+                body: nil)
+            switch await connection.perform(request) {
+            case .failed(let attempt):
+                throw ReferenceDataError(list: list, reason: "\(attempt)")
+            case .answered(401, _, _) where !refreshed:
+                await tokens.invalidate(token)
+                refreshed = true
+            case .answered(200, _, let body):
+                return String(decoding: body, as: UTF8.self)
+            case .answered(let status, _, _):
+                throw ReferenceDataError(list: list, reason: "HTTP \(status)")
             }
         }
     }

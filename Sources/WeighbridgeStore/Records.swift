@@ -157,3 +157,12 @@ public struct OutboxUpdate: Sendable, Hashable {
         self.warnings = warnings
     }
 }
+
+/// What the store holds, counted, for monitoring.
+public struct StoreCounts: Sendable, Hashable {
+    public var weighings: Int64
+    public var decisionsByOutcome: [String: Int64]
+    public var outboxByState: [String: Int64]
+    /// When the oldest report not yet accepted was queued.
+    public var oldestWaitingSince: Timestamp?
+}

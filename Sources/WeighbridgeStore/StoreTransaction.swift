@@ -237,22 +237,28 @@ public struct StoreTransaction {
             nextAttemptAt: now, lastError: nil, serverID: nil, warnings: nil, createdAt: now, updatedAt: now)
     }
 
-    /// Entries due at `now` (pending, or retry_wait whose time has come), oldest first, marked
-    /// `sending` in this same transaction so that no two senders take the same entry.
-    public func claimDueOutboxEntries(limit: Int) throws(StoreError) -> [OutboxEntry] {
+    /// Entries due at `time` (pending, or retry_wait whose time has come), oldest first, leaving
+    /// out `excluded` (those a sender already holds). Reading them changes nothing.
+    public func dueOutboxEntries(at time: Timestamp, limit: Int, excluding excluded: Set<Int64> = [])
+        throws(StoreError) -> [OutboxEntry]
+    {
         let due = try outboxEntries(
             where: "state IN ('pending', 'retry_wait') AND next_attempt_ms <= ? ORDER BY next_attempt_ms, id LIMIT ?",
-            [.integer(now.millisecondsSinceEpoch), .integer(Int64(limit))])
-        for entry in due {
+            [.integer(time.millisecondsSinceEpoch), .integer(Int64(limit + excluded.count))])
+        return Array(due.filter { !excluded.contains($0.id) }.prefix(limit))
+    }
+
+    /// Marks entries `sending`, durably, before a request that is not safe to repeat goes out:
+    /// if the process dies before the outcome is recorded, the store turns them into `unknown`
+    /// when it is next opened, and nobody resends them blindly.
+    public func markSending(_ ids: [Int64]) throws(StoreError) {
+        for id in ids {
             try connection.run(
-                "UPDATE outbox SET state = 'sending', updated_at_ms = ? WHERE id = ?",
-                [.integer(now.millisecondsSinceEpoch), .integer(entry.id)], operation: "claim report")
-        }
-        return due.map { entry in
-            var claimed = entry
-            claimed.state = .sending
-            claimed.updatedAt = now
-            return claimed
+                "UPDATE outbox SET state = 'sending', updated_at_ms = ? WHERE id = ? AND state IN ('pending', 'retry_wait')",
+                [.integer(now.millisecondsSinceEpoch), .integer(id)], operation: "mark report \(id) sending")
+            guard connection.changes == 1 else {
+                throw StoreError(code: .constraint, operation: "mark report \(id) sending", message: "not waiting")
+            }
         }
     }
 
@@ -282,6 +288,23 @@ public struct StoreTransaction {
                     "error": update.lastError ?? "",
                     "server_id": update.serverID ?? "", "warnings": update.warnings ?? "",
                 ]))
+    }
+
+    /// Counts for monitoring: weighings, decisions by outcome, outbox entries by state, and when
+    /// the oldest entry not yet done was queued.
+    public func counts() throws(StoreError) -> StoreCounts {
+        let weighings = try connection.rows("SELECT COUNT(*) FROM weighings", [], operation: "count") { $0.integer(0) }
+        let decisions = try connection.rows(
+            "SELECT outcome, COUNT(*) FROM decisions GROUP BY outcome", [], operation: "count"
+        ) { ($0.text(0), $0.integer(1)) }
+        let outbox = try connection.rows(
+            "SELECT state, COUNT(*), MIN(created_at_ms) FROM outbox GROUP BY state", [], operation: "count"
+        ) { ($0.text(0), $0.integer(1), $0.integer(2)) }
+        let waiting = outbox.filter { $0.0 != OutboxState.done.rawValue }.map(\.2).min()
+        return StoreCounts(
+            weighings: weighings.first ?? 0, decisionsByOutcome: Dictionary(uniqueKeysWithValues: decisions),
+            outboxByState: Dictionary(uniqueKeysWithValues: outbox.map { ($0.0, $0.1) }),
+            oldestWaitingSince: waiting.map(Timestamp.init(millisecondsSinceEpoch:)))
     }
 
     /// When the earliest waiting entry (pending or retry_wait) falls due; nil when none waits.

@@ -2,6 +2,8 @@
 //
 //   weighbridge-bench store DATABASE COUNT   record COUNT captures, one transaction each
 //   weighbridge-bench modbus PORT COUNT      poll a simulator COUNT times through the acquisition loop
+//   weighbridge-bench reporting URL DATABASE PREFIX COUNT   drain COUNT queued reports to a sandbox
+//   weighbridge-bench plain-http URL PREFIX COUNT           PUT the same bodies with a bare HTTP client
 
 import Foundation
 import Synchronization
@@ -53,8 +55,22 @@ case "modbus":
         let count = Int(arguments[arguments.startIndex + 2]), count > 0
     else { fail("usage: weighbridge-bench modbus PORT COUNT") }
     await benchModbus(port: port, count: count)
+case "reporting":
+    guard arguments.count == 5, let count = Int(arguments[arguments.startIndex + 4]), count > 0 else {
+        fail("usage: weighbridge-bench reporting URL DATABASE PREFIX COUNT")
+    }
+    let values = Array(arguments)
+    try await benchReporting(url: values[1], database: values[2], prefix: values[3], count: count, maxInFlight: 4)
+case "plain-http":
+    guard arguments.count == 4, let count = Int(arguments[arguments.startIndex + 3]), count > 0 else {
+        fail("usage: weighbridge-bench plain-http URL PREFIX COUNT")
+    }
+    let values = Array(arguments)
+    try await benchPlainHTTP(url: values[1], prefix: values[2], count: count, maxInFlight: 4)
 default:
-    fail("usage: weighbridge-bench (store DATABASE COUNT | modbus PORT COUNT)")
+    fail(
+        "usage: weighbridge-bench (store DATABASE COUNT | modbus PORT COUNT | reporting URL DATABASE PREFIX COUNT "
+            + "| plain-http URL PREFIX COUNT)")
 }
 
 func cpuSeconds() -> Double {

@@ -62,9 +62,10 @@ enum Daemon {
         }
         let site = configuration.site
         var document: DefraReceiptDocument?
+        let catalogue = ReferenceCatalogueCache(try await cachedCatalogue(in: store, journal: journal))
         if configuration.api.profile == .defraReceipt, let oauth = configuration.api.oauth {
             document = DefraReceiptDocument(
-                catalogue: try await cachedCatalogue(in: store, journal: journal),
+                catalogue: catalogue,
                 receiver: ReceiverDetails(
                     siteName: site.name ?? "", authorisationNumber: site.permit ?? "", fullAddress: site.address ?? "",
                     postcode: site.postcode ?? ""),
@@ -125,13 +126,24 @@ enum Daemon {
                 .notice,
                 "starting: profile \(api.profile.rawValue) at \(api.baseURL), \(configuration.bridges.count) bridge(s), "
                     + "store \(configuration.store.path)"))
+        var reporting: [any Service] = [DeliveryRunner(delivery: delivery)]
+        if configuration.metrics.listen != nil || configuration.metrics.textfile != nil {
+            reporting.append(
+                MetricsService(
+                    settings: configuration.metrics, store: store, live: live, delivery: delivery, journal: journal,
+                    now: now))
+        }
+        if document != nil {
+            reporting.append(
+                ReferenceDataRunner(
+                    refresh: ReferenceDataRefresh(
+                        store: store, sender: sender, cache: catalogue, journal: journal, now: now)))
+        }
         // Shut down in reverse: the notifier says STOPPING=1, polling stops, deliveries finish,
         // the control socket closes, and last the HTTP client's connections.
         let services: [any Service] =
-            [
-                APIClientLifetime(connection: connection), ControlRunner(server: server, journal: journal),
-                DeliveryRunner(delivery: delivery),
-            ] + acquisitions + [notifier]
+            [APIClientLifetime(connection: connection), ControlRunner(server: server, journal: journal)] + reporting
+            + acquisitions + [notifier]
         return ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },

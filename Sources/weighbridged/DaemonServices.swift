@@ -35,6 +35,7 @@ struct AcquisitionService: Service {
         case .connected(let instrumentID):
             let wasDown = live.bridge(name).map { !$0.connected && $0.polled } ?? false
             live.update(name, at: time) {
+                if wasDown { $0.reconnects += 1 }
                 $0.connected = true
                 $0.failures = 0
                 $0.lastError = nil
@@ -48,6 +49,7 @@ struct AcquisitionService: Service {
         case .pollFailed(let error, let consecutive):
             live.update(name, at: time) {
                 $0.connected = false
+                $0.pollErrors += 1
                 $0.failures = consecutive
                 $0.lastError = error.description
             }
@@ -130,6 +132,15 @@ struct DeliveryRunner: Service {
         } onGracefulShutdown: {
             delivery.stop()
         }
+    }
+}
+
+/// Keeps Defra's reference lists fresh (`defra-receipt` only) until shutdown.
+struct ReferenceDataRunner: Service {
+    let refresh: ReferenceDataRefresh
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await refresh.run() }
     }
 }
 

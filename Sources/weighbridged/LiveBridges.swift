@@ -20,6 +20,9 @@ final class LiveBridges: Sendable {
         var failures = 0
         var lastError: String?
         var captures = 0
+        /// Failed polls and reconnections since start, for the metrics.
+        var pollErrors = 0
+        var reconnects = 0
         /// The loop's last sign of life (any event), on the wall clock.
         var heartbeat: Timestamp?
     }
@@ -46,6 +49,12 @@ final class LiveBridges: Sendable {
             bridge.heartbeat = time
             table[name] = bridge
         }
+    }
+
+    /// Every bridge's state now, in configuration order.
+    var all: [Bridge] {
+        let table = bridges.withLock { $0 }
+        return order.compactMap { table[$0] }
     }
 
     /// One bridge's state now.

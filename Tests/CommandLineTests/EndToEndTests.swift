@@ -1,6 +1,10 @@
 import Foundation
 import Testing
 
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
 /// The acceptance of the whole product: built binaries, real sockets, both profiles.
 @Suite("End to end: weighbridge-sim → weighbridged → dwt-sandbox, driven with weighbridgectl")
 struct EndToEndTests {
@@ -82,7 +86,12 @@ struct EndToEndTests {
         try await site.injectSandboxFaults(#"{"faults":[{"latency_ms":3000}]}"#)
         try await site.expect("E-KILL", declaredKg: 10_000, vehicle: "AB12CDE")
         try await site.visit("E-KILL", grossKg: 22_000, tareKg: 12_000)
-        try await site.waitForReports(of: "E-KILL", state: "sending", seconds: 10)
+        // Idempotent reports go out straight from pending: wait until the sandbox is holding it.
+        let deadline = ContinuousClock.now + .seconds(10)
+        while try await site.sandboxSummary()["in_progress"] != 1, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        try #require(try await site.sandboxSummary()["in_progress"] == 1, "the report never reached the sandbox")
         site.killDaemon()
         try await site.start()
         try await site.waitForReports(of: "E-KILL", state: "done")
@@ -128,5 +137,44 @@ struct EndToEndTests {
         let summary = try await site.sandboxSummary()
         #expect(summary["confirmations"] == 3)
         #expect(summary["duplicates"] == 0)
+    }
+
+    @Test("metrics (opt-in): the textfile and the loopback endpoint count weighings, decisions and reports")
+    func metrics() async throws {
+        let probe = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(probe, pointer, length) == 0 ? getsockname(probe, pointer, &length) : -1
+            }
+        }
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        close(probe)
+        let textfile = "/tmp/wb-metrics-\(UUID().uuidString.prefix(8)).prom"
+        defer { unlink(textfile) }
+        let site = try SiteHarness(
+            profile: .brief, extra: "[metrics]\nlisten = \"127.0.0.1:\(port)\"\ntextfile = \"\(textfile)\"")
+        try await site.start()
+        try await site.expect("E-MET", declaredKg: 10_000, vehicle: "AB12CDE")
+        try await site.visit("E-MET", grossKg: 22_000, tareKg: 12_000)
+        try await site.waitForReports(of: "E-MET", state: "done")
+        var text = ""
+        let deadline = ContinuousClock.now + .seconds(20)
+        while !text.contains(#"weighbridged_report_attempts_total{result="delivered"} 1"#),
+            ContinuousClock.now < deadline
+        {
+            text = (try? String(contentsOfFile: textfile, encoding: .utf8)) ?? ""
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        #expect(text.contains("weighbridged_weighings_total 2"), "\(text)")
+        #expect(text.contains(#"weighbridged_decisions_total{outcome="confirmed"} 1"#))
+        #expect(text.contains(#"weighbridged_outbox_entries{state="done"} 1"#))
+        #expect(text.contains(#"weighbridged_bridge_connected{bridge="inbound"} 1"#))
+        let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/metrics")!)
+        #expect((response as? HTTPURLResponse)?.statusCode == 200)
+        #expect(String(decoding: data, as: UTF8.self).contains("# TYPE weighbridged_weighings_total counter"))
     }
 }

@@ -71,8 +71,9 @@ final class SiteHarness: @unchecked Sendable {
     var configuration: String { directory + "/weighbridged.toml" }
     var daemonLog: String { directory + "/daemon.log" }
 
-    /// Starts the simulator and the sandbox and writes the configuration; `start()` runs the daemon.
-    init(profile: Profile) throws {
+    /// Starts the simulator and the sandbox and writes the configuration (with `extra` TOML
+    /// tables at its end); `start()` runs the daemon.
+    init(profile: Profile, extra: String = "") throws {
         self.profile = profile
         directory = "/tmp/wb-e2e-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -134,6 +135,7 @@ final class SiteHarness: @unchecked Sendable {
         division_kg = 2
         max_kg = 60000
         settle_ms = 400
+        \(extra)
         """.write(toFile: configuration, atomically: true, encoding: .utf8)
     }
 

@@ -80,7 +80,7 @@ func bridge(
     BridgeConfiguration(
         name: name, transport: transport, unit: unit, preset: .generic, registers: map,
         pollMilliseconds: pollMilliseconds, division: division, maximum: Mass(60_000, .kilograms),
-        settleMilliseconds: settleMilliseconds, responseTimeoutMilliseconds: 200,
+        settleMilliseconds: settleMilliseconds, responseTimeoutMilliseconds: 1_000,
         byteTimeoutMilliseconds: nil, gapMilliseconds: 2)
 }
 

@@ -1,8 +1,10 @@
 import DWTSandbox
+import DefraReferenceSeed
 import Foundation
 import Testing
 import WeighbridgeControlProtocol
 import WeighbridgeCore
+import WeighbridgeJournal
 import WeighbridgeReporting
 import WeighbridgeStore
 
@@ -128,10 +130,41 @@ struct BacklogAndContractTests {
         try await sandbox.shutdown()
     }
 
+    @Test("Defra's reference lists are fetched, cached in the store and put in force; a failed refresh keeps them")
+    func referenceDataRefresh() async throws {
+        let sandbox = try await DWTSandbox.start()
+        var lists = SeedLists.all
+        lists["ewc-codes"] = #"[{"code":"200301","isHazardous":false}]"#
+        let fixture = try await ReportingFixture(
+            profile: .defraReceipt, sandbox: sandbox, catalogue: try ReferenceCatalogue(lists: lists))
+        let clock = fixture.clock
+        let refresh = ReferenceDataRefresh(
+            store: fixture.store, sender: fixture.sender, cache: fixture.catalogue,
+            journal: Journal(destination: .standardError, threshold: .error), now: { clock.now })
+        #expect(fixture.catalogue.current.ewcHazardous.count == 1)
+        #expect(await refresh.refreshOnce())
+        #expect(fixture.catalogue.current.ewcHazardous.count == 842)
+        #expect(fixture.catalogue.current.ewcHazardous["160605"] == false)
+        #expect(fixture.catalogue.current.ewcHazardous["200133"] == true)
+        let cached = try await fixture.store.read { transaction in
+            try ReferenceCatalogue.lists.compactMap { try transaction.referenceData(list: $0) }.count
+        }
+        #expect(cached == 5)
+        sandbox.expireTokens()
+        #expect(await refresh.refreshOnce(), "a refused token is refreshed once")
+
+        fixture.catalogue.replace(with: try ReferenceCatalogue(lists: lists))
+        sandbox.inject([.status(503, retryAfterSeconds: nil)])
+        #expect(await refresh.refreshOnce() == false)
+        #expect(fixture.catalogue.current.ewcHazardous.count == 1, "a failed refresh changes nothing")
+        await fixture.close()
+        try await sandbox.shutdown()
+    }
+
     @Test("the project's own schema checks refuse what Defra's rules refuse, field by field")
     func ownSchemaChecks() throws {
         let document = DefraReceiptDocument(
-            catalogue: .seed(),
+            catalogue: ReferenceCatalogueCache(.seed()),
             receiver: ReceiverDetails(
                 siteName: "Site", authorisationNumber: "EPR/AB1234CD", fullAddress: "1 Road", postcode: "TE1 1ST"),
             apiCode: apiCode)

@@ -3,6 +3,7 @@ import Foundation
 import Testing
 import WeighbridgeControlProtocol
 import WeighbridgeCore
+import WeighbridgeOperations
 import WeighbridgeReporting
 import WeighbridgeStore
 
@@ -129,6 +130,14 @@ struct DeliveryTests {
         #expect(reason.contains("typeOfContainers"))
         #expect(reason.contains("carrier: required"))
         #expect(sandbox.requests.isEmpty)
+        // The operator supplies the receipt data and releases: the rules run again and it goes.
+        let movement = try #require(try await fixture.store.read { try $0.movement(id: "M-BAD3")?.lifecycle.movement })
+        _ = try await fixture.desk.expect(movement, receipt: validReceipt, by: "test")
+        _ = try await fixture.desk.act(
+            .release(by: "sam"), on: "M-BAD3", by: OperatorIdentity(uid: 1001, name: "sam"), reason: "receipt added")
+        #expect(try await fixture.store.read { try $0.movement(id: "M-BAD3")?.lifecycle.state } == .confirmed)
+        fixture.delivery.wake()  // as the control service does after every accepted change
+        try await fixture.waitFor("M-BAD3") { $0.first?.state == .done }
         await fixture.close()
         try await sandbox.shutdown()
     }

@@ -36,13 +36,15 @@ final class ReportingFixture: Sendable {
     let sandbox: DWTSandbox
     let delivery: DeliveryService
     let connection: APIConnection
+    let sender: ReportSender
+    let catalogue: ReferenceCatalogueCache
     let clock: TestClock
     private let runner: Task<Void, Never>
 
     /// `baseURL` overrides the sandbox's own (to point at a dead port, or HTTPS).
     init(
         profile: APIProfile, sandbox: DWTSandbox, baseURL: String? = nil, caFile: String? = nil, maxInFlight: Int = 4,
-        timeoutSeconds: Int = 2
+        timeoutSeconds: Int = 2, catalogue: ReferenceCatalogue = .seed()
     ) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("report-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -93,8 +95,9 @@ final class ReportingFixture: Sendable {
         self.clock = clock
         store = try Store(path: configuration.store.path, now: clock.now)
         let site = configuration.site
+        self.catalogue = ReferenceCatalogueCache(catalogue)
         let document = DefraReceiptDocument(
-            catalogue: .seed(),
+            catalogue: self.catalogue,
             receiver: ReceiverDetails(
                 siteName: site.name ?? "", authorisationNumber: site.permit ?? "", fullAddress: site.address ?? "",
                 postcode: site.postcode ?? ""),
@@ -103,7 +106,7 @@ final class ReportingFixture: Sendable {
         desk = MovementDesk(store: store, policy: .standard, routing: routing) { clock.now }
         connection = try APIConnection(
             caFile: configuration.api.caFile, timeoutSeconds: timeoutSeconds, maxConnections: maxInFlight)
-        let sender = try ReportSender(
+        sender = try ReportSender(
             api: configuration.api, site: site, document: document, connection: connection, environment: [:],
             now: { clock.now })
         delivery = DeliveryService(

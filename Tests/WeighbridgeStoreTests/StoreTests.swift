@@ -111,11 +111,17 @@ struct StoreTests {
                 _ = try $0.enqueue(report, kind: .confirmation, idempotent: true, idempotencyKey: "k1")
             }
         }
-        let claimed = try await store.write(at: t0) { try $0.claimDueOutboxEntries(limit: 10) }
-        #expect(claimed.map(\.state) == [.sending])
-        #expect(claimed.first?.report == report)
-        #expect(try await store.write(at: t0) { try $0.claimDueOutboxEntries(limit: 10) }.isEmpty)
-        let id = try #require(claimed.first?.id)
+        let due = try await store.read { try $0.dueOutboxEntries(at: t0, limit: 10) }
+        #expect(due.map(\.state) == [.pending])
+        #expect(due.first?.report == report)
+        let id = try #require(due.first?.id)
+        #expect(try await store.read { try $0.dueOutboxEntries(at: t0, limit: 10, excluding: [id]) }.isEmpty)
+        try await store.write(at: t0) { try $0.markSending([id]) }
+        #expect(try await store.read { try $0.outboxEntry(id: id)?.state } == .sending)
+        #expect(try await store.read { try $0.dueOutboxEntries(at: t0, limit: 10) }.isEmpty)
+        await #expect(throws: StoreError.self, "an entry already being sent is not marked twice") {
+            try await store.write(at: t0) { try $0.markSending([id]) }
+        }
         try await store.write(at: t0) { transaction in
             try transaction.updateOutboxEntry(
                 id: id,
@@ -124,10 +130,9 @@ struct StoreTests {
                     nextAttemptAt: t0.adding(seconds: 5),
                     lastError: "HTTP 503"))
         }
-        #expect(try await store.write(at: t0.adding(seconds: 4)) { try $0.claimDueOutboxEntries(limit: 10) }.isEmpty)
+        #expect(try await store.read { try $0.dueOutboxEntries(at: t0.adding(seconds: 4), limit: 10) }.isEmpty)
         #expect(
-            try await store.write(at: t0.adding(seconds: 5)) { try $0.claimDueOutboxEntries(limit: 10) }
-                .map(\.id) == [id])
+            try await store.read { try $0.dueOutboxEntries(at: t0.adding(seconds: 5), limit: 10) }.map(\.id) == [id])
     }
 
     @Test("after a crash mid-send, idempotent entries go back to pending and POSTs become unknown")
@@ -141,7 +146,7 @@ struct StoreTests {
                 try transaction.saveMovement(try movement("M1"), receipt: nil)
                 _ = try transaction.enqueue(report, kind: .confirmation, idempotent: true, idempotencyKey: "put")
                 _ = try transaction.enqueue(report, kind: .receipt, idempotent: false, idempotencyKey: "post")
-                _ = try transaction.claimDueOutboxEntries(limit: 10)
+                try transaction.markSending(try transaction.dueOutboxEntries(at: t0, limit: 10).map(\.id))
             }
         }
         let reopened = try Store(path: path, now: t0.adding(seconds: 60))
