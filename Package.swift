@@ -201,7 +201,7 @@ let package = Package(
             name: "weighbridge-bench",
             dependencies: [
                 "WeighbridgeCore", "WeighbridgeStore", "WeighbridgeModbus", "WeighbridgeConfiguration",
-                "WeighbridgeReporting", "WeighbridgeJournal",
+                "WeighbridgeReporting", "WeighbridgeJournal", "WeighbridgeTesting",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
@@ -271,6 +271,7 @@ let package = Package(
             dependencies: [
                 "WeighbridgeReporting", "DWTSandbox", "WeighbridgeOperations", "WeighbridgeStore", "WeighbridgeCore",
                 "WeighbridgeConfiguration", "WeighbridgeControlProtocol", "WeighbridgeJournal", "DefraReferenceSeed",
+                "WeighbridgeTesting",
             ],
             swiftSettings: strictSettings
         ),

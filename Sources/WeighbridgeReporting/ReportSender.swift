@@ -58,64 +58,63 @@ public struct ReportSender: Sendable {
                 verdict: .park("not sent, refused locally: \(error)"), status: nil, warnings: [],
                 serviceChargeExpiry: nil)
         }
+        let exchange: APIExchange
+        let refreshed: Bool
+        do {
+            (exchange, refreshed) = try await authorisedExchange(request)
+        } catch {
+            return SendOutcome(
+                verdict: DeliveryRules.classify(
+                    .notSent(error.description), idempotent: entry.idempotent, tokenRefreshed: false),
+                status: nil, warnings: [], serviceChargeExpiry: nil)
+        }
+        switch exchange {
+        case .failed(let attempt):
+            return SendOutcome(
+                verdict: DeliveryRules.classify(attempt, idempotent: entry.idempotent, tokenRefreshed: refreshed),
+                status: nil, warnings: [], serviceChargeExpiry: nil)
+        case .answered(let status, let headers, let body):
+            let interpreted = profile.interpret(status: status, headers: headers, body: body, sent: request)
+            return SendOutcome(
+                verdict: DeliveryRules.classify(
+                    .answered(interpreted.answer), idempotent: entry.idempotent, tokenRefreshed: refreshed),
+                status: status, warnings: interpreted.warnings, serviceChargeExpiry: interpreted.serviceChargeExpiry)
+        }
+    }
+
+    /// Sends `request` with the bearer token; on a 401, drops the token and tries once more with
+    /// a fresh one (`refreshed` says it did).
+    private func authorisedExchange(_ request: APIRequest) async throws(CredentialError) -> (
+        exchange: APIExchange, refreshed: Bool
+    ) {
         var refreshed = false
         while true {
-            let token: String
-            do {
-                token = try await tokens.token()
-            } catch {
-                return SendOutcome(
-                    verdict: DeliveryRules.classify(
-                        .notSent(error.description), idempotent: entry.idempotent, tokenRefreshed: refreshed),
-                    status: nil, warnings: [], serviceChargeExpiry: nil)
-            }
+            let token = try await tokens.token()
             var authorised = request
             authorised.headers.append(("Authorization", "Bearer \(token)"))
-            switch await connection.perform(authorised) {
-            case .failed(let attempt):
-                return SendOutcome(
-                    verdict: DeliveryRules.classify(attempt, idempotent: entry.idempotent, tokenRefreshed: refreshed),
-                    status: nil, warnings: [], serviceChargeExpiry: nil)
-            case .answered(let status, let headers, let body):
-                let interpreted = profile.interpret(status: status, headers: headers, body: body, sent: request)
-                let verdict = DeliveryRules.classify(
-                    .answered(interpreted.answer), idempotent: entry.idempotent, tokenRefreshed: refreshed)
-                if verdict == .refreshToken {
-                    await tokens.invalidate(token)
-                    refreshed = true
-                    continue
-                }
-                return SendOutcome(
-                    verdict: verdict, status: status, warnings: interpreted.warnings,
-                    serviceChargeExpiry: interpreted.serviceChargeExpiry)
-            }
+            let exchange = await connection.perform(authorised)
+            guard case .answered(401, _, _) = exchange, !refreshed else { return (exchange, refreshed) }
+            await tokens.invalidate(token)
+            refreshed = true
         }
     }
 
     /// One of Defra's reference lists (`GET /reference-data/{list}`) as the API serves it.
     public func referenceList(_ list: String) async throws(ReferenceDataError) -> String {
-        var refreshed = false
-        while true {
-            let token: String
-            do {
-                token = try await tokens.token()
-            } catch {
-                throw ReferenceDataError(list: list, reason: error.description)
-            }
-            let request = APIRequest(
-                method: .GET, url: "\(baseURL)/reference-data/\(list)", headers: [("Authorization", "Bearer \(token)")],
-                body: nil)
-            switch await connection.perform(request) {
-            case .failed(let attempt):
-                throw ReferenceDataError(list: list, reason: "\(attempt)")
-            case .answered(401, _, _) where !refreshed:
-                await tokens.invalidate(token)
-                refreshed = true
-            case .answered(200, _, let body):
-                return String(decoding: body, as: UTF8.self)
-            case .answered(let status, _, _):
-                throw ReferenceDataError(list: list, reason: "HTTP \(status)")
-            }
+        let request = APIRequest(method: .GET, url: "\(baseURL)/reference-data/\(list)", headers: [], body: nil)
+        let exchange: APIExchange
+        do {
+            exchange = try await authorisedExchange(request).exchange
+        } catch {
+            throw ReferenceDataError(list: list, reason: error.description)
+        }
+        switch exchange {
+        case .failed(let attempt):
+            throw ReferenceDataError(list: list, reason: "\(attempt)")
+        case .answered(200, _, let body):
+            return String(decoding: body, as: UTF8.self)
+        case .answered(let status, _, _):
+            throw ReferenceDataError(list: list, reason: "HTTP \(status)")
         }
     }
 }

@@ -6,6 +6,7 @@ import WeighbridgeCore
 import WeighbridgeJournal
 import WeighbridgeReporting
 import WeighbridgeStore
+import WeighbridgeTesting
 
 /// The brief profile's settings for a sandbox at `url`, as the daemon would read them.
 private func briefConfiguration(url: String, tokenFile: String, maxInFlight: Int) throws -> Configuration {
@@ -28,26 +29,6 @@ private func briefConfiguration(url: String, tokenFile: String, maxInFlight: Int
         """, fileName: "bench.toml")
 }
 
-/// A confirmed movement and its report, as the rules produce them.
-private func confirmed(_ id: String, ticket: Int64, at time: Timestamp) throws -> (MovementLifecycle, Report) {
-    var lifecycle = MovementLifecycle(
-        movement: try Movement(
-            id: id, declared: Mass(10_000, .kilograms), ewcCodes: [EWCCode(parsing: "20 03 01")],
-            vehicle: VehicleRegistration("AB12CDE")))
-    let context = DecisionContext(policy: .standard, reportsDiscrepancies: true, now: time)
-    _ = try lifecycle.receive(.arrived(bridge: "in", at: time), context: context)
-    var actions: [MovementAction] = []
-    for (offset, kilograms) in [Int64(22_000), 12_000].enumerated() {
-        actions = try lifecycle.receive(
-            .weighed(
-                Weighing(
-                    ticket: ticket + Int64(offset), bridge: "in", weight: Mass(kilograms, .kilograms),
-                    division: Mass(20, .kilograms), time: time)), context: context)
-    }
-    for case .report(let report) in actions { return (lifecycle, report) }
-    fail("the rules produced no report for \(id)")
-}
-
 /// Queues `count` confirmations in a fresh store, then times the delivery service draining them
 /// to the sandbox: outbox reads, requests, outcome commits and all.
 func benchReporting(url: String, database: String, prefix: String, count: Int, maxInFlight: Int) async throws {
@@ -58,7 +39,9 @@ func benchReporting(url: String, database: String, prefix: String, count: Int, m
         Timestamp(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1_000))
     }
     let store = try Store(path: database, now: now())
-    let reports = try (0..<count).map { try confirmed("\(prefix)-\($0)", ticket: Int64($0) * 2 + 1, at: now()) }
+    let reports = try (0..<count).map {
+        try SampleMovements.confirmed("\(prefix)-\($0)", ticket: Int64($0) * 2 + 1, at: now())
+    }
     try await store.write(at: now()) { transaction in
         for (lifecycle, report) in reports {
             try transaction.saveMovement(lifecycle, receipt: nil)

@@ -7,26 +7,7 @@ import WeighbridgeCore
 import WeighbridgeJournal
 import WeighbridgeReporting
 import WeighbridgeStore
-
-/// A confirmed movement's lifecycle and its report, as the rules produce them.
-private func confirmedMovement(_ id: String, ticket: Int64, at time: Timestamp) throws -> (MovementLifecycle, Report) {
-    var lifecycle = MovementLifecycle(
-        movement: try Movement(
-            id: id, declared: Mass(10_000, .kilograms), ewcCodes: [EWCCode(parsing: "20 03 01")],
-            vehicle: VehicleRegistration("AB12CDE")))
-    let context = DecisionContext(policy: .standard, reportsDiscrepancies: true, now: time)
-    _ = try lifecycle.receive(.arrived(bridge: "in", at: time), context: context)
-    var actions: [MovementAction] = []
-    for (offset, kilograms) in [22_000, 12_000].enumerated() {
-        actions = try lifecycle.receive(
-            .weighed(
-                Weighing(
-                    ticket: ticket + Int64(offset), bridge: "in", weight: Mass(Int64(kilograms), .kilograms),
-                    division: Mass(20, .kilograms), time: time)), context: context)
-    }
-    for case .report(let report) in actions { return (lifecycle, report) }
-    throw StoreError(code: .other, operation: "test fixture", message: "no report for \(id)")
-}
+import WeighbridgeTesting
 
 @Suite("Backlog and Defra's published contract")
 struct BacklogAndContractTests {
@@ -39,7 +20,9 @@ struct BacklogAndContractTests {
             profile: .brief, sandbox: probe, baseURL: "http://127.0.0.1:\(port)", maxInFlight: 4)
         let count = 10_000
         let now = fixture.clock.now
-        let reports = try (0..<count).map { try confirmedMovement("BL-\($0)", ticket: Int64($0) * 2 + 1, at: now) }
+        let reports = try (0..<count).map {
+            try SampleMovements.confirmed("BL-\($0)", ticket: Int64($0) * 2 + 1, at: now)
+        }
         try await fixture.store.write(at: now) { transaction in
             for (lifecycle, report) in reports {
                 try transaction.saveMovement(lifecycle, receipt: nil)
