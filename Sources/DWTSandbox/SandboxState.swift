@@ -171,8 +171,8 @@ final class SandboxState: Sendable {
         return Response(status: 200, body: movement)
     }
 
-    /// `PUT /confirmations/{id}` and `PUT /discrepancies/{id}`: idempotent by movement; a second
-    /// write with another key and other content is a 409 carrying what is stored.
+    /// `PUT /confirmations/{id}` and `PUT /discrepancies/{id}`: idempotent by movement; a write
+    /// with another key than the stored record's is a 409 carrying what is stored.
     func briefWrite(kind: String, id: String, key: String?, body: JSONValue) -> (Response, duplicate: Bool) {
         var problems: [String] = []
         if case .string(let bodyID)? = body.field("movement_id"), bodyID == id {
@@ -195,12 +195,13 @@ final class SandboxState: Sendable {
         return storage.withLock { storage in
             let recordKey = "\(kind)/\(id)"
             if let existing = storage.briefRecords[recordKey] {
-                if existing.key == key || existing.body == body { return (Response(status: 200), false) }
-                storage.duplicates += 1
+                // The same key again is a replay; another key finds the record taken, and is told
+                // what is stored so that the client can see whether it is its own.
+                if existing.key == key { return (Response(status: 200), false) }
                 return (
                     Response(
                         status: 409, body: .object(["error": .string("already recorded"), "stored": existing.body])),
-                    true
+                    false
                 )
             }
             storage.briefRecords[recordKey] = (key, body)

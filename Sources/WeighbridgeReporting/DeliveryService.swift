@@ -104,9 +104,9 @@ public final class DeliveryService: Sendable {
                     waitUntil = min(waitUntil, pausedUntil)
                 } else if capacity > 0 {
                     let taken = await take(upTo: capacity, at: current)
-                    for entry in taken {
+                    for (entry, facts) in taken {
                         group.addTask {
-                            await self.deliver(entry)
+                            await self.deliver(entry, facts: facts)
                             self.state.withLock { $0.inFlight -= 1 }
                             self.doorbell.ring()
                         }
@@ -125,21 +125,35 @@ public final class DeliveryService: Sendable {
     /// Takes up to `limit` due entries. A request that is safe to repeat goes out straight from
     /// `pending`; one that is not (Defra's POST) is first marked `sending` in the store, so that a
     /// crash mid-request leaves it `unknown` rather than silently resent.
-    private func take(upTo limit: Int, at time: Timestamp) async -> [OutboxEntry] {
+    private func take(upTo limit: Int, at time: Timestamp) async -> [(entry: OutboxEntry, facts: ReportFacts?)] {
         let excluded = state.withLock { $0.unsettled }
         do {
-            let due = try await store.read { try $0.dueOutboxEntries(at: time, limit: limit, excluding: excluded) }
-            let unsafe = due.filter { !$0.idempotent }.map(\.id)
+            // The entries and everything their requests need, in one read.
+            let due = try await store.read { transaction in
+                try transaction.dueOutboxEntries(at: time, limit: limit, excluding: excluded).map { entry in
+                    (entry, try Self.facts(for: entry, in: transaction))
+                }
+            }
+            let unsafe = due.filter { !$0.0.idempotent }.map(\.0.id)
             if !unsafe.isEmpty { try await store.write(at: time) { try $0.markSending(unsafe) } }
             state.withLock { loop in
                 loop.inFlight += due.count
-                loop.unsettled.formUnion(due.map(\.id))
+                loop.unsettled.formUnion(due.map(\.0.id))
             }
-            return due
+            return due.map { (entry: $0.0, facts: $0.1) }
         } catch {
             journal.log(LogEvent(.error, "outbox: cannot take reports: \(error)"))
             return []
         }
+    }
+
+    /// What the request for `entry` needs from the store; nil when its movement is missing.
+    private static func facts(for entry: OutboxEntry, in transaction: StoreTransaction) throws -> ReportFacts? {
+        guard let movement = try transaction.movement(id: entry.movementID) else { return nil }
+        return ReportFacts(
+            movement: movement.lifecycle.movement, receipt: movement.receipt,
+            gross: try transaction.weighing(ticket: entry.report.net.gross.ticket),
+            tare: try entry.report.net.tareWeighing.flatMap { try transaction.weighing(ticket: $0.ticket) })
     }
 
     /// Records an outcome. Outcomes are written in groups: while one transaction commits, the
@@ -180,30 +194,18 @@ public final class DeliveryService: Sendable {
         }
     }
 
-    private func deliver(_ entry: OutboxEntry) async {
+    private func deliver(_ entry: OutboxEntry, facts: ReportFacts?) async {
         let fields = [
             "MOVEMENT_ID": entry.movementID, "REPORT_ID": String(entry.id), "ATTEMPT": String(entry.attempts + 1),
         ]
-        let facts: ReportFacts
-        do {
-            facts = try await store.read { transaction in
-                guard let movement = try transaction.movement(id: entry.movementID) else {
-                    throw StoreError(
-                        code: .constraint, operation: "deliver", message: "movement \(entry.movementID) is missing")
-                }
-                return ReportFacts(
-                    movement: movement.lifecycle.movement, receipt: movement.receipt,
-                    gross: try transaction.weighing(ticket: entry.report.net.gross.ticket),
-                    tare: try entry.report.net.tareWeighing.flatMap { try transaction.weighing(ticket: $0.ticket) })
-            }
-        } catch {
-            // Not sent: the entry keeps its state and is tried again after a backoff.
-            journal.log(LogEvent(.error, "report \(entry.id): cannot read its movement: \(error)", fields))
+        guard let facts else {
+            // Not sent: its movement is not in the store. Kept, parked, for an operator.
+            journal.log(LogEvent(.error, "report \(entry.id): its movement \(entry.movementID) is missing", fields))
             await record(
                 entry.id,
                 OutboxUpdate(
-                    state: .retryWait, attempts: entry.attempts, nextAttemptAt: now().adding(seconds: 60),
-                    lastError: "cannot read its movement: \(error)"))
+                    state: .parked, attempts: entry.attempts, nextAttemptAt: now(),
+                    lastError: "not sent: movement \(entry.movementID) is missing from the store"))
             return
         }
         let outcome = await sender.send(entry, facts: facts)

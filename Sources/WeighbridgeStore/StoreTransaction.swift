@@ -242,10 +242,28 @@ public struct StoreTransaction {
     public func dueOutboxEntries(at time: Timestamp, limit: Int, excluding excluded: Set<Int64> = [])
         throws(StoreError) -> [OutboxEntry]
     {
-        let due = try outboxEntries(
-            where: "state IN ('pending', 'retry_wait') AND next_attempt_ms <= ? ORDER BY next_attempt_ms, id LIMIT ?",
-            [.integer(time.millisecondsSinceEpoch), .integer(Int64(limit + excluded.count))])
-        return Array(due.filter { !excluded.contains($0.id) }.prefix(limit))
+        // One query per state, each walking the (state, next_attempt_ms) index in order: a single
+        // query over both states would sort the whole backlog on every call.
+        // Only the chosen entries are then read whole (their reports decoded).
+        var candidates: [(due: Int64, id: Int64)] = []
+        for state in [OutboxState.pending, .retryWait] {
+            candidates += try connection.rows(
+                "SELECT next_attempt_ms, id FROM outbox WHERE state = ? AND next_attempt_ms <= ? "
+                    + "ORDER BY next_attempt_ms, id LIMIT ?",
+                [
+                    .text(state.rawValue), .integer(time.millisecondsSinceEpoch),
+                    .integer(Int64(limit + excluded.count)),
+                ],
+                operation: "read outbox"
+            ) { ($0.integer(0), $0.integer(1)) }
+        }
+        let chosen = candidates.sorted { ($0.due, $0.id) < ($1.due, $1.id) }.map(\.id)
+            .filter { !excluded.contains($0) }.prefix(limit)
+        guard !chosen.isEmpty else { return [] }
+        let entries = try outboxEntries(
+            where: "id IN (\(chosen.map { _ in "?" }.joined(separator: ",")))", chosen.map { .integer($0) })
+        let order = Dictionary(uniqueKeysWithValues: chosen.enumerated().map { ($1, $0) })
+        return entries.sorted { order[$0.id, default: 0] < order[$1.id, default: 0] }
     }
 
     /// Marks entries `sending`, durably, before a request that is not safe to repeat goes out:
@@ -310,7 +328,10 @@ public struct StoreTransaction {
     /// When the earliest waiting entry (pending or retry_wait) falls due; nil when none waits.
     public func nextOutboxAttempt() throws(StoreError) -> Timestamp? {
         try connection.rows(
-            "SELECT MIN(next_attempt_ms) FROM outbox WHERE state IN ('pending', 'retry_wait')", [],
+            """
+            SELECT MIN(m) FROM (SELECT MIN(next_attempt_ms) AS m FROM outbox WHERE state = 'pending'
+                UNION ALL SELECT MIN(next_attempt_ms) FROM outbox WHERE state = 'retry_wait')
+            """, [],
             operation: "read outbox"
         ) { $0.optionalInteger(0).map(Timestamp.init(millisecondsSinceEpoch:)) }.first ?? nil
     }

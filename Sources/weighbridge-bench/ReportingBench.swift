@@ -63,7 +63,7 @@ func benchReporting(url: String, database: String, prefix: String, count: Int, m
     let elapsed = try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { await delivery.run() }
         while try await store.read({ try $0.counts().outboxByState["done"] ?? 0 }) < count {
-            try await Task.sleep(for: .milliseconds(5))
+            try await Task.sleep(for: .milliseconds(50))
         }
         let elapsed = ContinuousClock.now - start
         delivery.stop()

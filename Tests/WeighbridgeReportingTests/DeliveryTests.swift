@@ -226,6 +226,36 @@ struct DeliveryTests {
         try await sandbox.shutdown()
     }
 
+    @Test("brief: a 409 whose stored record is ours counts as done; one holding another record parks")
+    func briefConflict() async throws {
+        let sandbox = try await DWTSandbox.start()
+        let fixture = try await ReportingFixture(profile: .brief, sandbox: sandbox)
+        try await fixture.visit("B-409")
+        let first = try #require(try await fixture.waitFor("B-409") { $0.first?.state == .done }.first)
+        // The same report under another key: the server holds exactly this, so it is done.
+        try await fixture.store.write(at: fixture.clock.now) { transaction in
+            _ = try transaction.enqueue(
+                first.report, kind: .confirmation, idempotent: true, idempotencyKey: "B-409/again")
+        }
+        fixture.delivery.wake()
+        let again = try await fixture.waitFor("B-409") { $0.count == 2 && $0[1].state != .pending }
+        #expect(again.last?.state == .done)
+        #expect(fixture.requests(to: "/confirmations/B-409").map(\.status) == [201, 409])
+        // A different report (another confirmer) under another key: the server holds something else.
+        var changed = first.report
+        changed.by = .operator("sam")
+        let other = changed
+        try await fixture.store.write(at: fixture.clock.now) { transaction in
+            _ = try transaction.enqueue(other, kind: .confirmation, idempotent: true, idempotencyKey: "B-409/other")
+        }
+        fixture.delivery.wake()
+        let conflicting = try await fixture.waitFor("B-409") { $0.count == 3 && $0[2].state != .pending }
+        #expect(conflicting.last?.state == .parked)
+        #expect(conflicting.last?.lastError?.contains("409") == true)
+        await fixture.close()
+        try await sandbox.shutdown()
+    }
+
     // MARK: outage, backlog, TLS
 
     @Test("API down for three vehicles: all three delivered after it comes back, none twice")
