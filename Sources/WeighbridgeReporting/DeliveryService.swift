@@ -292,7 +292,9 @@ public final class DeliveryService: Sendable {
         do {
             (waiting, discrepancies) = try await store.read { transaction in
                 (
-                    try transaction.outboxEntries().filter { $0.state != .done },
+                    try OutboxState.allCases.filter { $0 != .done }.flatMap {
+                        try transaction.outboxEntries(state: $0)
+                    },
                     try transaction.movements(state: .discrepancy)
                 )
             }

@@ -59,8 +59,12 @@ struct AcquisitionService: Service {
                     LogEvent(.warning, "bridge \(name) unreachable (\(consecutive) failed polls): \(error)", fields))
             }
         case .badReading(let error):
+            // Logged when it starts (or changes), not at every poll while it lasts.
+            let repeated = live.bridge(name)?.lastError == error.description
             live.update(name, at: time) { $0.lastError = error.description }
-            journal.log(LogEvent(.warning, "bridge \(name) sent an unusable reading: \(error)", fields))
+            if !repeated {
+                journal.log(LogEvent(.warning, "bridge \(name) sent an unusable reading: \(error)", fields))
+            }
         case .reading(let reading, let phase, let at):
             live.update(name, at: time) {
                 $0.connected = true

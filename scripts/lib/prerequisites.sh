@@ -5,8 +5,8 @@
 # The Debian packages every build and test needs: libmodbus for every Modbus byte, SQLite for the
 # store, libsystemd for the journal and notify protocols, socat for serial pty pairs in tests,
 # systemd for systemd-analyze and a standalone journald in tests, util-linux for runuser, openssl
-# for the self-signed certificate of the TLS test.
-WEIGHBRIDGED_APT_PACKAGES=(pkg-config libmodbus-dev libsqlite3-dev sqlite3 libsystemd-dev socat systemd util-linux openssl)
+# for the self-signed certificate of the TLS test, curl for the demo's calls to the sandbox.
+WEIGHBRIDGED_APT_PACKAGES=(pkg-config libmodbus-dev libsqlite3-dev sqlite3 libsystemd-dev socat systemd util-linux openssl curl)
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
