@@ -85,6 +85,7 @@ enum Daemon {
             sender = try ReportSender(
                 api: api, site: site, document: document, connection: connection, environment: environment, now: now)
         } catch {
+            try? await connection.shutdown()
             throw StartupFailure(message: "\(configurationPath): [api]: \(error)", exitStatus: 78)
         }
         let routing: ReportRouting = document.map { .defraReceipt(document: $0) } ?? .brief

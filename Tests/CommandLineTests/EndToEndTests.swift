@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(FoundationNetworking)
@@ -26,6 +27,16 @@ struct EndToEndTests {
         #expect(confirmations.first?.body.contains(#""received_weight_kg":10500"#) == true)
         #expect(requests.filter { $0.path.hasSuffix("/E-EDGE") }.count == 1)
         #expect(try await site.show("E-OVER")["state"] as? String == "discrepancy")
+    }
+
+    @Test("a secret that cannot be read stops start-up with exit 78, naming the file and where it is set")
+    func unreadableSecret() async throws {
+        let site = try SiteHarness(profile: .brief)
+        unlink(site.directory + "/token")
+        let result = try await onOwnThread { try run("weighbridged", ["--config", site.configuration]) }
+        #expect(result.status == 78, "\(result.error)")
+        #expect(result.error.contains("[api]"), "\(result.error)")
+        #expect(result.error.contains(site.directory + "/token"), "\(result.error)")
     }
 
     @Test("defra-receipt: within tolerance → exactly one receipt POST with the weighed net, tracking id kept")
