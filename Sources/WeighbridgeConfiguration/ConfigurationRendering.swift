@@ -139,26 +139,8 @@ extension Configuration {
     }
 }
 
-private func quoted(_ text: String) -> String {
-    var escaped = "\""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": escaped += "\\\""
-        case "\\": escaped += "\\\\"
-        case "\n": escaped += "\\n"
-        case "\t": escaped += "\\t"
-        default:
-            if scalar.value < 0x20 {
-                escaped +=
-                    "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
-                    + String(scalar.value, radix: 16)
-            } else {
-                escaped.unicodeScalars.append(scalar)
-            }
-        }
-    }
-    return escaped + "\""
-}
+/// A TOML basic string (the JSON escaping is valid TOML).
+private func quoted(_ text: String) -> String { text.quotedForJSON }
 
 private func hex(_ value: UInt32) -> String { "0x" + String(value, radix: 16, uppercase: true) }
 

@@ -178,6 +178,27 @@ extension String {
         while scalars.last?.isWhitespace == true { scalars = scalars.dropLast() }
         return String(scalars)
     }
+
+    /// The text as a double-quoted JSON string (also a valid TOML basic string): `"`, `\\` and
+    /// control characters escaped, nothing else. Shared by the audit log's canonical form, whose
+    /// hashed bytes must never change, the control protocol and the configuration rendering.
+    package var quotedForJSON: String {
+        var result = "\""
+        for scalar in unicodeScalars {
+            switch scalar {
+            case "\"": result += "\\\""
+            case "\\": result += "\\\\"
+            case "\n": result += "\\n"
+            case "\r": result += "\\r"
+            case "\t": result += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result + "\""
+    }
 }
 
 extension Mass: Codable {

@@ -56,25 +56,8 @@ enum AuditChain {
     /// output may change between Foundation versions: the bytes are hashed, and entries written
     /// today must still verify in ten years.
     static func canonicalDetail(_ detail: [String: String]) -> String {
-        func quoted(_ text: String) -> String {
-            var result = "\""
-            for scalar in text.unicodeScalars {
-                switch scalar {
-                case "\"": result += "\\\""
-                case "\\": result += "\\\\"
-                case "\n": result += "\\n"
-                case "\r": result += "\\r"
-                case "\t": result += "\\t"
-                case _ where scalar.value < 0x20:
-                    let hex = String(scalar.value, radix: 16)
-                    result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                default: result.unicodeScalars.append(scalar)
-                }
-            }
-            return result + "\""
-        }
         let pairs = detail.sorted { Array($0.key.utf8).lexicographicallyPrecedes(Array($1.key.utf8)) }
-        return "{" + pairs.map { quoted($0.key) + ":" + quoted($0.value) }.joined(separator: ",") + "}"
+        return "{" + pairs.map { $0.key.quotedForJSON + ":" + $0.value.quotedForJSON }.joined(separator: ",") + "}"
     }
 
     /// SHA-256 over the previous hash and each field, length-prefixed so that no two different
