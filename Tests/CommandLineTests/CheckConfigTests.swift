@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The built executables sit beside the test bundle in the build directory.
@@ -10,22 +11,7 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 func run(_ product: String, _ arguments: [String], environment: [String: String] = [:]) throws
     -> (status: Int32, output: String, error: String)
 {
-    let process = Process()
-    process.executableURL = productsDirectory.appendingPathComponent(product)
-    process.arguments = arguments
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    let output = Pipe()
-    let error = Pipe()
-    process.standardOutput = output
-    process.standardError = error
-    try process.run()
-    let outputData = output.fileHandleForReading.readDataToEndOfFile()
-    let errorData = error.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (
-        process.terminationStatus, String(decoding: outputData, as: UTF8.self),
-        String(decoding: errorData, as: UTF8.self)
-    )
+    try runToCompletion(productsDirectory.appendingPathComponent(product), arguments, environment: environment)
 }
 
 @Suite("weighbridged check-config, as an operator runs it")

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Runs blocking work (a child process and its pipes) on a new thread, off the concurrency pool,
 /// so that a test waiting on a process never starves the tasks running beside it (among them,
@@ -7,6 +7,28 @@ public func onOwnThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T)
     try await withCheckedThrowingContinuation { continuation in
         Thread { continuation.resume(with: Result { try work() }) }.start()
     }
+}
+
+/// Runs a program to completion: its exit status, standard output and standard error.
+public func runToCompletion(_ executable: URL, _ arguments: [String], environment: [String: String] = [:]) throws
+    -> (status: Int32, output: String, error: String)
+{
+    let process = Process()
+    process.executableURL = executable
+    process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    let output = Pipe()
+    let error = Pipe()
+    process.standardOutput = output
+    process.standardError = error
+    try process.run()
+    let outputData = output.fileHandleForReading.readDataToEndOfFile()
+    let errorData = error.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (
+        process.terminationStatus, String(decoding: outputData, as: UTF8.self),
+        String(decoding: errorData, as: UTF8.self)
+    )
 }
 
 /// Runs `body` with a systemd-journald listening: the one already running, or (systemd is not

@@ -59,27 +59,10 @@ private final class ServerFixture: Sendable {
     private static func runCtl(_ arguments: [String], user: String?, socket: String) throws -> (
         status: Int32, output: String, error: String
     ) {
-        let process = Process()
-        let ctl = productsDirectory.appendingPathComponent("weighbridgectl").path
-        if let user {
-            process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
-            process.arguments = ["-u", user, "--", ctl] + arguments + ["--socket", socket]
-        } else {
-            process.executableURL = URL(fileURLWithPath: ctl)
-            process.arguments = arguments + ["--socket", socket]
-        }
-        let output = Pipe()
-        let error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        try process.run()
-        let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = error.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (
-            process.terminationStatus, String(decoding: outputData, as: UTF8.self),
-            String(decoding: errorData, as: UTF8.self)
-        )
+        let ctl = productsDirectory.appendingPathComponent("weighbridgectl")
+        guard let user else { return try runToCompletion(ctl, arguments + ["--socket", socket]) }
+        return try runToCompletion(
+            URL(fileURLWithPath: "/usr/sbin/runuser"), ["-u", user, "--", ctl.path] + arguments + ["--socket", socket])
     }
 
     func capture(_ kilograms: Int64) async throws -> CaptureOutcome {
