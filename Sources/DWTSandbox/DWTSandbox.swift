@@ -4,6 +4,10 @@ internal import NIOPosix
 internal import NIOSSL
 public import WeighbridgeControlProtocol
 
+#if canImport(Glibc)
+    internal import Glibc
+#endif
+
 /// A loopback stand-in for both reporting APIs: the brief's (`PUT /confirmations/{id}`,
 /// `PUT /discrepancies/{id}`, `GET /movements/{id}`) and Defra's Receipt API (`POST
 /// /movements/receive`, `PUT /movements/{id}/receive`, reference data, an OAuth token endpoint),
@@ -91,6 +95,8 @@ final class SandboxHandler: ChannelInboundHandler, @unchecked Sendable {
     private let state: SandboxState
     private var head: HTTPRequestHead?
     private var body: [UInt8] = []
+    /// When the request being answered had arrived whole, in microseconds since the Unix epoch.
+    private var receivedAt: Int64 = 0
 
     init(state: SandboxState) { self.state = state }
 
@@ -104,6 +110,7 @@ final class SandboxHandler: ChannelInboundHandler, @unchecked Sendable {
         case .end:
             guard let head else { return }
             self.head = nil
+            receivedAt = Self.wallClockMicroseconds()
             handle(head: head, body: body, context: context)
         }
     }
@@ -151,8 +158,10 @@ final class SandboxHandler: ChannelInboundHandler, @unchecked Sendable {
                 respond(route(head: head, path: path, body: body), keepAlive: head.isKeepAlive, context: context)
             }
         }
-        if case .latency(let milliseconds)? = fault {
-            context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(milliseconds))) { apply() }
+        var delay = state.settings.latencyMilliseconds
+        if case .latency(let milliseconds)? = fault { delay += milliseconds }
+        if delay > 0 {
+            context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(delay))) { apply() }
         } else {
             apply()
         }
@@ -237,7 +246,14 @@ final class SandboxHandler: ChannelInboundHandler, @unchecked Sendable {
         state.record(
             RecordedRequest(
                 method: head.method.rawValue, path: path, idempotencyKey: head.headers.first(name: "Idempotency-Key"),
-                body: String(decoding: body, as: UTF8.self), status: status, duplicate: duplicate))
+                body: String(decoding: body, as: UTF8.self), status: status, duplicate: duplicate,
+                receivedAt: receivedAt))
+    }
+
+    private static func wallClockMicroseconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1_000
     }
 
     /// `/__sandbox/faults` (POST `{"faults":[…]}`), `/__sandbox/expire-tokens` (POST),
@@ -257,7 +273,7 @@ final class SandboxHandler: ChannelInboundHandler, @unchecked Sendable {
                             "method": .string(request.method), "path": .string(request.path),
                             "idempotency_key": request.idempotencyKey.map(JSONValue.string) ?? .null,
                             "body": .string(request.body), "status": request.status.map { .integer($0) } ?? .null,
-                            "duplicate": .bool(request.duplicate),
+                            "duplicate": .bool(request.duplicate), "received_at_us": .integer(request.receivedAt),
                         ])
                     }))
         case (.POST, "/__sandbox/faults"):

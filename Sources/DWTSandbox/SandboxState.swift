@@ -25,6 +25,8 @@ public struct RecordedRequest: Sendable, Hashable {
     public var status: Int?
     /// Whether this write created a second record of something already recorded.
     public var duplicate: Bool
+    /// When the request had arrived whole, in microseconds since the Unix epoch.
+    public var receivedAt: Int64
 }
 
 /// The sandbox's settings.
@@ -38,6 +40,8 @@ public struct SandboxSettings: Sendable, Hashable {
     public var tokenLifetimeSeconds = 3600
     /// Sent as `x-dwt-service-charge-expiry-date` on Defra answers.
     public var serviceChargeExpiry = "2027-11-30T00:00:00Z"
+    /// How long every API request waits before it is handled, like a round trip over a WAN.
+    public var latencyMilliseconds = 0
 
     /// The defaults.
     public init() {}

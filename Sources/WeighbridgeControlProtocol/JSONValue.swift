@@ -57,16 +57,34 @@ extension JSONValue {
 
     /// The value as compact JSON text, object keys sorted.
     public var serialized: String {
+        var text = ""
+        serialize(into: &text)
+        return text
+    }
+
+    /// Appends the compact text to `text`: one buffer for the whole value, no intermediate strings.
+    private func serialize(into text: inout String) {
         switch self {
-        case .null: return "null"
-        case .bool(let flag): return flag ? "true" : "false"
-        case .number(let text): return text
-        case .string(let text): return text.quotedForJSON
-        case .array(let items): return "[" + items.map(\.serialized).joined(separator: ",") + "]"
+        case .null: text += "null"
+        case .bool(let flag): text += flag ? "true" : "false"
+        case .number(let number): text += number
+        case .string(let string): text += string.quotedForJSON
+        case .array(let items):
+            text += "["
+            for (index, item) in items.enumerated() {
+                if index > 0 { text += "," }
+                item.serialize(into: &text)
+            }
+            text += "]"
         case .object(let members):
-            return "{"
-                + members.sorted { $0.key < $1.key }.map { $0.key.quotedForJSON + ":" + $0.value.serialized }
-                .joined(separator: ",") + "}"
+            text += "{"
+            for (index, key) in members.keys.sorted().enumerated() {
+                if index > 0 { text += "," }
+                text += key.quotedForJSON
+                text += ":"
+                members[key]?.serialize(into: &text)
+            }
+            text += "}"
         }
     }
 

@@ -105,11 +105,7 @@ public final class DeliveryService: Sendable {
                 } else if capacity > 0 {
                     let taken = await take(upTo: capacity, at: current)
                     for (entry, facts) in taken {
-                        group.addTask {
-                            await self.deliver(entry, facts: facts)
-                            self.state.withLock { $0.inFlight -= 1 }
-                            self.doorbell.ring()
-                        }
+                        group.addTask { await self.deliver(entry, facts: facts) }
                     }
                     // With every slot busy, a finishing request rings; otherwise the next due entry.
                     if taken.count < capacity, let next = try? await store.read({ try $0.nextOutboxAttempt() }) {
@@ -149,9 +145,9 @@ public final class DeliveryService: Sendable {
 
     /// What the request for `entry` needs from the store; nil when its movement is missing.
     private static func facts(for entry: OutboxEntry, in transaction: StoreTransaction) throws -> ReportFacts? {
-        guard let movement = try transaction.movement(id: entry.movementID) else { return nil }
+        guard let declared = try transaction.declaredMovement(id: entry.movementID) else { return nil }
         return ReportFacts(
-            movement: movement.lifecycle.movement, receipt: movement.receipt,
+            movement: declared.movement, receipt: declared.receipt,
             gross: try transaction.weighing(ticket: entry.report.net.gross.ticket),
             tare: try entry.report.net.tareWeighing.flatMap { try transaction.weighing(ticket: $0.ticket) })
     }
@@ -201,6 +197,7 @@ public final class DeliveryService: Sendable {
         guard let facts else {
             // Not sent: its movement is not in the store. Kept, parked, for an operator.
             journal.log(LogEvent(.error, "report \(entry.id): its movement \(entry.movementID) is missing", fields))
+            releaseSlot(after: nil)
             await record(
                 entry.id,
                 OutboxUpdate(
@@ -215,18 +212,24 @@ public final class DeliveryService: Sendable {
             after: outcome.verdict, attempts: entry.attempts, now: attemptTime, backoff: settings.backoff,
             using: &generator)
         let warnings = outcome.warnings.isEmpty ? nil : outcome.warnings.joined(separator: "\n")
+        // The request is off the wire: its slot goes to the next entry while this outcome is
+        // written (the entry itself stays unsettled, and is not taken again, until it is).
+        releaseSlot(after: (outcome.verdict, step))
         await record(
             entry.id,
             OutboxUpdate(
                 state: step.state, attempts: step.attempts, nextAttemptAt: step.nextAttemptAt,
                 lastError: step.lastError, serverID: step.serverID, warnings: warnings))
-        adjustPace(after: outcome.verdict, step: step)
         log(entry, outcome: outcome, step: step, fields: fields)
         if let expiry = outcome.serviceChargeExpiry { warnAboutServiceCharge(expiry, at: attemptTime) }
     }
 
-    private func adjustPace(after verdict: DeliveryVerdict, step: OutboxStep) {
+    /// Frees a request's slot, first pausing or resuming the pace after what the API answered
+    /// (nil when nothing was sent), and wakes the loop to fill it.
+    private func releaseSlot(after answer: (verdict: DeliveryVerdict, step: OutboxStep)?) {
         state.withLock { loop in
+            loop.inFlight -= 1
+            guard let (verdict, step) = answer else { return }
             loop.attempts[verdict.result, default: 0] += 1
             switch verdict {
             case .delivered:
@@ -238,6 +241,7 @@ public final class DeliveryService: Sendable {
                 break
             }
         }
+        doorbell.ring()
     }
 
     private func log(_ entry: OutboxEntry, outcome: SendOutcome, step: OutboxStep, fields: [String: String]) {

@@ -66,8 +66,7 @@ struct BriefProfile: ReportProfile {
             "movement_id": .string(report.movementID),
             "received_weight_kg": kilograms(net.net),
             "declared_weight_kg": kilograms(report.assessment.deviation.declared),
-            // Signed, two places, no "+": "5.00", "-3.20".
-            "deviation_percent": .string(String(report.assessment.deviation.percentText().trimmingPrefix("+"))),
+            "deviation_percent": .string(unsigned(report.assessment.deviation.percentText())),
             "weighing": weighing,
             "site_id": site.id.map(JSONValue.string) ?? .null,
             "destination_jurisdiction": .string(site.jurisdiction.rawValue),
@@ -152,10 +151,28 @@ struct DefraReceiptProfile: ReportProfile {
 
 private func kilograms(_ mass: Mass) -> JSONValue { .number(mass.formatted(in: .kilograms)) }
 
+/// A signed percentage without its "+": "5.00", "-3.20".
+private func unsigned(_ percent: String) -> String {
+    percent.first == "+" ? String(percent.dropFirst()) : percent
+}
+
+/// `segment` as one URL path segment: every byte but RFC 3986's unreserved ones percent-encoded.
 private func percentEncoded(_ segment: String) -> String {
-    var allowed = CharacterSet.alphanumerics
-    allowed.insert(charactersIn: "-._~")
-    return segment.addingPercentEncoding(withAllowedCharacters: allowed) ?? segment
+    let hex = Array("0123456789ABCDEF".unicodeScalars)
+    var encoded = ""
+    for byte in segment.utf8 {
+        switch byte {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
+            UInt8(ascii: "~"):
+            encoded.unicodeScalars.append(Unicode.Scalar(byte))
+        default:
+            encoded.unicodeScalars.append("%")
+            encoded.unicodeScalars.append(hex[Int(byte >> 4)])
+            encoded.unicodeScalars.append(hex[Int(byte & 0x0F)])
+        }
+    }
+    return encoded
 }
 
 /// `Retry-After` as delta-seconds or an HTTP-date (RFC 9110 §10.2.3).

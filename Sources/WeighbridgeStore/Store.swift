@@ -5,11 +5,14 @@ public import WeighbridgeCore
 /// tares, arrivals, reference data and the audit log, in one SQLite database.
 ///
 /// Write-ahead logging with `synchronous=FULL`: a transaction that returned has reached the disk,
-/// and a crash at any instant loses nothing that was acknowledged. One connection, one writer.
+/// and a crash at any instant loses nothing that was acknowledged. One writer connection; reads
+/// run on a second connection of their own, so a read never waits for a commit's sync (WAL gives
+/// each read a consistent snapshot of everything committed before it began).
 /// The public API speaks only domain values and named operations in transactions.
 public actor Store {
     private let executor: BlockingSerialExecutor
     private let connection: SQLiteConnection
+    private let reader: StoreReader
     private let heads = StoreTransaction.Heads()
 
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
@@ -22,6 +25,7 @@ public actor Store {
         executor = BlockingSerialExecutor(label: "weighbridged.store")
         connection = try SQLiteConnection(path: path)
         try Self.prepare(connection, now: now)
+        reader = try StoreReader(path: path)
     }
 
     private static func prepare(_ connection: SQLiteConnection, now: Timestamp) throws(StoreError) {
@@ -91,15 +95,12 @@ public actor Store {
         }
     }
 
-    /// Runs `body` against a consistent snapshot; nothing it does is written.
-    public func read<Result: Sendable>(_ body: @Sendable (StoreTransaction) throws -> Result) throws -> Result {
-        try connection.run("BEGIN DEFERRED", operation: "begin read")
-        defer { try? connection.run("ROLLBACK", operation: "end read") }
-        // A fresh Heads: a read never appends, and must not disturb the writer's.
-        return try body(
-            StoreTransaction(
-                connection: connection, heads: StoreTransaction.Heads(),
-                now: Timestamp(millisecondsSinceEpoch: 0)))
+    /// Runs `body` against a consistent snapshot of everything committed before it began;
+    /// nothing it does is written. Runs on the reader connection, beside any write in progress.
+    public nonisolated func read<Result: Sendable>(
+        _ body: @Sendable (StoreTransaction) throws -> Result
+    ) async throws -> Result {
+        try await reader.read(body)
     }
 
     /// Checks the whole audit chain and names the first entry that breaks it.
@@ -151,5 +152,30 @@ public actor Store {
     /// The schema version of the open database.
     public func schemaVersion() throws(StoreError) -> Int {
         try connection.rows("PRAGMA user_version", operation: "read schema version") { Int($0.integer(0)) }[0]
+    }
+}
+
+/// The store's second connection, for reads only, on an executor of its own.
+private actor StoreReader {
+    private let executor: BlockingSerialExecutor
+    private let connection: SQLiteConnection
+
+    nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+
+    /// Opens a connection to the (already prepared, WAL) database at `path` that refuses writes.
+    init(path: String) throws(StoreError) {
+        executor = BlockingSerialExecutor(label: "weighbridged.store.reader")
+        connection = try SQLiteConnection(path: path)
+        try connection.execute("PRAGMA busy_timeout = 5000; PRAGMA query_only = 1", operation: "configure reader")
+    }
+
+    func read<Result: Sendable>(_ body: @Sendable (StoreTransaction) throws -> Result) throws -> Result {
+        try connection.run("BEGIN DEFERRED", operation: "begin read")
+        defer { try? connection.run("ROLLBACK", operation: "end read") }
+        // A fresh Heads: a read never appends, and must not disturb the writer's.
+        return try body(
+            StoreTransaction(
+                connection: connection, heads: StoreTransaction.Heads(),
+                now: Timestamp(millisecondsSinceEpoch: 0)))
     }
 }

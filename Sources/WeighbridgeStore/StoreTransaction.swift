@@ -133,6 +133,17 @@ public struct StoreTransaction {
         try movements(where: "id = ?", [.text(id)]).first
     }
 
+    /// A movement's declared facts and its `receipt` object, without the rest of its lifecycle:
+    /// what a report's request needs, at a fraction of the cost of reading the whole movement.
+    public func declaredMovement(id: String) throws(StoreError) -> (movement: Movement, receipt: String?)? {
+        try connection.rows(
+            "SELECT json_extract(lifecycle, '$.movement'), receipt FROM movements WHERE id = ?", [.text(id)],
+            operation: "read movement \(id)"
+        ) { row throws(StoreError) in
+            (try StoredJSON.decode(Movement.self, from: row.text(0), what: "movement \(id)"), row.optionalText(1))
+        }.first
+    }
+
     /// Movements, optionally only those in `state`, oldest first.
     public func movements(state: MovementState? = nil) throws(StoreError) -> [StoredMovement] {
         guard let state else { return try movements(where: "1", []) }
@@ -545,9 +556,15 @@ extension StoreTransaction: Sendable {}
 
 /// JSON for the few columns that hold a domain value whole (a lifecycle, a report).
 enum StoredJSON {
-    static func encode(_ value: some Encodable, what: String) throws(StoreError) -> String {
+    /// One of each, made once: making a coder costs about as much as using it on a small value.
+    private static let encoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }()
+    private static let decoder = JSONDecoder()
+
+    static func encode(_ value: some Encodable, what: String) throws(StoreError) -> String {
         do {
             return String(decoding: try encoder.encode(value), as: UTF8.self)
         } catch {
@@ -559,7 +576,7 @@ enum StoredJSON {
         -> Value
     {
         do {
-            return try JSONDecoder().decode(type, from: Data(text.utf8))
+            return try decoder.decode(type, from: Data(text.utf8))
         } catch {
             throw StoreError(code: .corrupt, operation: "decode \(what)", message: "\(error)")
         }

@@ -26,11 +26,14 @@ struct DWTSandboxCommand: AsyncParsableCommand {
         .clientSecret
     @Option(help: "Seconds an issued OAuth token stays valid.") var tokenLifetime = SandboxSettings()
         .tokenLifetimeSeconds
+    @Option(help: "Milliseconds every API request waits before it is handled (a WAN's round trip).")
+    var latencyMs = SandboxSettings().latencyMilliseconds
 
     func validate() throws {
         guard ["127.0.0.1", "::1", "localhost"].contains(host) else {
             throw ValidationError("--host must be a loopback address: the sandbox is for tests and demos")
         }
+        guard latencyMs >= 0 else { throw ValidationError("--latency-ms must not be negative") }
         guard (tlsCertificate == nil) == (tlsKey == nil) else {
             throw ValidationError("--tls-certificate and --tls-key go together")
         }
@@ -42,6 +45,7 @@ struct DWTSandboxCommand: AsyncParsableCommand {
         settings.clientID = clientID
         settings.clientSecret = clientSecret
         settings.tokenLifetimeSeconds = tokenLifetime
+        settings.latencyMilliseconds = latencyMs
         let sandbox = try await DWTSandbox.start(
             host: host, port: port, settings: settings, tlsCertificate: tlsCertificate, tlsKey: tlsKey)
         FileHandle.standardOutput.write(Data("listening \(sandbox.baseURL)\n".utf8))

@@ -4,6 +4,8 @@
 //   weighbridge-bench modbus PORT COUNT      poll a simulator COUNT times through the acquisition loop
 //   weighbridge-bench reporting URL DATABASE PREFIX COUNT   drain COUNT queued reports to a sandbox
 //   weighbridge-bench plain-http URL PREFIX COUNT           PUT the same bodies with a bare HTTP client
+//
+// BENCH_IN_FLIGHT sets the requests in flight of both reporting sides (default 4, the daemon's).
 
 import Foundation
 import Synchronization
@@ -29,6 +31,7 @@ func report(count: Int, elapsed: Duration, latencies: [Duration]) {
 }
 
 let arguments = CommandLine.arguments.dropFirst()
+let inFlight = Int(ProcessInfo.processInfo.environment["BENCH_IN_FLIGHT"] ?? "") ?? 4
 switch arguments.first {
 case "store":
     guard arguments.count == 3, let count = Int(arguments[arguments.startIndex + 2]), count > 0 else {
@@ -60,13 +63,14 @@ case "reporting":
         fail("usage: weighbridge-bench reporting URL DATABASE PREFIX COUNT")
     }
     let values = Array(arguments)
-    try await benchReporting(url: values[1], database: values[2], prefix: values[3], count: count, maxInFlight: 4)
+    try await benchReporting(
+        url: values[1], database: values[2], prefix: values[3], count: count, maxInFlight: inFlight)
 case "plain-http":
     guard arguments.count == 4, let count = Int(arguments[arguments.startIndex + 3]), count > 0 else {
         fail("usage: weighbridge-bench plain-http URL PREFIX COUNT")
     }
     let values = Array(arguments)
-    try await benchPlainHTTP(url: values[1], prefix: values[2], count: count, maxInFlight: 4)
+    try await benchPlainHTTP(url: values[1], prefix: values[2], count: count, maxInFlight: inFlight)
 default:
     fail(
         "usage: weighbridge-bench (store DATABASE COUNT | modbus PORT COUNT | reporting URL DATABASE PREFIX COUNT "

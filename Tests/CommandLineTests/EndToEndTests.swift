@@ -188,4 +188,58 @@ struct EndToEndTests {
         #expect((response as? HTTPURLResponse)?.statusCode == 200)
         #expect(String(decoding: data, as: UTF8.self).contains("# TYPE weighbridged_weighings_total counter"))
     }
+
+    @Test("100 000 hostile control lines: each answered, and the daemon's memory stays flat")
+    func hostileControlLinesLeaveMemoryFlat() async throws {
+        let site = try SiteHarness(profile: .brief)
+        try await site.start()
+        let pid = try #require(site.daemon?.process.processIdentifier)
+        // Mutated requests, 5 000 to a connection, from a client of its own (python3): the
+        // daemon's resident size is read before and after from /proc, the daemon alone.
+        let client = """
+            import random, socket, sys
+            path, rounds = sys.argv[1], int(sys.argv[2])
+            seeds = [b'{"v":1,"id":1,"cmd":"confirm","movement":"M404","reason":"r"}', b'{"v":1,"id":2,"cmd":"status"}',
+                     b'{"v":1,"id":4,"cmd":"arrive","bridge":"inbound","movement":"M404"}']
+            rng, answered = random.Random(7), 0
+            for _ in range(rounds):
+                lines = []
+                for _ in range(5000):
+                    line = bytearray(rng.choice(seeds))
+                    for _ in range(rng.randrange(4)):
+                        line[rng.randrange(len(line))] = rng.randrange(256)
+                    lines.append(bytes(line).replace(b"\\n", b"") + b"\\n")
+                with socket.socket(socket.AF_UNIX) as connection:
+                    connection.connect(path)
+                    connection.sendall(b"".join(lines))
+                    received = b""
+                    while received.count(b"\\n") < len(lines):
+                        chunk = connection.recv(1 << 16)
+                        if not chunk:
+                            break
+                        received += chunk
+                    answered += received.count(b"\\n")
+            print(answered)
+            """
+        func send(rounds: Int) async throws -> String {
+            let socket = site.socket
+            return try await onOwnThread {
+                try runToCompletion(
+                    URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", client, socket, String(rounds)]
+                ).output
+            }
+        }
+        func residentKilobytes() -> Int {
+            let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+            let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+            return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+        }
+        #expect(try await send(rounds: 4) == "20000\n", "warm-up: every line answered")
+        let before = residentKilobytes()
+        #expect(try await send(rounds: 20) == "100000\n", "every line answered")
+        let growth = residentKilobytes() - before
+        #expect(before > 0)
+        #expect(growth < 8_000, "the daemon grew by \(growth) kB over 100 000 requests")
+        #expect(try await site.ctl("status").status == 0, "still serving")
+    }
 }

@@ -294,7 +294,8 @@ struct ControlServerTests {
             #"{"v":1,"id":3,"cmd":"reject","movement":"M404","reason":"r"}"#,
             #"{"v":1,"id":4,"cmd":"arrive","bridge":"in","movement":"M404"}"#,
         ].map { Array($0.utf8) }
-        let residentBefore = residentKilobytes()
+        // (The daemon's memory under the same kind of traffic is measured in its own process, by
+        // the end-to-end tests: here the whole test runner's would be.)
         var answered = 0
         var sent = 0
         for _ in 0..<20 {
@@ -315,9 +316,6 @@ struct ControlServerTests {
             #expect(replies.allSatisfy { $0.hasPrefix("{") && ($0.contains(#""error":"#) || $0.contains(#""ok":"#)) })
         }
         #expect(answered == sent, "every line got a reply")
-        // 100 000 requests later the server holds no more than a few megabytes more.
-        #expect(
-            residentKilobytes() - residentBefore < 64_000, "memory grew by \(residentKilobytes() - residentBefore) kB")
 
         // Huge and deep lines: an error, then the connection is closed for the huge one.
         let huge = try RawClient(path: fixture.socket)
@@ -365,12 +363,6 @@ struct ControlServerTests {
 }
 
 /// This process's resident set, in kilobytes (the server runs in-process).
-private func residentKilobytes() -> Int {
-    let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
-    let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
-    return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
-}
-
 /// The user the tests run as, as the server will name them.
 private enum ServerFixtureUser {
     static var name: String {

@@ -94,7 +94,10 @@ struct CrashTests {
         var acknowledged: [(movement: String, tickets: [Int64])] = []
         var runsThatCommitted = 0
         for run in 0..<200 {
-            let delay = UInt32.random(in: 0...40_000, using: &generator)
+            // Kill after 0–3 acknowledged commits plus 0–5 ms: now and then before the first commit,
+            // mostly mid-loop, however loaded the machine is.
+            let commitsFirst = Int.random(in: 0...3, using: &generator)
+            let delay = UInt32.random(in: 0...5_000, using: &generator)
             let writer = writer
             // The child runs and dies on a thread of its own: a test that blocks the concurrency
             // pool for a minute starves every other test running beside it.
@@ -105,19 +108,22 @@ struct CrashTests {
                 let output = Pipe()
                 process.standardOutput = output
                 try process.run()
-                // Kill at a random moment after the store is open: now and then before the first
-                // commit, mostly mid-loop, whatever the machine's load makes start-up cost.
-                var ready = Data()
-                while let byte = try output.fileHandleForReading.read(upToCount: 1), !byte.isEmpty,
-                    byte != Data("\n".utf8)
-                {
-                    ready += byte
+                func readLine() throws -> String? {
+                    var line = Data()
+                    while let byte = try output.fileHandleForReading.read(upToCount: 1), !byte.isEmpty {
+                        if byte == Data("\n".utf8) { return String(decoding: line, as: UTF8.self) }
+                        line += byte
+                    }
+                    return nil
                 }
+                var early: [String] = []
+                _ = try readLine()  // "ready": the store is open
+                while early.count < commitsFirst, let line = try readLine() { early.append(line) }
                 usleep(delay)
                 kill(process.processIdentifier, SIGKILL)
                 process.waitUntilExit()
                 let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-                return (process.terminationReason, text.split(separator: "\n"))
+                return (process.terminationReason, early.map { Substring($0) } + text.split(separator: "\n"))
             }
             #expect(reason == .uncaughtSignal)
             let before = acknowledged.count
