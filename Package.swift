@@ -207,6 +207,12 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The fuzz targets (scripts/fuzz builds them for libFuzzer; built normally, a replayer).
+        .executableTarget(
+            name: "weighbridge-fuzz",
+            dependencies: ["WeighbridgeCore", "WeighbridgeConfiguration", "WeighbridgeControlProtocol"],
+            swiftSettings: strictSettings
+        ),
         // Helpers the test targets share: blocking work off the pool, a standalone journald.
         .target(
             name: "TestSupport",
@@ -224,7 +230,9 @@ let package = Package(
         // Runs the built executables the way an operator would.
         .testTarget(
             name: "CommandLineTests",
-            dependencies: ["weighbridged", "weighbridge-sim", "weighbridgectl", "dwt-sandbox", "TestSupport"],
+            dependencies: [
+                "weighbridged", "weighbridge-sim", "weighbridgectl", "dwt-sandbox", "weighbridge-fuzz", "TestSupport",
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

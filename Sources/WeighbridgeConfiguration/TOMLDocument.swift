@@ -35,6 +35,14 @@ struct TOMLDocument: Sendable {
     /// Parses `text`; a syntax error becomes a `ConfigurationError` with the parser's line.
     init(text: String, fileName: String) throws(ConfigurationError) {
         self.fileName = fileName
+        if let line = TOMLHeaderCheck.firstHeaderWithoutKey(in: text) {
+            throw ConfigurationError(problems: [
+                ConfigurationProblem(
+                    file: fileName, key: nil, line: line,
+                    message: "TOML syntax: a table header must start with a key (letters, digits, _ or -, "
+                        + "or a quoted key)")
+            ])
+        }
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)
@@ -73,6 +81,96 @@ struct TOMLDocument: Sendable {
         case .time: return .other(typeName: "a time")
         case .dateTime: return .other(typeName: "a date-time")
         }
+    }
+}
+
+/// Finds table headers that do not begin with a key (`[#`, `[=`, `[é]`): toml++ 3 (inside
+/// TOMLKit 0.6.0) aborts the process on them with a failed assertion, even in release builds,
+/// where the contract is an error naming the file and line and exit 78. Found by fuzzing; the
+/// scan skips strings, comments and the brackets of multi-line arrays, so only real headers count.
+enum TOMLHeaderCheck {
+    static func firstHeaderWithoutKey(in text: String) -> Int? {
+        let bytes = Array(text.utf8)
+        // toml++ skips a byte order mark, so a header may follow one.
+        var index = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+        var line = 1
+        var depth = 0  // brackets and braces open in a value
+        var atLineStart = true
+        func isKeyStart(_ byte: UInt8) -> Bool {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: "\""),
+                UInt8(ascii: "'"):
+                true
+            default: false
+            }
+        }
+        func skipString(quote: UInt8) {
+            let multiLine = index + 2 < bytes.count && bytes[index + 1] == quote && bytes[index + 2] == quote
+            index += multiLine ? 3 : 1
+            while index < bytes.count {
+                let byte = bytes[index]
+                if byte == UInt8(ascii: "\n") {
+                    line += 1
+                    if !multiLine { return }
+                }
+                if byte == UInt8(ascii: "\\") && quote == UInt8(ascii: "\"") {
+                    index += 2
+                    continue
+                }
+                if byte == quote {
+                    if !multiLine {
+                        index += 1
+                        return
+                    }
+                    if index + 2 < bytes.count && bytes[index + 1] == quote && bytes[index + 2] == quote {
+                        index += 3
+                        return
+                    }
+                }
+                index += 1
+            }
+        }
+        while index < bytes.count {
+            let byte = bytes[index]
+            switch byte {
+            case UInt8(ascii: "\n"):
+                line += 1
+                atLineStart = true
+                index += 1
+                continue
+            case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"):
+                index += 1
+                continue
+            case UInt8(ascii: "#"):
+                while index < bytes.count && bytes[index] != UInt8(ascii: "\n") { index += 1 }
+                continue
+            case UInt8(ascii: "\""), UInt8(ascii: "'"):
+                skipString(quote: byte)
+            case UInt8(ascii: "[") where atLineStart && depth == 0:
+                var next = index + 1
+                if next < bytes.count && bytes[next] == UInt8(ascii: "[") { next += 1 }
+                while next < bytes.count && (bytes[next] == UInt8(ascii: " ") || bytes[next] == UInt8(ascii: "\t")) {
+                    next += 1
+                }
+                if next < bytes.count && !isKeyStart(bytes[next]) && bytes[next] != UInt8(ascii: "]") {
+                    return line
+                }
+                // The rest of a header line holds no value brackets.
+                while index < bytes.count && bytes[index] != UInt8(ascii: "\n") { index += 1 }
+                continue
+            case UInt8(ascii: "["), UInt8(ascii: "{"):
+                depth += 1
+                index += 1
+            case UInt8(ascii: "]"), UInt8(ascii: "}"):
+                depth = max(0, depth - 1)
+                index += 1
+            default:
+                index += 1
+            }
+            atLineStart = false
+        }
+        return nil
     }
 }
 

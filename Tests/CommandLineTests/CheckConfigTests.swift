@@ -58,6 +58,8 @@ struct CheckConfigTests {
                 "net = { offset = 2, type = \"int32\" }", "net = { offset = 1, type = \"int32\" }",
                 "bridge[1].registers.net.offset: net overlaps gross"
             ),
+            // Found by fuzzing: toml++ aborted the process on a header without a key.
+            ("[site]", "[#site]", ":12: TOML syntax: a table header must start with a key"),
         ])
     func errorsExit78(target: String, replacement: String, expected: String) throws {
         let path = try writeVariant(of: "weighbridged.toml", replacing: target, with: replacement)
