@@ -125,6 +125,16 @@ public final class IndicatorSimulator: Sendable {
     /// Whether the running scenario has finished (or none runs).
     public var scenarioFinished: Bool { deck.withLock { $0.scenario?.isFinished ?? true } }
 
+    /// When the latest vehicle came to rest on the deck, in microseconds since the Unix epoch
+    /// (nil until one has): where a weigh-to-report latency starts.
+    public var lastSettledMicroseconds: Int64? {
+        guard let settled = deck.withLock({ $0.scenario?.settledAt }) else { return nil }
+        let ago = settled.duration(to: .now)
+        let wall = Date().timeIntervalSince1970
+        return Int64(wall * 1_000_000) - ago.components.seconds * 1_000_000 - ago.components.attoseconds
+            / 1_000_000_000_000
+    }
+
     // MARK: Server
 
     private func serve(ready: DispatchSemaphore) {

@@ -16,6 +16,8 @@ public struct VehicleScenario: Sendable, Hashable {
     private var start: ContinuousClock.Instant?
     /// Whether the deck is empty again.
     public private(set) var isFinished = false
+    /// When the vehicle came to rest (the end of driving on), once it has.
+    public private(set) var settledAt: ContinuousClock.Instant?
 
     /// A vehicle of `weight`; `seed` makes the jitter repeatable.
     public init(
@@ -48,6 +50,7 @@ public struct VehicleScenario: Sendable, Hashable {
         } else if elapsed < ramp + hold {
             reading.gross = weight
             reading.status = .stable
+            if settledAt == nil { settledAt = start + ramp }
         } else if elapsed < ramp * 2 + hold {
             reading.gross = moving(fraction: 1 - (elapsed - ramp - hold) / ramp)
             reading.status = []

@@ -8,9 +8,12 @@ import WeighbridgeTesting
 /// (libmodbus), driven by a script file and/or commands on standard input, one per line:
 ///
 ///     show 32140 [stable|motion|overload|underload|error]   show a weight (kg) with a status
-///     vehicle 32140 [HOLD_MS]    a vehicle drives on, stands still HOLD_MS (3000), drives off
+///     vehicle 32140 [HOLD_MS [RAMP_MS]]   a vehicle drives on over RAMP_MS (500), stands still
+///                                HOLD_MS (3000), drives off
 ///     wait MS                    pause the script
 ///     wait-empty                 wait until the running vehicle has left
+///     settled                    answer "ok settled US": when the latest vehicle came to rest,
+///                                in microseconds since the Unix epoch
 ///     print                      advance the legal (alibi) counter
 ///     fault none|no-reply|garbage|crc|exception
 ///     drop                       drop every TCP connection once
@@ -133,14 +136,25 @@ struct ScriptInterpreter {
                 simulator.show(gross: weight, status: status)
             case "vehicle":
                 let hold = words.count > 2 ? Int(words[2]) : 3_000
-                guard let hold else { throw CommandError("hold time must be milliseconds") }
+                let ramp = words.count > 3 ? Int(words[3]) : 500
+                guard let hold, let ramp, hold > 0, ramp > 0 else {
+                    throw CommandError("vehicle KG [HOLD_MS [RAMP_MS]]: times are positive milliseconds")
+                }
                 seed &+= 1
-                simulator.run(VehicleScenario(weight: try mass(words, 1), hold: .milliseconds(hold), seed: seed))
+                simulator.run(
+                    VehicleScenario(
+                        weight: try mass(words, 1), ramp: .milliseconds(ramp), hold: .milliseconds(hold), seed: seed))
             case "wait":
                 guard words.count == 2, let milliseconds = UInt32(words[1]) else { throw CommandError("wait MS") }
                 usleep(milliseconds * 1_000)
             case "wait-empty":
                 while !simulator.scenarioFinished { usleep(10_000) }
+            case "settled":
+                guard let microseconds = simulator.lastSettledMicroseconds else {
+                    throw CommandError("no vehicle has come to rest yet")
+                }
+                emit("ok settled \(microseconds)")
+                return true
             case "print":
                 simulator.print()
             case "fault":

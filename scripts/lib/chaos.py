@@ -1,0 +1,320 @@
+"""scripts/chaos: vehicles through weighbridge-sim (TCP and RTU) → weighbridged → dwt-sandbox while
+faults are injected at random (seeded): API flapping and 429 storms, indicator disconnects, RTU
+garbage and bad CRCs, SIGKILL of the daemon every 10–30 s, and a disk-full window under the store.
+At the end it checks that nothing was lost or reported twice and prints what it did.
+
+A vehicle whose weighing the daemon did not record (it was killed, or the disk was full, while
+the vehicle stood on the deck) drives on again, as a driver would be waved back at a real
+gatehouse: no ticket was given, so nothing was acknowledged. Every weighing the daemon did
+acknowledge (a ticket shown by `show`) must still be there at the end, whole."""
+
+import argparse
+import collections
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from gatehouse import Refused, Site  # noqa: E402
+
+HOLD_MS, RAMP_MS, GAP_MS = 700, 150, 300
+HIGH_RISK_CODE = "16 06 05"  # lithium-ion batteries: high-risk under the default policy
+
+
+class Faults:
+    """Injects faults on its own thread until stopped; counts what it injected."""
+
+    def __init__(self, site, rng, disk_full_dir):
+        self.site = site
+        self.rng = rng
+        self.disk_full_dir = disk_full_dir
+        self.injected = collections.Counter()
+        self.exits = collections.Counter()  # exit status → times the daemon stopped by itself
+        self.stopping = threading.Event()
+        self.lock = threading.Lock()
+        self.errors = []
+
+    def run(self):
+        # [when next, action, seconds between two of them]; the first of each comes sooner.
+        now = time.monotonic()
+        schedule = [
+            [now + self.rng.uniform(10, 30), self.kill_and_restart, (10, 30)],
+            [now + self.rng.uniform(2, 6), self.api_fault, (3, 10)],
+            [now + self.rng.uniform(3, 8), self.indicator_fault, (4, 12)],
+        ]
+        if self.disk_full_dir:
+            schedule.append([now + self.rng.uniform(15, 40), self.disk_full_window, (60, 120)])
+        while not self.stopping.wait(0.1):
+            try:
+                self.supervise()
+                for entry in schedule:
+                    if time.monotonic() >= entry[0]:
+                        entry[1]()
+                        entry[0] = time.monotonic() + self.rng.uniform(*entry[2])
+            except Exception as error:  # a fault that could not be injected is a harness failure
+                self.errors.append(f"{type(error).__name__}: {error}")
+                self.stopping.set()
+
+    def supervise(self):
+        """systemd's Restart=on-failure: a daemon that exited on its own comes back (RestartSec)."""
+        with self.lock:
+            if self.site.daemon_alive():
+                return
+            self.exits[self.site.daemon.returncode] += 1
+            time.sleep(1)
+            self.site.start_daemon(wait=False)
+
+    def kill_and_restart(self):
+        with self.lock:
+            self.site.kill_daemon()
+            self.injected["daemon SIGKILL"] += 1
+            # systemd's RestartSec: a moment before it comes back.
+            time.sleep(self.rng.uniform(0.2, 1.5))
+            self.site.start_daemon(wait=False)
+
+    def api_fault(self):
+        kind = self.rng.choice(["503", "500", "drop-after", "drop-before", "429 storm", "latency"])
+        count = self.rng.randint(3, 30) if kind == "429 storm" else self.rng.randint(1, 8)
+        fault = {
+            "503": {"status": 503, "retry_after": 1},
+            "500": {"status": 500},
+            "drop-after": {"drop": "after"},
+            "drop-before": {"drop": "before"},
+            "429 storm": {"status": 429, "retry_after": 1},
+            "latency": {"latency_ms": self.rng.randint(200, 2000)},
+        }[kind]
+        self.site.sandbox_request("POST", "faults", {"faults": [fault] * count})
+        self.injected[f"API {kind}"] += 1
+
+    def indicator_fault(self):
+        kind = self.rng.choice(["tcp disconnect", "rtu garbage", "rtu bad CRC", "rtu silence"])
+        if kind == "tcp disconnect":
+            self.site.tcp_sim.command("drop")
+        else:
+            fault = {"rtu garbage": "garbage", "rtu bad CRC": "crc", "rtu silence": "no-reply"}[kind]
+            self.site.rtu_sim.command(f"fault {fault}")
+            time.sleep(self.rng.uniform(0.5, 2.5))
+            self.site.rtu_sim.command("fault none")
+        self.injected[kind] += 1
+
+    def disk_full_window(self):
+        """Fills the store's file system to the last byte for a few seconds, then frees it."""
+        filler = os.path.join(self.disk_full_dir, "filler")
+        with open(filler, "wb") as handle:
+            try:
+                while True:
+                    handle.write(b"\0" * 65536)
+                    handle.flush()
+            except OSError:
+                pass
+        time.sleep(self.rng.uniform(3, 8))
+        os.remove(filler)
+        self.injected["disk full window"] += 1
+
+
+class Driver:
+    """Drives the vehicles of one bridge, one after another."""
+
+    def __init__(self, site, bridge, movements, rng, faults):
+        self.site = site
+        self.bridge = bridge
+        self.movements = movements
+        self.rng = rng
+        self.faults = faults
+        self.acknowledged = {}  # ticket → (movement, weight_kg)
+        self.reweighed = 0
+        self.errors = []
+
+    def run(self):
+        try:
+            for movement in self.movements:
+                self.visit(movement)
+        except Exception as error:
+            self.errors.append(f"{self.bridge}: {type(error).__name__}: {error}")
+
+    def visit(self, movement):
+        simulator = self.site.simulators[self.bridge]
+        while True:
+            self.arrive(movement["id"])
+            simulator.vehicle(movement["gross_kg"], HOLD_MS, RAMP_MS, GAP_MS)
+            shown = self.site.ctl_when_up("show", movement=movement["id"])
+            if shown["weighings"]:
+                for weighing in shown["weighings"]:
+                    self.acknowledged[weighing["ticket"]] = (movement["id"], str(weighing["weight_kg"]))
+                return
+            self.reweighed += 1
+
+    def arrive(self, movement_id):
+        while True:
+            try:
+                self.site.ctl_when_up("arrive", bridge=self.bridge, movement=movement_id)
+                return
+            except Refused as refusal:
+                shown = self.site.ctl_when_up("show", movement=movement_id)
+                if shown["state"] == "arrived":
+                    return  # the arrival from before a restart stands
+                raise RuntimeError(f"arrive {movement_id} refused: {refusal}; it is {shown['state']}")
+
+
+def plan(rng, vehicles, seed):
+    """The day's movements, with the decision each must get under the 5% rule."""
+    movements = []
+    for index in range(vehicles):
+        tare = rng.randrange(8000, 14000, 20)
+        declared = rng.randrange(2000, 20000, 400)
+        shape = index % 10
+        if shape == 0:
+            net = declared * 105 // 100  # exactly +5.00%: confirmed
+        elif shape == 1:
+            net = declared * 95 // 100  # exactly −5.00%: confirmed
+        elif shape == 2:
+            net = declared * 105 // 100 + 20  # just over: Discrepancy
+        else:
+            net = declared + rng.randrange(-8, 9) * declared // 100 // 20 * 20
+        high_risk = rng.random() < 0.05
+        within = abs(net - declared) * 100 <= 5 * declared
+        movements.append({
+            "id": f"CH{seed}-{index:04d}", "vehicle": f"CH{index:04d}", "tare_kg": tare, "declared_kg": declared,
+            "gross_kg": tare + net, "ewc": HIGH_RISK_CODE if high_risk else "20 03 01",
+            "expected": "confirmed" if within and not high_risk else "discrepancy",
+        })
+    return movements
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bin", required=True)
+    parser.add_argument("--vehicles", type=int, default=500)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--keep", action="store_true", help="keep the working directory")
+    options = parser.parse_args()
+
+    rng = random.Random(options.seed)
+    work = tempfile.mkdtemp(prefix=f"weighbridged-chaos-{options.seed}-", dir="/var/tmp")
+    store_dir, disk_full, mounted = os.path.join(work, "store"), None, False
+    os.makedirs(store_dir)
+    # A small file system of its own under the store, so the disk can be filled without
+    # touching the machine's: a tmpfs needs root; without one the disk-full window is skipped.
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", store_dir],
+                      capture_output=True).returncode == 0:
+        disk_full, mounted = store_dir, True
+    started = time.monotonic()
+    site = Site(options.bin, work, seed=options.seed, store_dir=store_dir)
+    failures = []
+    try:
+        movements = plan(rng, options.vehicles, options.seed)
+        for movement in movements:
+            site.expect_with_stored_tare(movement["id"], movement["vehicle"], movement["declared_kg"],
+                                         movement["tare_kg"], movement["ewc"])
+
+        faults = Faults(site, random.Random(options.seed * 7919), disk_full)
+        drivers = [Driver(site, bridge, movements[offset::2], random.Random(options.seed + offset), faults)
+                   for offset, bridge in enumerate(["tcp-in", "rtu-in"])]
+        threads = [threading.Thread(target=driver.run) for driver in drivers]
+        fault_thread = threading.Thread(target=faults.run)
+        fault_thread.start()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        faults.stopping.set()
+        fault_thread.join()
+        with faults.lock:
+            if not site.daemon_alive():
+                site.start_daemon(wait=False)
+        site.sandbox_request("POST", "clear-faults")
+        site.rtu_sim.command("fault none")
+        failures += faults.errors + [error for driver in drivers for error in driver.errors]
+
+        # Let the outbox drain, then judge.
+        deadline = time.monotonic() + 180
+        while True:
+            status = site.ctl_when_up("status")
+            if status["outbox_pending"] == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        failures += judge(site, movements, drivers)
+        exit_status = site.stop_daemon()
+        if exit_status != 0:
+            failures.append(f"the daemon's exit status on SIGTERM was {exit_status}, not 0")
+        report(options, movements, faults, drivers, site, failures, time.monotonic() - started, mounted)
+    finally:
+        site.close()
+        if mounted:
+            subprocess.run(["umount", store_dir])
+        if options.keep:
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    sys.exit(1 if failures else 0)
+
+
+def judge(site, movements, drivers):
+    failures = []
+    tickets = {}
+    terminal = collections.Counter()
+    for movement in movements:
+        shown = site.ctl_when_up("show", movement=movement["id"])
+        terminal[shown["state"]] += 1
+        if shown["state"] != movement["expected"]:
+            failures.append(f"{movement['id']}: {shown['state']}, expected {movement['expected']}")
+        for weighing in shown["weighings"]:
+            tickets[weighing["ticket"]] = (movement["id"], str(weighing["weight_kg"]))
+        reports = shown["reports"]
+        if len(reports) != 1 or reports[0]["state"] != "done":
+            failures.append(f"{movement['id']}: reports {[(r['kind'], r['state']) for r in reports]}")
+    for ticket in site.ctl_when_up("status")["unattributed_tickets"]:
+        tickets.setdefault(ticket, ("unattributed", None))
+    for driver in drivers:
+        for ticket, (movement, weight) in driver.acknowledged.items():
+            if tickets.get(ticket) != (movement, weight):
+                failures.append(f"acknowledged ticket {ticket} ({movement}, {weight} kg) is now {tickets.get(ticket)}")
+    if tickets and sorted(tickets) != list(range(1, max(tickets) + 1)):
+        missing = sorted(set(range(1, max(tickets) + 1)) - set(tickets))
+        failures.append(f"tickets not gap-free: missing {missing[:10]}")
+    summary = site.sandbox_request("GET", "summary")
+    if summary["duplicates"] != 0:
+        failures.append(f"{summary['duplicates']} duplicate reports at the sandbox")
+    if summary["confirmations"] != terminal["confirmed"] or summary["discrepancies"] != terminal["discrepancy"]:
+        failures.append(f"sandbox holds {summary['confirmations']} confirmations and {summary['discrepancies']} "
+                        f"discrepancies; the daemon decided {terminal['confirmed']} and {terminal['discrepancy']}")
+    audit = site.ctl_when_up("audit-verify")
+    if not audit.get("intact"):
+        failures.append(f"audit chain broken: {audit}")
+    judge.tickets, judge.terminal, judge.summary, judge.audit = tickets, terminal, summary, audit
+    return failures
+
+
+def report(options, movements, faults, drivers, site, failures, elapsed, mounted):
+    print(f"\nchaos, seed {options.seed}: {len(movements)} vehicles over a TCP and an RTU bridge in {elapsed:.0f} s")
+    print(f"  {'fault injected':<28} {'times':>6}")
+    for name, count in sorted(faults.injected.items()):
+        print(f"  {name:<28} {count:>6}")
+    if not mounted:
+        print(f"  {'disk full window':<28} {'skipped (no tmpfs: not root?)':>6}")
+    for status, count in sorted(faults.exits.items()):
+        print(f"  the daemon stopped by itself with status {status} {count} times (restarted, as systemd would)")
+    print(f"  daemon starts: {site.daemon_starts}; vehicles waved back to weigh again: "
+          f"{sum(driver.reweighed for driver in drivers)}")
+    terminal = getattr(judge, "terminal", {})
+    summary = getattr(judge, "summary", {})
+    print(f"  movements: {dict(terminal)}; weighings recorded: {len(getattr(judge, 'tickets', {}))}, "
+          f"acknowledged: {sum(len(driver.acknowledged) for driver in drivers)}")
+    print(f"  sandbox: {summary.get('confirmations')} confirmations, {summary.get('discrepancies')} discrepancies, "
+          f"{summary.get('duplicates')} duplicates, {summary.get('requests')} requests")
+    print(f"  audit chain: {getattr(judge, 'audit', {})}")
+    if failures:
+        print(f"FAILED ({len(failures)}):")
+        for failure in failures[:40]:
+            print(f"  - {failure}")
+    else:
+        print("  zero lost, zero duplicates, every movement decided as the 5% rule says, chain intact: PASSED")
+
+
+if __name__ == "__main__":
+    main()
