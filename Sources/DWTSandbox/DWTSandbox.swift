@@ -135,8 +135,11 @@ final class SandboxHandler: ChannelInboundHandler, @unchecked Sendable {
         let fault = state.takeFault()
         state.requestStarted()
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        // Another request on this connection may arrive while this one waits out its latency.
+        let arrived = receivedAt
         let apply = { [self] in
             let context = loopBound.value
+            receivedAt = arrived
             defer { state.requestFinished() }
             switch fault {
             case .status(let status, let retryAfter)?:

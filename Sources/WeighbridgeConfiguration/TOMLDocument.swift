@@ -111,20 +111,25 @@ enum TOMLHeaderCheck {
             while index < bytes.count {
                 let byte = bytes[index]
                 if byte == UInt8(ascii: "\n") {
+                    // An unterminated one-line string ends at the line's end (the loop counts it).
+                    guard multiLine else { return }
                     line += 1
-                    if !multiLine { return }
-                }
-                if byte == UInt8(ascii: "\\") && quote == UInt8(ascii: "\"") {
-                    index += 2
-                    continue
-                }
-                if byte == quote {
+                } else if byte == UInt8(ascii: "\\") && quote == UInt8(ascii: "\"") {
+                    index += 1  // the escaped character is skipped below, a newline counted above
+                    if index < bytes.count && bytes[index] == UInt8(ascii: "\n") { continue }
+                } else if byte == quote {
                     if !multiLine {
                         index += 1
                         return
                     }
                     if index + 2 < bytes.count && bytes[index + 1] == quote && bytes[index + 2] == quote {
+                        // Up to two more quotes belong to the content: `"""a""""` is `a"`.
                         index += 3
+                        var extra = 0
+                        while extra < 2 && index < bytes.count && bytes[index] == quote {
+                            index += 1
+                            extra += 1
+                        }
                         return
                     }
                 }

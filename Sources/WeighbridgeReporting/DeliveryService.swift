@@ -7,6 +7,7 @@ public import WeighbridgeStore
 public struct DeliverySettings: Sendable, Hashable {
     /// Requests in flight at most.
     public var maxInFlight: Int
+    /// How long to wait before retrying an entry, by how many attempts it has had.
     public var backoff: Backoff
     /// Track Defra's two-working-day deadline and unresolved local Discrepancies (`defra-receipt`).
     public var tracksReceiptDeadline: Bool
@@ -107,8 +108,12 @@ public final class DeliveryService: Sendable {
                     for (entry, facts) in taken {
                         group.addTask { await self.deliver(entry, facts: facts) }
                     }
-                    // With every slot busy, a finishing request rings; otherwise the next due entry.
-                    if taken.count < capacity, let next = try? await store.read({ try $0.nextOutboxAttempt() }) {
+                    // With every slot busy, a finishing request rings; otherwise the next due entry
+                    // that is not already held (held ones ring when their outcome is written).
+                    let held = state.withLock { $0.unsettled }
+                    if taken.count < capacity,
+                        let next = try? await store.read({ try $0.nextOutboxAttempt(excluding: held) })
+                    {
                         waitUntil = min(waitUntil, next)
                     }
                 }

@@ -66,7 +66,7 @@ struct BriefProfile: ReportProfile {
             "movement_id": .string(report.movementID),
             "received_weight_kg": kilograms(net.net),
             "declared_weight_kg": kilograms(report.assessment.deviation.declared),
-            "deviation_percent": .string(unsigned(report.assessment.deviation.percentText())),
+            "deviation_percent": .string(withoutPlusSign(report.assessment.deviation.percentText())),
             "weighing": weighing,
             "site_id": site.id.map(JSONValue.string) ?? .null,
             "destination_jurisdiction": .string(site.jurisdiction.rawValue),
@@ -152,7 +152,7 @@ struct DefraReceiptProfile: ReportProfile {
 private func kilograms(_ mass: Mass) -> JSONValue { .number(mass.formatted(in: .kilograms)) }
 
 /// A signed percentage without its "+": "5.00", "-3.20".
-private func unsigned(_ percent: String) -> String {
+private func withoutPlusSign(_ percent: String) -> String {
     percent.first == "+" ? String(percent.dropFirst()) : percent
 }
 

@@ -336,15 +336,21 @@ public struct StoreTransaction {
             oldestWaitingSince: waiting.map(Timestamp.init(millisecondsSinceEpoch:)))
     }
 
-    /// When the earliest waiting entry (pending or retry_wait) falls due; nil when none waits.
-    public func nextOutboxAttempt() throws(StoreError) -> Timestamp? {
-        try connection.rows(
-            """
-            SELECT MIN(m) FROM (SELECT MIN(next_attempt_ms) AS m FROM outbox WHERE state = 'pending'
-                UNION ALL SELECT MIN(next_attempt_ms) FROM outbox WHERE state = 'retry_wait')
-            """, [],
-            operation: "read outbox"
-        ) { $0.optionalInteger(0).map(Timestamp.init(millisecondsSinceEpoch:)) }.first ?? nil
+    /// When the earliest waiting entry (pending or retry_wait) falls due, leaving out `excluded`
+    /// (those a sender holds: pending in the store, but in flight); nil when none waits.
+    public func nextOutboxAttempt(excluding excluded: Set<Int64> = []) throws(StoreError) -> Timestamp? {
+        var earliest: Int64?
+        for state in [OutboxState.pending, .retryWait] {
+            // The index in order, as far as the first entry nobody holds.
+            let candidates = try connection.rows(
+                "SELECT next_attempt_ms, id FROM outbox WHERE state = ? ORDER BY next_attempt_ms, id LIMIT ?",
+                [.text(state.rawValue), .integer(Int64(excluded.count + 1))], operation: "read outbox"
+            ) { ($0.integer(0), $0.integer(1)) }
+            if let first = candidates.first(where: { !excluded.contains($0.1) }) {
+                earliest = min(earliest ?? first.0, first.0)
+            }
+        }
+        return earliest.map(Timestamp.init(millisecondsSinceEpoch:))
     }
 
     /// An entry by id.

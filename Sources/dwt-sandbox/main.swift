@@ -26,7 +26,7 @@ struct DWTSandboxCommand: AsyncParsableCommand {
         .clientSecret
     @Option(help: "Seconds an issued OAuth token stays valid.") var tokenLifetime = SandboxSettings()
         .tokenLifetimeSeconds
-    @Option(help: "Milliseconds every API request waits before it is handled (a WAN's round trip).")
+    @Option(help: "Milliseconds every API request (not the token endpoint) waits before it is handled, like a WAN.")
     var latencyMs = SandboxSettings().latencyMilliseconds
 
     func validate() throws {

@@ -31,7 +31,8 @@ func report(count: Int, elapsed: Duration, latencies: [Duration]) {
 }
 
 let arguments = CommandLine.arguments.dropFirst()
-let inFlight = Int(ProcessInfo.processInfo.environment["BENCH_IN_FLIGHT"] ?? "") ?? 4
+let inFlight = Int(ProcessInfo.processInfo.environment["BENCH_IN_FLIGHT"] ?? "4") ?? 0
+guard inFlight >= 1 else { fail("BENCH_IN_FLIGHT must be a whole number of requests, 1 or more") }
 switch arguments.first {
 case "store":
     guard arguments.count == 3, let count = Int(arguments[arguments.startIndex + 2]), count > 0 else {

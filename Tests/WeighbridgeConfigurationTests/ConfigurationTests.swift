@@ -142,6 +142,25 @@ struct ConfigurationTests {
         #expect(found.first?.line == 3)
     }
 
+    @Test("a header without a key is an error with its line, not an abort; other brackets are not headers")
+    func headersWithoutKeys() {
+        // Valid: '[' followed by no key inside strings (four closing quotes included), comments and
+        // a multi-line array, CRLF line ends, and a byte order mark.
+        let tricky =
+            "\u{FEFF}[site]\r\nid = \"SITE-1\"\r\nname = \"\"\"a\n[# not a header\n\"\"\"\"  # [=\n"
+            + "address = '''\n[é\n'''\n# [#\n[api]\nprofile = \"brief\"\n"
+            + "[[bridge]]\nname = \"in\"\ntransport = \"tcp\"\nhost = \"127.0.0.1\"\nprofile = \"laumas\"\n"
+            + "division_kg = 20\nmax_kg = 60000\n"
+        #expect(problems(tricky).isEmpty, "\(problems(tricky))")
+        let arrays = problems(tricky + "extra = [\n  [1],\n  [\"[#\"],\n]\n")
+        #expect(arrays.first?.message.contains("table header") == false, "\(arrays)")
+        for header in ["[#site]", "[=", "[ ,a]", "[é]", "[[ #bridge]]"] {
+            let found = problems(tricky + header + "\n")
+            #expect(found.first?.line == 19, "\(header): \(found)")
+            #expect(found.first?.message.contains("a table header must start with a key") == true, "\(header)")
+        }
+    }
+
     @Test("defaults fill in and the tolerance keeps its decimals exactly")
     func defaults() throws {
         let configuration = try Configuration.parse(minimal + "\n[policy]\ntolerance_percent = 2.5\n", fileName: "t")

@@ -362,7 +362,6 @@ struct ControlServerTests {
     }
 }
 
-/// This process's resident set, in kilobytes (the server runs in-process).
 /// The user the tests run as, as the server will name them.
 private enum ServerFixtureUser {
     static var name: String {

@@ -139,7 +139,8 @@ struct CrashTests {
             let store = try Store(path: path, now: t0)
             try await checkInvariants(store, acknowledged: acknowledged)
         }
-        // Most kills must land while the writer is committing, or the test proves little.
+        // Three runs in four wait for commits before the kill: if they did not commit, the writer
+        // never got going and the test proved nothing.
         #expect(runsThatCommitted >= 100, "only \(runsThatCommitted) runs committed before the kill")
     }
 

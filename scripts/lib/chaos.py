@@ -12,6 +12,7 @@ import argparse
 import collections
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -23,6 +24,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from gatehouse import Refused, Site  # noqa: E402
 
 HOLD_MS, RAMP_MS, GAP_MS = 700, 150, 300
+CAPTURED = re.compile(r"captured .+? on \S+, ticket (\d+), for (\S+)")
 HIGH_RISK_CODE = "16 06 05"  # lithium-ion batteries: high-risk under the default policy
 
 
@@ -140,24 +142,33 @@ class Driver:
     def visit(self, movement):
         simulator = self.site.simulators[self.bridge]
         while True:
-            self.arrive(movement["id"])
-            simulator.vehicle(movement["gross_kg"], HOLD_MS, RAMP_MS, GAP_MS)
-            shown = self.site.ctl_when_up("show", movement=movement["id"])
-            if shown["weighings"]:
-                for weighing in shown["weighings"]:
-                    self.acknowledged[weighing["ticket"]] = (movement["id"], str(weighing["weight_kg"]))
-                return
+            if self.arrive(movement["id"]):
+                simulator.vehicle(movement["gross_kg"], HOLD_MS, RAMP_MS, GAP_MS)
+            # The capture may still be committing on a loaded machine: look a few times.
+            for _ in range(10):
+                shown = self.site.ctl_when_up("show", movement=movement["id"])
+                if shown["weighings"]:
+                    for weighing in shown["weighings"]:
+                        self.acknowledged[weighing["ticket"]] = (movement["id"], str(weighing["weight_kg"]))
+                    return
+                time.sleep(0.1)
             self.reweighed += 1
 
     def arrive(self, movement_id):
+        """Announces the vehicle; False when the movement already has its weighing."""
         while True:
             try:
                 self.site.ctl_when_up("arrive", bridge=self.bridge, movement=movement_id)
-                return
+                return True
             except Refused as refusal:
+                if refusal.code == "unavailable":
+                    time.sleep(0.5)  # the store refused the write (a full disk): as an operator would, retry
+                    continue
                 shown = self.site.ctl_when_up("show", movement=movement_id)
                 if shown["state"] == "arrived":
-                    return  # the arrival from before a restart stands
+                    return True  # the arrival from before a restart stands
+                if shown["weighings"]:
+                    return False
                 raise RuntimeError(f"arrive {movement_id} refused: {refusal}; it is {shown['state']}")
 
 
@@ -204,9 +215,10 @@ def main():
                       capture_output=True).returncode == 0:
         disk_full, mounted = store_dir, True
     started = time.monotonic()
-    site = Site(options.bin, work, seed=options.seed, store_dir=store_dir)
+    site = None
     failures = []
     try:
+        site = Site(options.bin, work, seed=options.seed, store_dir=store_dir)
         movements = plan(rng, options.vehicles, options.seed)
         for movement in movements:
             site.expect_with_stored_tare(movement["id"], movement["vehicle"], movement["declared_kg"],
@@ -244,7 +256,8 @@ def main():
             failures.append(f"the daemon's exit status on SIGTERM was {exit_status}, not 0")
         report(options, movements, faults, drivers, site, failures, time.monotonic() - started, mounted)
     finally:
-        site.close()
+        if site is not None:
+            site.close()
         if mounted:
             subprocess.run(["umount", store_dir])
         if options.keep:
@@ -268,12 +281,32 @@ def judge(site, movements, drivers):
         reports = shown["reports"]
         if len(reports) != 1 or reports[0]["state"] != "done":
             failures.append(f"{movement['id']}: reports {[(r['kind'], r['state']) for r in reports]}")
-    for ticket in site.ctl_when_up("status")["unattributed_tickets"]:
+    unattributed = site.ctl_when_up("status")["unattributed_tickets"]
+    if unattributed:
+        failures.append(f"weighings left unattributed (an acknowledged arrival was lost?): tickets {unattributed}")
+    for ticket in unattributed:
         tickets.setdefault(ticket, ("unattributed", None))
     for driver in drivers:
         for ticket, (movement, weight) in driver.acknowledged.items():
             if tickets.get(ticket) != (movement, weight):
                 failures.append(f"acknowledged ticket {ticket} ({movement}, {weight} kg) is now {tickets.get(ticket)}")
+    # What the daemon itself acknowledged, across every restart: its journal's "captured" lines.
+    with open(os.path.join(site.work, "processes.log"), errors="replace") as log:
+        logged = CAPTURED.findall(log.read())
+    for ticket, movement in logged:
+        if tickets.get(int(ticket), (None,))[0] != movement:
+            failures.append(f"the daemon logged ticket {ticket} captured for {movement}; "
+                            f"the store has {tickets.get(int(ticket))}")
+    if tickets and not logged:
+        failures.append("no capture found in the daemon's log: the check of its acknowledgments saw nothing")
+    # A report resent under another key, or answered 409, would be a second report to the API.
+    keys = collections.defaultdict(set)
+    for request in site.sandbox_request("GET", "requests"):
+        if request["method"] == "PUT":
+            keys[request["path"]].add(request["idempotency_key"])
+            if request["status"] == 409:
+                failures.append(f"409 at the sandbox for {request['path']}: a conflicting second report")
+    failures += [f"{path} sent under {len(found)} idempotency keys" for path, found in keys.items() if len(found) > 1]
     if tickets and sorted(tickets) != list(range(1, max(tickets) + 1)):
         missing = sorted(set(range(1, max(tickets) + 1)) - set(tickets))
         failures.append(f"tickets not gap-free: missing {missing[:10]}")
@@ -286,7 +319,7 @@ def judge(site, movements, drivers):
     audit = site.ctl_when_up("audit-verify")
     if not audit.get("intact"):
         failures.append(f"audit chain broken: {audit}")
-    judge.tickets, judge.terminal, judge.summary, judge.audit = tickets, terminal, summary, audit
+    judge.tickets, judge.terminal, judge.summary, judge.audit, judge.logged = tickets, terminal, summary, audit, logged
     return failures
 
 
@@ -304,7 +337,8 @@ def report(options, movements, faults, drivers, site, failures, elapsed, mounted
     terminal = getattr(judge, "terminal", {})
     summary = getattr(judge, "summary", {})
     print(f"  movements: {dict(terminal)}; weighings recorded: {len(getattr(judge, 'tickets', {}))}, "
-          f"acknowledged: {sum(len(driver.acknowledged) for driver in drivers)}")
+          f"acknowledged: {sum(len(driver.acknowledged) for driver in drivers)} seen by the drivers, "
+          f"{len(getattr(judge, 'logged', []))} in the daemon's log")
     print(f"  sandbox: {summary.get('confirmations')} confirmations, {summary.get('discrepancies')} discrepancies, "
           f"{summary.get('duplicates')} duplicates, {summary.get('requests')} requests")
     print(f"  audit chain: {getattr(judge, 'audit', {})}")

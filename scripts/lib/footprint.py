@@ -49,7 +49,8 @@ def idle_phase(options):
     poller = subprocess.Popen(
         [sys.executable, options.poller, "5", str(port), str(port)], stdout=subprocess.PIPE, text=True)
     try:
-        poller.stdout.readline()
+        if poller.stdout.readline().strip() != "polling":
+            raise RuntimeError("the pymodbus poller did not start")
         time.sleep(10)  # both settle into their steady state
         processes = {"weighbridged (2 bridges at 5 Hz, store, API client, control)": site.daemon.pid,
                      "pymodbus poller (2 connections at 5 Hz, nothing else)": poller.pid}
@@ -57,6 +58,8 @@ def idle_phase(options):
         started = time.monotonic()
         time.sleep(options.idle)
         elapsed = time.monotonic() - started
+        if poller.poll() is not None:
+            raise RuntimeError(f"the pymodbus poller died (status {poller.returncode}): no comparison")
         print(f"\nfootprint, idle: {options.idle} s measured after 10 s of warm-up")
         print(f"  {'':<62} {'RSS MB':>7} {'PSS MB':>7} {'private MB':>10} {'CPU s/hour':>10}")
         for name, pid in processes.items():
@@ -79,7 +82,8 @@ def load_phase(options):
         started = time.monotonic()
         ids, _ = site.drive_confirmations("SOAK", options.weighings, 260, 40, 120)
         site.wait_for_outbox()
-        recorded = sum(1 for movement in ids if site.ctl("show", movement=movement)["weighings"])
+        reported = sum(1 for movement in ids
+                       if [report["state"] for report in site.ctl("show", movement=movement)["reports"]] == ["done"])
         after = memory(pid)
         samples = [after]
         soak_start = time.monotonic()
@@ -87,7 +91,7 @@ def load_phase(options):
             time.sleep(min(30, options.soak))
             samples.append(memory(pid))
         rss = [sample[0] for sample in samples]
-        print(f"\nfootprint, load and soak: {recorded} of {options.weighings} weighings recorded and reported in "
+        print(f"\nfootprint, load and soak: {reported} of {options.weighings} weighings recorded and reported in "
               f"{time.monotonic() - started - options.soak:.0f} s, then {options.soak} s idle")
         print(f"  RSS MB: {mb(before[0])} at start, {mb(after[0])} after the weighings, "
               f"{mb(rss[-1])} at the end of the soak (min {mb(min(rss))}, max {mb(max(rss))} over "

@@ -80,7 +80,15 @@ class Site:
         self.daemon_starts = 0
         self.request_id = 0
         self.processes = []
+        self.simulators = {}
+        self.tty_holder = None
+        try:
+            self._start(bin_dir, work, seed, poll_ms, settle_ms, api_latency_ms, max_in_flight)
+        except BaseException:
+            self.close()
+            raise
 
+    def _start(self, bin_dir, work, seed, poll_ms, settle_ms, api_latency_ms, max_in_flight):
         self.sandbox = subprocess.Popen(
             [f"{bin_dir}/dwt-sandbox", "--port", "0", "--latency-ms", str(api_latency_ms)],
             stdout=subprocess.PIPE, stderr=self.log, text=True)
@@ -90,6 +98,7 @@ class Site:
         self.tcp_sim = Simulator(
             f"{bin_dir}/weighbridge-sim", ["--tcp-port", "0", "--profile", "laumas", "--division-kg", "20",
                                            "--seed", str(seed)], self.log)
+        self.simulators["tcp-in"] = self.tcp_sim
         tcp_port = int(self.tcp_sim.first_line.rsplit(":", 1)[-1])
         sim_tty, daemon_tty = os.path.join(work, "sim-tty"), os.path.join(work, "daemon-tty")
         self.socat = subprocess.Popen(
@@ -108,7 +117,7 @@ class Site:
         self.rtu_sim = Simulator(
             f"{bin_dir}/weighbridge-sim", ["--rtu", sim_tty, "--unit", "1", "--profile", "laumas",
                                            "--division-kg", "20", "--seed", str(seed + 1000)], self.log)
-        self.simulators = {"tcp-in": self.tcp_sim, "rtu-in": self.rtu_sim}
+        self.simulators["rtu-in"] = self.rtu_sim
 
         token = os.path.join(work, "dwt-token")
         with open(token, "w") as handle:
@@ -154,7 +163,7 @@ division_kg = 20
 max_kg = 60000
 settle_ms = {settle_ms}
 [log]
-level = "notice"
+level = "info"
 """)
         self.start_daemon()
 
@@ -278,7 +287,8 @@ level = "notice"
                 self.kill_daemon()
         for simulator in self.simulators.values():
             simulator.stop()
-        os.close(self.tty_holder)
+        if self.tty_holder is not None:
+            os.close(self.tty_holder)
         for process in self.processes:
             process.terminate()
             try:

@@ -40,6 +40,9 @@ def main():
                 received.setdefault(movement, request["received_at_us"])
         missing = [movement for movement in movements if movement not in received or movement not in settled]
         latencies = [(received[m] - settled[m]) / 1000 - options.settle_ms for m in movements if m not in missing]
+        if not latencies:
+            print(f"vehicles={len(movements)} reported=0: nothing reached the sandbox")
+            sys.exit(1)
         print(f"vehicles={len(movements)} reported={len(latencies)} missing={len(missing)} "
               f"p50_ms={percentile(latencies, 0.5):.1f} p99_ms={percentile(latencies, 0.99):.1f} "
               f"max_ms={max(latencies):.1f} poll_ms={options.poll_ms} settle_ms={options.settle_ms}")
