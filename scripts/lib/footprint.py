@@ -1,7 +1,7 @@
 """scripts/bench footprint: memory and CPU of weighbridged beside a minimal pymodbus poller.
 
 Phase 1, idle: the daemon polls a TCP and an RTU indicator at 5 Hz while the poller polls two TCP
-connections at 5 Hz; both are measured over the same window (RSS, PSS and private memory from
+connections at 5 Hz; both are measured over the same window (RSS, PSS and private dirty memory from
 /proc/PID/smaps_rollup, CPU from /proc/PID/stat), CPU extrapolated to an hour.
 Phase 2, load then soak: a second daemon on the same machine (polling at 50 Hz so that weighings
 come quickly) records and reports WEIGHINGS weighings, then idles for SOAK seconds while its
@@ -28,8 +28,9 @@ def memory(pid):
             parts = line.split()
             if len(parts) >= 2 and parts[0].endswith(":") and parts[1].isdigit():
                 fields[parts[0][:-1]] = int(parts[1])
-    private = fields.get("Private_Clean", 0) + fields.get("Private_Dirty", 0)
-    return fields.get("Rss", 0), fields.get("Pss", 0), private
+    # Private dirty memory is what the process alone holds and the kernel cannot drop; the clean
+    # part of its private memory is file pages (its own code) that it can.
+    return fields.get("Rss", 0), fields.get("Pss", 0), fields.get("Private_Dirty", 0)
 
 
 def cpu_seconds(pid):
@@ -61,11 +62,11 @@ def idle_phase(options):
         if poller.poll() is not None:
             raise RuntimeError(f"the pymodbus poller died (status {poller.returncode}): no comparison")
         print(f"\nfootprint, idle: {options.idle} s measured after 10 s of warm-up")
-        print(f"  {'':<62} {'RSS MB':>7} {'PSS MB':>7} {'private MB':>10} {'CPU s/hour':>10}")
+        print(f"  {'':<62} {'RSS MB':>7} {'PSS MB':>7} {'private dirty MB':>16} {'CPU s/hour':>10}")
         for name, pid in processes.items():
             rss, pss, private = memory(pid)
             per_hour = (cpu_seconds(pid) - cpu_start[name]) / elapsed * 3600
-            print(f"  {name:<62} {mb(rss):>7} {mb(pss):>7} {mb(private):>10} {per_hour:>10.1f}")
+            print(f"  {name:<62} {mb(rss):>7} {mb(pss):>7} {mb(private):>16} {per_hour:>10.1f}")
     finally:
         poller.terminate()
         poller.wait()

@@ -4,6 +4,7 @@ on the deck to the moment dwt-sandbox has the whole report, minus the configured
 in turn, each a movement with a stored tare, so one weighing completes it and is reported."""
 
 import argparse
+import datetime
 import os
 import shutil
 import sys
@@ -16,6 +17,12 @@ from gatehouse import Site  # noqa: E402
 def percentile(values, fraction):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def rfc3339_microseconds(text):
+    """'2026-11-26T07:09:14.123Z' → microseconds since the epoch (the daemon writes UTC, ms)."""
+    moment = datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc)
+    return int(moment.timestamp() * 1_000_000)
 
 
 def main():
@@ -43,9 +50,17 @@ def main():
         if not latencies:
             print(f"vehicles={len(movements)} reported=0: nothing reached the sandbox")
             sys.exit(1)
+        # Where the time goes: rest → capture (polling, the settle rule) and capture → sandbox
+        # (store, decision, outbox, HTTP), from the capture time the daemon recorded.
+        captured = {m: rfc3339_microseconds(site.ctl("show", movement=m)["weighings"][0]["weighed_at"])
+                    for m in movements if m not in missing}
+        to_capture = [(captured[m] - settled[m]) / 1000 - options.settle_ms for m in captured]
+        to_report = [(received[m] - captured[m]) / 1000 for m in captured]
         print(f"vehicles={len(movements)} reported={len(latencies)} missing={len(missing)} "
               f"p50_ms={percentile(latencies, 0.5):.1f} p99_ms={percentile(latencies, 0.99):.1f} "
-              f"max_ms={max(latencies):.1f} poll_ms={options.poll_ms} settle_ms={options.settle_ms}")
+              f"max_ms={max(latencies):.1f} poll_ms={options.poll_ms} settle_ms={options.settle_ms}; "
+              f"rest→capture p50_ms={percentile(to_capture, 0.5):.1f} p99_ms={percentile(to_capture, 0.99):.1f}, "
+              f"capture→sandbox p50_ms={percentile(to_report, 0.5):.1f} p99_ms={percentile(to_report, 0.99):.1f}")
         sys.exit(1 if missing else 0)
     finally:
         site.close()
