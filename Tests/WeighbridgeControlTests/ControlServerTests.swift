@@ -280,7 +280,9 @@ struct ControlServerTests {
         "fuzz: 100 000 hostile lines each get an error (or the connection closes), others are still served, nothing changes"
     )
     func fuzzOverTheSocket() async throws {
-        let fixture = try await ServerFixture(idleTimeout: .seconds(1))
+        // Five seconds: long enough that a loaded machine answering 5 000 buffered lines is not
+        // taken for idle, short enough to cut the slow-loris off well before the end.
+        let fixture = try await ServerFixture(idleTimeout: .seconds(5))
         _ = try await fixture.ctl("expect", "--movement", "M1", "--declared-kg", "1000", "--ewc", "200101")
         let auditBefore = try await fixture.store.read { try $0.auditEntries().count }
 
