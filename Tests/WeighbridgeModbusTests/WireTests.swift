@@ -194,13 +194,14 @@ struct AcquisitionTests {
             try await waitFor("half a window", in: log) { await $0.readings > before + 8 }
             first.stop()
             try await waitFor("the loss is noticed", in: log) { await $0.failures >= 2 }
-            let second = IndicatorSimulator(map: laumas(), division: division, endpoint: .tcp(port: port))
-            try second.start()
-            defer { second.stop() }
-            second.show(gross: Mass(32_140, .kilograms))
             let connections = await log.connections
+            // Taken before the indicator returns: no fresh window can begin earlier.
             let returned = ContinuousClock.now
             let returnedWall = wallClock()
+            let second = IndicatorSimulator(map: laumas(), division: division, endpoint: .tcp(port: port))
+            second.show(gross: Mass(32_140, .kilograms))
+            try second.start()
+            defer { second.stop() }
             try await waitFor("reads resume", in: log, timeout: .seconds(2)) { await $0.connections > connections }
             #expect(ContinuousClock.now - returned < .seconds(2))
             // The bridge stayed armed and the vehicle still stands there, never captured: one
