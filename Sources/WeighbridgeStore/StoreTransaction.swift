@@ -253,23 +253,8 @@ public struct StoreTransaction {
     public func dueOutboxEntries(at time: Timestamp, limit: Int, excluding excluded: Set<Int64> = [])
         throws(StoreError) -> [OutboxEntry]
     {
-        // One query per state, each walking the (state, next_attempt_ms) index in order: a single
-        // query over both states would sort the whole backlog on every call.
-        // Only the chosen entries are then read whole (their reports decoded).
-        var candidates: [(due: Int64, id: Int64)] = []
-        for state in [OutboxState.pending, .retryWait] {
-            candidates += try connection.rows(
-                "SELECT next_attempt_ms, id FROM outbox WHERE state = ? AND next_attempt_ms <= ? "
-                    + "ORDER BY next_attempt_ms, id LIMIT ?",
-                [
-                    .text(state.rawValue), .integer(time.millisecondsSinceEpoch),
-                    .integer(Int64(limit + excluded.count)),
-                ],
-                operation: "read outbox"
-            ) { ($0.integer(0), $0.integer(1)) }
-        }
-        let chosen = candidates.sorted { ($0.due, $0.id) < ($1.due, $1.id) }.map(\.id)
-            .filter { !excluded.contains($0) }.prefix(limit)
+        // Only the chosen entries are read whole (their reports decoded).
+        let chosen = try waiting(dueBy: time, count: limit, excluding: excluded).map(\.id)
         guard !chosen.isEmpty else { return [] }
         let entries = try outboxEntries(
             where: "id IN (\(chosen.map { _ in "?" }.joined(separator: ",")))", chosen.map { .integer($0) })
@@ -339,18 +324,30 @@ public struct StoreTransaction {
     /// When the earliest waiting entry (pending or retry_wait) falls due, leaving out `excluded`
     /// (those a sender holds: pending in the store, but in flight); nil when none waits.
     public func nextOutboxAttempt(excluding excluded: Set<Int64> = []) throws(StoreError) -> Timestamp? {
-        var earliest: Int64?
+        try waiting(dueBy: nil, count: 1, excluding: excluded).first.map { Timestamp(millisecondsSinceEpoch: $0.due) }
+    }
+
+    /// The first `count` waiting entries (pending or retry_wait) by due time, due by `time` if
+    /// given, leaving out `excluded`. One query per state, each walking the (state,
+    /// next_attempt_ms) index in order: a single query over both states would sort the whole
+    /// backlog on every call.
+    private func waiting(dueBy time: Timestamp?, count: Int, excluding excluded: Set<Int64>) throws(StoreError)
+        -> [(due: Int64, id: Int64)]
+    {
+        var candidates: [(due: Int64, id: Int64)] = []
         for state in [OutboxState.pending, .retryWait] {
-            // The index in order, as far as the first entry nobody holds.
-            let candidates = try connection.rows(
-                "SELECT next_attempt_ms, id FROM outbox WHERE state = ? ORDER BY next_attempt_ms, id LIMIT ?",
-                [.text(state.rawValue), .integer(Int64(excluded.count + 1))], operation: "read outbox"
+            candidates += try connection.rows(
+                "SELECT next_attempt_ms, id FROM outbox WHERE state = ? AND next_attempt_ms <= ? "
+                    + "ORDER BY next_attempt_ms, id LIMIT ?",
+                [
+                    .text(state.rawValue), .integer(time?.millisecondsSinceEpoch ?? .max),
+                    .integer(Int64(count + excluded.count)),
+                ],
+                operation: "read outbox"
             ) { ($0.integer(0), $0.integer(1)) }
-            if let first = candidates.first(where: { !excluded.contains($0.1) }) {
-                earliest = min(earliest ?? first.0, first.0)
-            }
         }
-        return earliest.map(Timestamp.init(millisecondsSinceEpoch:))
+        return Array(
+            candidates.sorted { ($0.due, $0.id) < ($1.due, $1.id) }.filter { !excluded.contains($0.id) }.prefix(count))
     }
 
     /// An entry by id.
