@@ -88,7 +88,11 @@ public struct BridgeAcquisition<C: Clock<Duration>>: Sendable {
             do {
                 let reconnecting = !link.isConnected
                 let registers = try link.readBlock(unit: bridge.unit, map: bridge.registers)
-                let time = clock.now
+                // A sample is timed at the instant its poll was due, not when its reply came
+                // back: on schedule, a settle time of N intervals then takes exactly N polls,
+                // where reply times would add a whole interval whenever a window's first reply
+                // was slower than its last.
+                let time = deadline
                 if reconnecting || failures > 0 {
                     instrumentID = try? link.identify(unit: bridge.unit)
                     try await handle(.connected(instrumentID: instrumentID))

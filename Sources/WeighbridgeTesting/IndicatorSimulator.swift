@@ -114,9 +114,11 @@ public final class IndicatorSimulator: Sendable {
         deck.withLock { $0.disconnectRequested = true }
     }
 
-    /// Runs a vehicle scenario on the deck from now on.
+    /// Runs a vehicle scenario on the deck from now on: its clock starts now, not at the next
+    /// poll, so where a vehicle comes to rest between two polls is as random as on a real deck.
     public func run(_ scenario: VehicleScenario) {
         deck.withLock { $0.scenario = scenario }
+        advanceScenario()
     }
 
     /// What the deck shows now.
@@ -242,6 +244,9 @@ public final class IndicatorSimulator: Sendable {
         _ context: OpaquePointer, _ mapping: UnsafeMutablePointer<modbus_mapping_t>, query: [UInt8],
         length: Int32, isRTU: Bool
     ) {
+        // A real indicator answers with what its deck shows now, not at this loop's last turn
+        // (up to one 20 ms wait ago).
+        advanceScenario()
         let (reading, fault) = deck.withLock { ($0.reading, $0.fault) }
         let headerLength = Int(modbus_get_header_length(context))
         let function = query[headerLength]

@@ -137,6 +137,31 @@ struct AcquisitionTests {
         }
     }
 
+    @Test("a settle time of N poll intervals takes at most N polls: samples are timed when their poll was due")
+    func settleCountsPollIntervals() async throws {
+        let simulator = IndicatorSimulator(map: laumas(), division: division, endpoint: .tcp(port: 0))
+        try simulator.start()
+        defer { simulator.stop() }
+        // 600 ms at 50 ms polls: the window's first reading, 11 more settling, the 12th after it captures.
+        let bridge = bridge(
+            map: laumas(), transport: .tcp(host: "127.0.0.1", port: simulator.port), settleMilliseconds: 600,
+            pollMilliseconds: 50)
+        try await withAcquisition(bridge) { log in
+            try await waitFor("armed at zero", in: log) { await $0.readings > 3 }
+            simulator.show(gross: Mass(24_000, .kilograms))
+            try await waitFor("the capture", in: log) { await $0.captures.count == 1 }
+            let settling = await log.events.compactMap { event -> Timestamp? in
+                if case .reading(_, .settling, let at) = event { at } else { nil }
+            }
+            let capture = try #require(await log.captures.first)
+            // Timed at their replies, a window whose first reply was slower than its last took 13.
+            #expect((1...12).contains(settling.count))
+            // Never shorter than the settle time, less the first reply's own round trip.
+            let first = try #require(settling.first)
+            #expect(capture.at.millisecondsSinceEpoch - first.millisecondsSinceEpoch >= 550)
+        }
+    }
+
     @Test("overload or the error bit while standing still: no capture")
     func faultFlagsPreventCapture() async throws {
         var map = laumas()
