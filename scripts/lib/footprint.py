@@ -1,8 +1,8 @@
 """scripts/bench footprint: memory and CPU of weighbridged beside a minimal pymodbus poller.
 
 Phase 1, idle: the daemon polls a TCP and an RTU indicator at 5 Hz while the poller polls two TCP
-connections at 5 Hz; both are measured over the same window (RSS, PSS and private dirty memory from
-/proc/PID/smaps_rollup, CPU from /proc/PID/stat), CPU extrapolated to an hour.
+connections at 5 Hz; both are measured over the same window (RSS, PSS, USS and anonymous memory
+from /proc/PID/smaps_rollup, CPU from /proc/PID/stat), CPU extrapolated to an hour.
 Phase 2, load then soak: a second daemon on the same machine (polling at 50 Hz so that weighings
 come quickly) records and reports WEIGHINGS weighings, then idles for SOAK seconds while its
 memory is sampled: a leak shows as growth over the soak."""
@@ -22,15 +22,18 @@ TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def memory(pid):
+    """RSS, PSS, USS (private clean + private dirty: what would be freed if the process ended) and
+    anonymous memory (heap and stacks: what the kernel cannot drop and re-read), in kB."""
     fields = {}
     with open(f"/proc/{pid}/smaps_rollup") as handle:
         for line in handle:
             parts = line.split()
             if len(parts) >= 2 and parts[0].endswith(":") and parts[1].isdigit():
                 fields[parts[0][:-1]] = int(parts[1])
-    # Private dirty memory is what the process alone holds and the kernel cannot drop; the clean
-    # part of its private memory is file pages (its own code) that it can.
-    return fields.get("Rss", 0), fields.get("Pss", 0), fields.get("Private_Dirty", 0)
+    # A file page counts as dirty while its page cache copy is (a binary just linked): private
+    # clean and private dirty together do not depend on when the kernel last wrote back.
+    return (fields.get("Rss", 0), fields.get("Pss", 0),
+            fields.get("Private_Clean", 0) + fields.get("Private_Dirty", 0), fields.get("Anonymous", 0))
 
 
 def cpu_seconds(pid):
@@ -62,11 +65,11 @@ def idle_phase(options):
         if poller.poll() is not None:
             raise RuntimeError(f"the pymodbus poller died (status {poller.returncode}): no comparison")
         print(f"\nfootprint, idle: {options.idle} s measured after 10 s of warm-up")
-        print(f"  {'':<62} {'RSS MB':>7} {'PSS MB':>7} {'private dirty MB':>16} {'CPU s/hour':>10}")
+        print(f"  {'':<62} {'RSS MB':>7} {'PSS MB':>7} {'USS MB':>7} {'anon MB':>7} {'CPU s/hour':>10}")
         for name, pid in processes.items():
-            rss, pss, private = memory(pid)
+            rss, pss, uss, anonymous = memory(pid)
             per_hour = (cpu_seconds(pid) - cpu_start[name]) / elapsed * 3600
-            print(f"  {name:<62} {mb(rss):>7} {mb(pss):>7} {mb(private):>16} {per_hour:>10.1f}")
+            print(f"  {name:<62} {mb(rss):>7} {mb(pss):>7} {mb(uss):>7} {mb(anonymous):>7} {per_hour:>10.1f}")
     finally:
         poller.terminate()
         poller.wait()
@@ -96,7 +99,8 @@ def load_phase(options):
               f"{time.monotonic() - started - options.soak:.0f} s, then {options.soak} s idle")
         print(f"  RSS MB: {mb(before[0])} at start, {mb(after[0])} after the weighings, "
               f"{mb(rss[-1])} at the end of the soak (min {mb(min(rss))}, max {mb(max(rss))} over "
-              f"{len(rss)} samples); PSS MB at the end: {mb(samples[-1][1])}")
+              f"{len(rss)} samples); at the end PSS {mb(samples[-1][1])} MB, USS {mb(samples[-1][2])} MB, "
+              f"anonymous {mb(samples[-1][3])} MB (after the weighings {mb(after[3])} MB)")
         print(f"  growth over the soak: {(rss[-1] - rss[0]) / 1024:+.1f} MB")
     finally:
         site.close()
