@@ -9,8 +9,10 @@ import WeighbridgeReporting
 import WeighbridgeStore
 
 /// Polls one bridge and records every certified capture through the desk before anything else
-/// happens. A capture that cannot be recorded stops the daemon (systemd restarts it): polling on
-/// would capture weighings that could not be kept.
+/// happens. A capture the store cannot write for a passing reason (the disk is full, an I/O
+/// error) is held in memory and retried while the bridge's polling waits: no further weighing is
+/// taken that could not be kept either, and once space returns the capture is recorded as weighed.
+/// Any other failure stops the daemon (systemd restarts it), having logged the evidence.
 struct AcquisitionService: Service {
     let acquisition: BridgeAcquisition<ContinuousClock>
     let desk: MovementDesk
@@ -18,6 +20,13 @@ struct AcquisitionService: Service {
     let journal: Journal
     let delivery: DeliveryService
     let now: @Sendable () -> Timestamp
+
+    /// Store failures that pass on their own (space is freed, the disk answers again); the others
+    /// (a refused constraint, corruption) would fail the same way at every attempt.
+    private static let passingFailures: Set<StoreError.Code> = [.diskFull, .io, .busy]
+    /// Waits between attempts to record a held capture: 250 ms doubling to 5 s, well inside the
+    /// watchdog's tolerance for a silent loop.
+    private static let heldCaptureRetry = Backoff(base: .milliseconds(250), cap: .seconds(5))
 
     func run() async throws {
         let name = acquisition.bridge.name
@@ -82,16 +91,7 @@ struct AcquisitionService: Service {
             bridge: name, weight: captured.capture.sample.weight, division: acquisition.bridge.division,
             weighedAt: captured.at, status: captured.reading.status, legalID: captured.capture.legalCounter,
             instrumentID: captured.instrumentID, rawRegisters: captured.rawRegisters, route: .unannounced)
-        let outcome: CaptureOutcome
-        do {
-            outcome = try await desk.recordCapture(evidence)
-        } catch {
-            journal.log(
-                LogEvent(
-                    .error, "weighing on \(name) of \(captured.capture.sample.weight) could NOT be recorded: \(error)",
-                    ["BRIDGE": name]))
-            throw error
-        }
+        let outcome = try await recordHolding(evidence, bridge: name)
         live.update(name, at: time) { $0.captures += 1 }
         switch outcome {
         case .movement(let id, let weighing, let notices):
@@ -121,6 +121,67 @@ struct AcquisitionService: Service {
                     "captured \(weighing.evidence.weight) on \(name), ticket \(weighing.ticket), held unattributed "
                         + "(\(weighing.evidence.route.sentence)): attach it with weighbridgectl attach",
                     ["BRIDGE": name, "TICKET": String(weighing.ticket), "WEIGHING_ID": String(weighing.ticket)]))
+        }
+    }
+}
+
+extension AcquisitionService {
+    /// Records `evidence`, holding it through passing store failures until it is recorded; the
+    /// loop waits meanwhile. Logged when the hold starts, every 60th attempt, and when it ends.
+    /// A hold ended by shutdown, or any other failure, logs the evidence in full at error level
+    /// (nothing was acknowledged: the driver has no ticket) and rethrows.
+    private func recordHolding(_ evidence: WeighingEvidence, bridge name: String) async throws -> CaptureOutcome {
+        let weight = evidence.weight
+        var fields = [
+            "BRIDGE": name, "WEIGHT_KG": weight.formatted(in: .kilograms), "WEIGHED_AT": evidence.weighedAt.rfc3339,
+            "RAW_REGISTERS": evidence.rawRegisters.map(String.init).joined(separator: " "),
+        ]
+        if let legalID = evidence.legalID { fields["LEGAL_ID"] = String(legalID) }
+        let heldSince = ContinuousClock.now
+        var attempts = 0
+        while true {
+            do {
+                let outcome = try await desk.recordCapture(evidence)
+                if attempts > 0 {
+                    let held = (ContinuousClock.now - heldSince).wholeMilliseconds
+                    live.update(name, at: now()) {
+                        $0.lastError = nil
+                        $0.heldWeighing = nil
+                    }
+                    journal.log(
+                        LogEvent(
+                            .notice,
+                            "weighing on \(name) of \(weight) recorded after being held \(held) ms "
+                                + "(\(attempts) failed attempts)", fields))
+                }
+                return outcome
+            } catch let error as StoreError where Self.passingFailures.contains(error.code) {
+                attempts += 1
+                let problem = "weighing of \(weight) held, not yet recorded: \(error)"
+                live.update(name, at: now()) {
+                    $0.lastError = problem
+                    $0.heldWeighing = weight
+                }
+                if attempts == 1 || attempts % 60 == 0 {
+                    journal.log(
+                        LogEvent(
+                            .error,
+                            "weighing on \(name) of \(weight) could not be recorded (\(error)): held in "
+                                + "memory and retried; the bridge takes no other weighing until it is recorded",
+                            fields))
+                }
+                do {
+                    try await Task.sleep(for: Self.heldCaptureRetry.ceiling(attempt: attempts - 1))
+                } catch {
+                    journal.log(
+                        LogEvent(.error, "weighing on \(name) of \(weight) was NOT recorded before shutdown", fields))
+                    throw error
+                }
+            } catch {
+                journal.log(
+                    LogEvent(.error, "weighing on \(name) of \(weight) could NOT be recorded: \(error)", fields))
+                throw error
+            }
         }
     }
 }

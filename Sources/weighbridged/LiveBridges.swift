@@ -20,6 +20,8 @@ final class LiveBridges: Sendable {
         var failures = 0
         var lastError: String?
         var captures = 0
+        /// A capture held in memory because the store cannot write it yet (a full disk).
+        var heldWeighing: Mass?
         /// Failed polls and reconnections since start, for the metrics.
         var pollErrors = 0
         var reconnects = 0
@@ -78,6 +80,7 @@ final class LiveBridges: Sendable {
         let table = bridges.withLock { $0 }
         let parts = order.compactMap { table[$0] }.map { bridge -> String in
             guard bridge.polled else { return "\(bridge.name) starting" }
+            if let held = bridge.heldWeighing { return "\(bridge.name) holding an unrecorded weighing of \(held)" }
             guard bridge.connected, let weight = bridge.reading?.gross ?? bridge.reading?.net else {
                 return "\(bridge.name) unreachable"
             }
@@ -103,6 +106,7 @@ final class LiveBridges: Sendable {
                 "consecutive_failures": .integer(bridge.failures),
                 "last_error": bridge.lastError.map(JSONValue.string) ?? .null,
                 "captures": .integer(bridge.captures),
+                "held_weighing_kg": mass(bridge.heldWeighing),
             ])
         }
     }

@@ -89,6 +89,54 @@ struct EndToEndTests {
         #expect(confirmation?.body.contains(#""received_weight_kg":3000"#) == true)
     }
 
+    @Test(
+        "a capture the full disk cannot take is held, and recorded as weighed once space returns; the daemon stays up",
+        .enabled(if: getuid() == 0, "mounting a small tmpfs needs root"))
+    func captureHeldThroughDiskFull() async throws {
+        let site = try SiteHarness(profile: .brief, storeSubdirectory: "disk")
+        let mount = try runToCompletion(
+            URL(fileURLWithPath: "/bin/mount"), ["-t", "tmpfs", "-o", "size=4m", "tmpfs", site.storeDirectory])
+        try #require(mount.status == 0, "\(mount.error)")
+        defer { _ = try? runToCompletion(URL(fileURLWithPath: "/bin/umount"), ["-l", site.storeDirectory]) }
+        try await site.start()
+        let daemon = try #require(site.daemon)
+        // Every block of the store's file system taken (dd ends with "No space left on device").
+        _ = try runToCompletion(
+            URL(fileURLWithPath: "/bin/dd"), ["if=/dev/zero", "of=\(site.storeDirectory)/filler", "bs=4k"])
+
+        try await site.drive(15_000)
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !site.log.contains("held in memory"), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(site.log.contains("weighing on inbound of 15000 kg could not be recorded"), "\(site.log)")
+        #expect(try await site.ctlJSON("status")["unattributed"] as? Int == 0, "not recorded while the disk is full")
+        let held = try await inbound(site)
+        #expect(held["held_weighing_kg"] as? Int == 15_000, "\(held)")
+        #expect((held["last_error"] as? String)?.contains("weighing of 15000 kg held, not yet recorded") == true)
+
+        try FileManager.default.removeItem(atPath: site.storeDirectory + "/filler")
+        let recorded = ContinuousClock.now + .seconds(15)
+        var status: [String: Any] = [:]
+        repeat {
+            try await Task.sleep(for: .milliseconds(100))
+            status = try await site.ctlJSON("status")
+        } while status["unattributed"] as? Int != 1 && ContinuousClock.now < recorded
+        #expect(status["unattributed"] as? Int == 1, "recorded once space returned: \(status)")
+        #expect(site.log.contains("weighing on inbound of 15000 kg recorded after being held"), "\(site.log)")
+        #expect(daemon.process.isRunning, "the daemon never stopped")
+        #expect(try await inbound(site)["held_weighing_kg"] is NSNull, "nothing held any more")
+        let audit = try await site.ctl("audit", "verify")
+        #expect(audit.status == 0, "\(audit.output) \(audit.error)")
+    }
+
+    /// The inbound bridge as `weighbridgectl bridges` shows it.
+    private func inbound(_ site: SiteHarness) async throws -> [String: Any] {
+        let output = try await site.ctl("bridges").output
+        let bridges = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [[String: Any]]
+        return try #require(bridges?.first { $0["name"] as? String == "inbound" }, "\(output)")
+    }
+
     @Test("daemon SIGKILLed between capture and report → after restart exactly one report (PUT resent safely)")
     func killedBetweenCaptureAndReport() async throws {
         let site = try SiteHarness(profile: .brief)

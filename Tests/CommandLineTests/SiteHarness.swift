@@ -73,10 +73,16 @@ final class SiteHarness: @unchecked Sendable {
 
     /// Starts the simulator and the sandbox and writes the configuration (with `extra` TOML
     /// tables at its end); `start()` runs the daemon.
-    init(profile: Profile, extra: String = "") throws {
+    /// The directory the store lives in: `directory`, or a subdirectory of it (for a test to mount
+    /// a file system of its own there).
+    let storeDirectory: String
+
+    init(profile: Profile, extra: String = "", storeSubdirectory: String? = nil) throws {
         self.profile = profile
-        directory = "/tmp/wb-e2e-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let directory = "/tmp/wb-e2e-\(UUID().uuidString.prefix(8))"
+        self.directory = directory
+        storeDirectory = storeSubdirectory.map { directory + "/" + $0 } ?? directory
+        try FileManager.default.createDirectory(atPath: storeDirectory, withIntermediateDirectories: true)
         simulator = try Child("weighbridge-sim", ["--tcp-port", "0", "--division-kg", "2"])
         let simLine = try simulator.readLine()
         let simPort = try #require(Int(simLine.split(separator: ":").last ?? ""), "sim said: \(simLine)")
@@ -120,7 +126,7 @@ final class SiteHarness: @unchecked Sendable {
         address = "1 Test Road, Testtown"
         postcode = "TE1 1ST"
         [store]
-        path = "\(directory)/weighbridged.sqlite"
+        path = "\(storeDirectory)/weighbridged.sqlite"
         [control]
         socket = "\(directory)/control.sock"
         group = "\(Self.groupName)"
