@@ -24,6 +24,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from gatehouse import Refused, Site  # noqa: E402
 
 HOLD_MS, RAMP_MS, GAP_MS = 700, 150, 300
+HELD_LIMIT_S = 120  # a disk-full window lasts 3–8 s: a weighing held longer is a failure
 CAPTURED = re.compile(r"captured .+? on \S+, ticket (\d+), for (\S+)")
 HELD = re.compile(r"weighing on \S+ of .+? recorded after being held")
 HIGH_RISK_CODE = "16 06 05"  # lithium-ion batteries: high-risk under the default policy
@@ -108,15 +109,17 @@ class Faults:
     def disk_full_window(self):
         """Fills the store's file system to the last byte for a few seconds, then frees it."""
         filler = os.path.join(self.disk_full_dir, "filler")
-        with open(filler, "wb") as handle:
-            try:
-                while True:
-                    handle.write(b"\0" * 65536)
-                    handle.flush()
-            except OSError:
-                pass
-        time.sleep(self.rng.uniform(3, 8))
-        os.remove(filler)
+        try:
+            # Unbuffered: a buffered file would try the failed write again when closed, and raise.
+            with open(filler, "wb", buffering=0) as handle:
+                try:
+                    while True:
+                        handle.write(b"\0" * 65536)
+                except OSError:
+                    pass
+            time.sleep(self.rng.uniform(3, 8))
+        finally:
+            os.remove(filler)
         self.injected["disk full window"] += 1
 
 
@@ -142,7 +145,7 @@ class Driver:
 
     def visit(self, movement):
         simulator = self.site.simulators[self.bridge]
-        drive = True
+        drive, held_since = True, None
         while True:
             if drive and self.arrive(movement["id"]):
                 simulator.vehicle(movement["gross_kg"], HOLD_MS, RAMP_MS, GAP_MS)
@@ -160,7 +163,11 @@ class Driver:
             drive = not self.holding()
             if drive:
                 self.reweighed += 1
+                held_since = None
             else:
+                held_since = held_since or time.monotonic()
+                if time.monotonic() - held_since > HELD_LIMIT_S:
+                    raise RuntimeError(f"{movement['id']}: weighing held unrecorded for over {HELD_LIMIT_S} s")
                 time.sleep(0.2)
 
     def holding(self):
