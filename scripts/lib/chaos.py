@@ -5,8 +5,9 @@ At the end it checks that nothing was lost or reported twice and prints what it 
 
 A vehicle whose weighing the daemon did not record (it was killed while the vehicle stood on the
 deck) drives on again, as a driver would be waved back at a real gatehouse: no ticket was given,
-so nothing was acknowledged. A weighing the daemon holds because the disk is full is waited for. Every weighing the daemon did
-acknowledge (a ticket shown by `show`) must still be there at the end, whole."""
+so nothing was acknowledged. A weighing the daemon holds because the disk is full is waited for.
+Every weighing the daemon did acknowledge (a ticket shown by `show`) must still be there at the
+end, whole."""
 
 import argparse
 import collections
