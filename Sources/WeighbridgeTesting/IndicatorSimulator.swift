@@ -117,8 +117,10 @@ public final class IndicatorSimulator: Sendable {
     /// Runs a vehicle scenario on the deck from now on: its clock starts now, not at the next
     /// poll, so where a vehicle comes to rest between two polls is as random as on a real deck.
     public func run(_ scenario: VehicleScenario) {
-        deck.withLock { $0.scenario = scenario }
-        advanceScenario()
+        deck.withLock {
+            $0.scenario = scenario
+            advance(&$0)
+        }
     }
 
     /// What the deck shows now.
@@ -246,8 +248,10 @@ public final class IndicatorSimulator: Sendable {
     ) {
         // A real indicator answers with what its deck shows now, not at this loop's last turn
         // (up to one 20 ms wait ago).
-        advanceScenario()
-        let (reading, fault) = deck.withLock { ($0.reading, $0.fault) }
+        let (reading, fault) = deck.withLock {
+            advance(&$0)
+            return ($0.reading, $0.fault)
+        }
         let headerLength = Int(modbus_get_header_length(context))
         let function = query[headerLength]
         // A print command: the indicator stores the weighing and advances its counter.
@@ -288,13 +292,16 @@ public final class IndicatorSimulator: Sendable {
     }
 
     private func advanceScenario() {
-        deck.withLock { state in
-            guard var scenario = state.scenario else { return }
-            if let reading = scenario.step(now: .now, division: division, previous: state.reading) {
-                state.reading = reading
-            }
-            state.scenario = scenario
+        deck.withLock { advance(&$0) }
+    }
+
+    /// Steps the running scenario, if any, to now; the caller holds the deck's lock.
+    private func advance(_ state: inout Deck) {
+        guard var scenario = state.scenario else { return }
+        if let reading = scenario.step(now: .now, division: division, previous: state.reading) {
+            state.reading = reading
         }
+        state.scenario = scenario
     }
 }
 
