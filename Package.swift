@@ -226,7 +226,8 @@ let package = Package(
             dependencies: ["WeighbridgeCore", "WeighbridgeConfiguration", "WeighbridgeControlProtocol"],
             swiftSettings: strictSettings
         ),
-        // Helpers the test targets share: blocking work off the pool, a standalone journald.
+        // Helpers the test targets share: blocking work off the pool, a standalone journald, the
+        // machine's prerequisites (skipped outside CI, failures in it) and the project's Python.
         .target(
             name: "TestSupport",
             path: "Tests/TestSupport",
@@ -251,7 +252,7 @@ let package = Package(
         .testTarget(
             name: "WeighbridgeModbusTests",
             dependencies: [
-                "WeighbridgeModbus", "WeighbridgeTesting", "WeighbridgeCore", "WeighbridgeConfiguration",
+                "WeighbridgeModbus", "WeighbridgeTesting", "WeighbridgeCore", "WeighbridgeConfiguration", "TestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: strictSettings
@@ -292,7 +293,7 @@ let package = Package(
             dependencies: [
                 "WeighbridgeReporting", "DWTSandbox", "WeighbridgeOperations", "WeighbridgeStore", "WeighbridgeCore",
                 "WeighbridgeConfiguration", "WeighbridgeControlProtocol", "WeighbridgeJournal", "DefraReferenceSeed",
-                "WeighbridgeTesting",
+                "WeighbridgeTesting", "TestSupport",
             ],
             swiftSettings: strictSettings
         ),

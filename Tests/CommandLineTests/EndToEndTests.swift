@@ -91,7 +91,7 @@ struct EndToEndTests {
 
     @Test(
         "a capture the full disk cannot take is held, and recorded as weighed once space returns; the daemon stays up",
-        .enabled(if: getuid() == 0, "mounting a small tmpfs needs root"))
+        .needs(.root))
     func captureHeldThroughDiskFull() async throws {
         let site = try SiteHarness(profile: .brief, storeSubdirectory: "disk")
         let mount = try runToCompletion(
@@ -272,9 +272,7 @@ struct EndToEndTests {
         func send(rounds: Int) async throws -> String {
             let socket = site.socket
             return try await onOwnThread {
-                try runToCompletion(
-                    URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", client, socket, String(rounds)]
-                ).output
+                try runToCompletion(try projectPython(), ["-c", client, socket, String(rounds)]).output
             }
         }
         func residentKilobytes() -> Int {

@@ -12,15 +12,20 @@ final class Child: @unchecked Sendable {
     let input = Pipe()
     let output = Pipe()
 
-    /// Runs a built product, or with `searchPath` a program found on PATH.
-    init(
-        _ product: String, _ arguments: [String], environment: [String: String] = [:], errorTo: String? = nil,
-        searchPath: Bool = false
+    /// Runs a built product.
+    convenience init(
+        _ product: String, _ arguments: [String], environment: [String: String] = [:], errorTo: String? = nil
     ) throws {
-        process.executableURL =
-            searchPath
-            ? URL(fileURLWithPath: "/usr/bin/env") : productsDirectory.appendingPathComponent(product)
-        let arguments = searchPath ? [product] + arguments : arguments
+        try self.init(
+            executable: productsDirectory.appendingPathComponent(product), arguments, environment: environment,
+            errorTo: errorTo)
+    }
+
+    /// Runs the program at `executable`.
+    init(
+        executable: URL, _ arguments: [String], environment: [String: String] = [:], errorTo: String? = nil
+    ) throws {
+        process.executableURL = executable
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardInput = input
@@ -162,14 +167,14 @@ final class SiteHarness: @unchecked Sendable {
         // Through python3, which restores the default SIGTERM/SIGINT handling: children of the
         // test runner may inherit them ignored or blocked, and systemd never starts a service so.
         let daemon = try Child(
-            "python3",
+            executable: try projectPython(),
             [
                 "-c",
                 "import os, signal, sys; signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT}); "
                     + "signal.signal(signal.SIGTERM, signal.SIG_DFL); signal.signal(signal.SIGINT, signal.SIG_DFL); "
                     + "os.execv(sys.argv[1], sys.argv[1:])",
                 productsDirectory.appendingPathComponent("weighbridged").path, "--config", configuration,
-            ], environment: environment, errorTo: daemonLog, searchPath: true)
+            ], environment: environment, errorTo: daemonLog)
         self.daemon = daemon
         let deadline = ContinuousClock.now + .seconds(20)
         while ContinuousClock.now < deadline, daemon.process.isRunning {

@@ -73,9 +73,7 @@ struct SystemdProtocolTests {
 
     @Test(
         "under journald every event carries its fields: a movement's story is one MOVEMENT_ID= away",
-        .enabled(
-            if: getuid() == 0 && FileManager.default.fileExists(atPath: "/lib/systemd/systemd-journald"),
-            "a standalone journald needs root"))
+        .needs(.root, .journald))
     func structuredFieldsInTheJournal() async throws {
         try await withStandaloneJournald {
             let site = try SiteHarness(profile: .brief)

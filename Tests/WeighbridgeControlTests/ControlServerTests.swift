@@ -254,7 +254,7 @@ struct ControlServerTests {
 
     @Test(
         "the socket is 0660; a user outside its group cannot connect",
-        .enabled(if: getuid() == 0, "switching users needs root"))
+        .needs(.root))
     func permissions() async throws {
         let fixture = try await ServerFixture()
         var info = stat()
@@ -332,9 +332,7 @@ struct ControlServerTests {
 
     @Test(
         "every override is a journal entry with OPERATOR=, MOVEMENT_ID= and the reason",
-        .enabled(
-            if: getuid() == 0 && FileManager.default.fileExists(atPath: "/lib/systemd/systemd-journald"),
-            "a standalone journald needs root"))
+        .needs(.root, .journald))
     func overridesReachTheJournal() async throws {
         try await withStandaloneJournald {
             let fixture = try await ServerFixture(journal: Journal(destination: .native, threshold: .info))

@@ -1,13 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
 import WeighbridgeConfiguration
 import WeighbridgeCore
 import WeighbridgeModbus
 import WeighbridgeTesting
-
-/// The repository root, from this file's location.
-private let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent()
 
 /// A pymodbus server (scripts/interop/pymodbus_indicator.py) presenting fixed register blocks.
 private final class PymodbusPeer {
@@ -15,10 +12,9 @@ private final class PymodbusPeer {
     private let output = Pipe()
 
     init(arguments: [String]) throws {
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.executableURL = try projectPython()
         process.arguments =
-            ["python3", repositoryRoot.appendingPathComponent("scripts/interop/pymodbus_indicator.py").path]
-            + arguments
+            [repositoryRoot.appendingPathComponent("scripts/interop/pymodbus_indicator.py").path] + arguments
         process.standardOutput = output
         process.standardError = output
         try process.run()
@@ -29,7 +25,7 @@ private final class PymodbusPeer {
         }
         let text = String(decoding: line, as: UTF8.self)
         guard text.hasPrefix("listening") else {
-            throw Timeout(what: "pymodbus started (it said: \(text); is pymodbus installed? scripts/test installs it)")
+            throw Timeout(what: "pymodbus started (it said: \(text))")
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 import WeighbridgeConfiguration
 import WeighbridgeCore
@@ -24,7 +25,7 @@ final class PtyPair {
     /// Starts socat and waits (with a deadline) until both links exist.
     func start() throws {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/socat")
+        process.executableURL = try requireTool("/usr/bin/socat", package: "socat")
         process.arguments = ["pty,raw,echo=0,link=\(simulatorSide)", "pty,raw,echo=0,link=\(daemonSide)"]
         try process.run()
         self.process = process

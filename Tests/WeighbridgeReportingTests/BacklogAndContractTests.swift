@@ -1,6 +1,7 @@
 import DWTSandbox
 import DefraReferenceSeed
 import Foundation
+import TestSupport
 import Testing
 import WeighbridgeControlProtocol
 import WeighbridgeCore
@@ -50,20 +51,10 @@ struct BacklogAndContractTests {
         try await sandbox.shutdown()
     }
 
-    /// Defra's published OpenAPI document, when this checkout sits beside the shared reference.
-    static let receiptSpecification: String? = {
-        let candidates: [String?] = [
-            ProcessInfo.processInfo.environment["RECEIPT_API_SPEC"],
-            URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
-                "../../../shared/reference/defra/receipt-api-v1-latest/ReceiptAPI.yml"
-            ).standardized.path,
-        ]
-        return candidates.compactMap { $0 }.first { FileManager.default.fileExists(atPath: $0) }
-    }()
+    /// Defra's published OpenAPI document, carried in docs/defra/.
+    static let receiptSpecification = repositoryRoot.appendingPathComponent("docs/defra/ReceiptAPI.yml").path
 
-    @Test(
-        "every receipt body the adapter sends validates against ReceiptAPI.yml's receiveMovementRequest",
-        .enabled(if: receiptSpecification != nil, "Defra's ReceiptAPI.yml is not beside this checkout"))
+    @Test("every receipt body the adapter sends validates against ReceiptAPI.yml's receiveMovementRequest")
     func bodiesMatchDefraSchema() async throws {
         let sandbox = try await DWTSandbox.start()
         let fixture = try await ReportingFixture(profile: .defraReceipt, sandbox: sandbox)
@@ -93,13 +84,11 @@ struct BacklogAndContractTests {
             files.append(file)
         }
         let checker = Process()
-        checker.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        checker.executableURL = try projectPython()
         checker.arguments =
             [
-                "python3",
-                URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-                    .appendingPathComponent("../../scripts/contract/check_receipt_bodies.py").standardized.path,
-                try #require(Self.receiptSpecification),
+                repositoryRoot.appendingPathComponent("scripts/contract/check_receipt_bodies.py").path,
+                Self.receiptSpecification,
             ] + files
         let output = Pipe()
         checker.standardOutput = output

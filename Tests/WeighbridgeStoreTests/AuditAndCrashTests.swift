@@ -173,7 +173,7 @@ struct CrashTests {
 struct DiskFullTests {
     @Test(
         "a write that cannot reach the disk fails clearly, keeps nothing half-written, and the store recovers",
-        .enabled(if: getuid() == 0, "mounting a small tmpfs needs root"))
+        .needs(.root))
     func diskFull() async throws {
         let directory = try TemporaryDirectory()
         let mountPoint = directory.file("small")
@@ -208,7 +208,7 @@ struct DiskFullTests {
 struct ReadOnlyTests {
     @Test(
         "a state directory on a read-only file system is refused at open with a clear error",
-        .enabled(if: getuid() == 0, "mounting a tmpfs needs root"))
+        .needs(.root))
     func readOnlyDisk() async throws {
         let directory = try TemporaryDirectory()
         let mountPoint = directory.file("disk")

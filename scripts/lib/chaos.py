@@ -224,6 +224,8 @@ def main():
     parser.add_argument("--vehicles", type=int, default=500)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", action="store_true", help="keep the working directory")
+    parser.add_argument("--without-disk-full", action="store_true",
+                        help="leave out the disk-full window (it needs root, to mount a tmpfs)")
     options = parser.parse_args()
 
     rng = random.Random(options.seed)
@@ -231,9 +233,16 @@ def main():
     store_dir, disk_full, mounted = os.path.join(work, "store"), None, False
     os.makedirs(store_dir)
     # A small file system of its own under the store, so the disk can be filled without
-    # touching the machine's: a tmpfs needs root; without one the disk-full window is skipped.
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", store_dir],
-                      capture_output=True).returncode == 0:
+    # touching the machine's. A tmpfs needs root: without it the run stops, unless the disk-full
+    # window was left out on purpose.
+    if not options.without_disk_full:
+        mount = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", store_dir],
+                               capture_output=True, text=True)
+        if mount.returncode != 0:
+            shutil.rmtree(work, ignore_errors=True)
+            sys.exit(f"chaos: the disk-full window needs a tmpfs of its own, and mounting one failed "
+                     f"({mount.stderr.strip() or mount.returncode}): run as root, or leave the window out "
+                     f"with --without-disk-full")
         disk_full, mounted = store_dir, True
     started = time.monotonic()
     site = None
@@ -352,7 +361,7 @@ def report(options, movements, faults, drivers, site, failures, elapsed, mounted
     for name, count in sorted(faults.injected.items()):
         print(f"  {name:<28} {count:>6}")
     if not mounted:
-        print(f"  {'disk full window':<28} {'skipped (no tmpfs: not root?)':>6}")
+        print(f"  {'disk full window':<28} {'left out (--without-disk-full)':>6}")
     for status, count in sorted(faults.exits.items()):
         print(f"  the daemon stopped by itself with status {status} {count} times (restarted, as systemd would)")
     print(f"  daemon starts: {site.daemon_starts}; vehicles waved back to weigh again: "
