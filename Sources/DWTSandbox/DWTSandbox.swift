@@ -61,8 +61,9 @@ public final class DWTSandbox: Sendable {
         self.baseURL = baseURL
     }
 
-    /// Queues faults for the next API requests, one each, in order.
-    public func inject(_ faults: [SandboxFault]) { state.inject(faults) }
+    /// Queues faults for the next API requests, one each, in order; with `path`, only for requests
+    /// to that path (say, the report a test is about, not a background reference-data refresh).
+    public func inject(_ faults: [SandboxFault], path: String? = nil) { state.inject(faults, path: path) }
     /// Drops faults not yet applied.
     public func clearFaults() { state.clearFaults() }
     /// Makes every issued OAuth token invalid (the next request gets 401).
@@ -132,7 +133,7 @@ final class SandboxHandler: ChannelInboundHandler, @unchecked Sendable {
                 context: context)
             return
         }
-        let fault = state.takeFault()
+        let fault = state.takeFault(path: path)
         state.requestStarted()
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
         // Another request on this connection may arrive while this one waits out its latency.
@@ -283,12 +284,14 @@ final class SandboxHandler: ChannelInboundHandler, @unchecked Sendable {
             guard case .array(let list)? = parsed?.field("faults") else {
                 return adminError("expected {\"faults\":[…]}")
             }
-            var faults: [SandboxFault] = []
+            var faults: [(fault: SandboxFault, path: String?)] = []
             for item in list {
                 guard let fault = Self.fault(from: item) else { return adminError("unknown fault \(item.serialized)") }
-                faults.append(fault)
+                var path: String?
+                if case .string(let only)? = item.field("path") { path = only }
+                faults.append((fault, path))
             }
-            state.inject(faults)
+            for (fault, path) in faults { state.inject([fault], path: path) }
             return SandboxState.Response(status: 200, body: .object(["queued": .integer(faults.count)]))
         case (.POST, "/__sandbox/clear-faults"):
             state.clearFaults()
@@ -313,8 +316,8 @@ final class SandboxHandler: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
-    /// `{"status":503,"retry_after":2}`, `{"drop":"after"|"before"}`, `{"latency_ms":200}`, with
-    /// an optional `"count"` to repeat it.
+    /// `{"status":503,"retry_after":2}`, `{"drop":"after"|"before"}`, `{"latency_ms":200}`, each
+    /// with an optional `"path"` (only requests to that path take it).
     static func fault(from item: JSONValue) -> SandboxFault? {
         if case .number(let text)? = item.field("status"), let status = Int(text) {
             var retryAfter: Int?

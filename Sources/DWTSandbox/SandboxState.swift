@@ -56,7 +56,7 @@ final class SandboxState: Sendable {
     }
 
     private struct Storage {
-        var faults: [SandboxFault] = []
+        var faults: [(fault: SandboxFault, path: String?)] = []
         var requests: [RecordedRequest] = []
         /// brief: "confirmation/ID" or "discrepancy/ID" → (key, body).
         var briefRecords: [String: (key: String?, body: JSONValue)] = [:]
@@ -86,7 +86,9 @@ final class SandboxState: Sendable {
 
     // MARK: Control (tests and the admin endpoints)
 
-    func inject(_ faults: [SandboxFault]) { storage.withLock { $0.faults += faults } }
+    func inject(_ faults: [SandboxFault], path: String?) {
+        storage.withLock { $0.faults += faults.map { ($0, path) } }
+    }
     func clearFaults() { storage.withLock { $0.faults.removeAll() } }
     func expireTokens() { storage.withLock { $0.tokens.removeAll() } }
     func setPaymentRequired(_ required: Bool) { storage.withLock { $0.paymentRequired = required } }
@@ -121,9 +123,14 @@ final class SandboxState: Sendable {
         }
     }
 
-    /// The next fault for an API request, if any is queued.
-    func takeFault() -> SandboxFault? {
-        storage.withLock { $0.faults.isEmpty ? nil : $0.faults.removeFirst() }
+    /// The first queued fault meant for `path` (or for any request), taken off the queue.
+    func takeFault(path: String) -> SandboxFault? {
+        storage.withLock { storage in
+            guard let index = storage.faults.firstIndex(where: { $0.path == nil || $0.path == path }) else {
+                return nil
+            }
+            return storage.faults.remove(at: index).fault
+        }
     }
 
     func record(_ request: RecordedRequest) { storage.withLock { $0.requests.append(request) } }

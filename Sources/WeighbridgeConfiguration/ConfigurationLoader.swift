@@ -223,9 +223,16 @@ private struct ConfigurationSchema {
         }
         switch components.scheme {
         case "https": return true
-        case "http": return ["127.0.0.1", "localhost", "::1"].contains(host)
+        case "http": return isLoopback(host)
         default: return false
         }
+    }
+
+    /// `localhost`, `::1`, or an IPv4 address in 127.0.0.0/8: all of it is this machine's loopback.
+    private static func isLoopback(_ host: String) -> Bool {
+        if ["localhost", "::1", "[::1]"].contains(host) { return true }
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false).map { UInt8($0) }
+        return octets.count == 4 && !octets.contains(nil) && octets[0] == 127
     }
 
     /// A secret named by a systemd credential or a file, never written in the configuration.

@@ -29,7 +29,9 @@ public struct IndicatorSample: Sendable, Hashable {
     public var status: IndicatorStatus
     /// The indicator's consecutive print/alibi counter, when its profile has one.
     public var legalCounter: UInt32?
-    /// When the reading was taken, on a monotonic clock with any origin.
+    /// When the reading's reply arrived, on a monotonic clock with any origin: the latest moment the
+    /// indicator can have shown it, so a window measured by these times is never longer than the
+    /// time the weight was really seen.
     public var time: Duration
 
     /// A reading from its parts.
@@ -47,19 +49,25 @@ public struct CaptureSettings: Sendable, Hashable {
     public var division: Mass
     /// The weight must reach this many divisions to be captured (default 20, the legal minimum).
     public var armingDivisions: Int64
-    /// How long every sample must stay within ±1 division before a capture (default 2 s).
+    /// How long every sample must stay within ±1 division before a capture (default 2 s), measured
+    /// between the replies of the window's first and last readings.
     public var settle: Duration
+    /// The longest time between two readings of one window (two poll intervals: default 400 ms). A
+    /// longer gap (a stalled poll, a loaded machine) is time nobody watched the weight, so the
+    /// window starts again: a capture is delayed, never taken on a window shorter than `settle`.
+    public var maximumGap: Duration
     /// Whether captures are tied to the indicator's legal print/alibi counter.
     public var transaction: TransactionMode
 
     /// Settings from their parts.
     public init(
         division: Mass, armingDivisions: Int64 = 20, settle: Duration = .seconds(2),
-        transaction: TransactionMode = .none
+        maximumGap: Duration = .milliseconds(400), transaction: TransactionMode = .none
     ) {
         self.division = division
         self.armingDivisions = armingDivisions
         self.settle = settle
+        self.maximumGap = maximumGap
         self.transaction = transaction
     }
 }
@@ -111,6 +119,7 @@ public struct CaptureStateMachine: Sendable {
 
     private struct Window: Sendable {
         var start: Duration
+        var latest: Duration
         var reference: Mass
         var counterAtStart: UInt32?
         var printRequested = false
@@ -174,13 +183,16 @@ public struct CaptureStateMachine: Sendable {
                 state = .armed
                 return .none
             }
-            guard case .settling(var window) = state, window.reference.distance(to: sample.weight) <= division else {
+            guard case .settling(var window) = state, window.reference.distance(to: sample.weight) <= division,
+                sample.time - window.latest <= settings.maximumGap
+            else {
                 state = .settling(
                     Window(
-                        start: sample.time, reference: sample.weight,
+                        start: sample.time, latest: sample.time, reference: sample.weight,
                         counterAtStart: sample.legalCounter))
                 return .none
             }
+            window.latest = sample.time
             guard sample.time - window.start >= settings.settle else {
                 state = .settling(window)
                 return .none

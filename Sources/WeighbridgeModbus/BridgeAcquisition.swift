@@ -29,12 +29,30 @@ public enum AcquisitionEvent: Sendable, Hashable {
     case captured(CapturedWeighing)
 }
 
+/// The acquisition loop's time: what it reads as now, and how it waits for its next poll.
+public protocol AcquisitionClock: Sendable {
+    associatedtype Instant: InstantProtocol where Instant.Duration == Duration
+
+    var now: Instant { get }
+
+    /// Waits until `deadline`, isolated to `link` and woken there: waiting (and waking) on the
+    /// shared concurrency pool, a poll would run late whenever other work holds it, and a late
+    /// poll makes a gap that starts a settle window again.
+    func sleep(until deadline: Instant, on link: isolated ModbusLink) async throws
+}
+
+extension ContinuousClock: AcquisitionClock {
+    public func sleep(until deadline: Instant, on link: isolated ModbusLink) async throws {
+        try await link.sleep(until: deadline)
+    }
+}
+
 /// Polls one bridge's indicator, feeds the certified-capture rules, and reports what happens.
 ///
 /// One block read per poll at the configured interval (deadline-scheduled, never a busy loop).
 /// Any failed poll discards the stability window; the link is retried with exponential backoff
 /// and full jitter from 100 ms to 10 s. Runs until its task is cancelled.
-public struct BridgeAcquisition<C: Clock<Duration>>: Sendable {
+public struct BridgeAcquisition<C: AcquisitionClock>: Sendable {
     public let bridge: BridgeConfiguration
     public let link: ModbusLink
     private let clock: C
@@ -57,7 +75,7 @@ public struct BridgeAcquisition<C: Clock<Duration>>: Sendable {
             ? .none : (bridge.registers.printCommand == nil ? .counter : .printCommand)
         return CaptureSettings(
             division: bridge.division, settle: .milliseconds(bridge.settleMilliseconds),
-            transaction: transaction)
+            maximumGap: .milliseconds(2 * bridge.pollMilliseconds), transaction: transaction)
     }
 
     /// Polls until cancelled, passing every event to `handle`. An error thrown by `handle` (a
@@ -66,8 +84,14 @@ public struct BridgeAcquisition<C: Clock<Duration>>: Sendable {
     ///
     /// The loop runs isolated to its link, so each poll is a plain call rather than two thread
     /// hops; `handle` runs there too (it is `nonisolated(nonsending)`), and should hand work on.
+    /// The link's executor is also the loop's preferred task executor, and it sleeps on the link's
+    /// own timer, so nothing the loop does waits for the shared concurrency pool: measured in the
+    /// full test suite, waking through the pool ran polls up to 1.5 s late, which restarts every
+    /// settle window it crosses.
     public func run(_ handle: nonisolated(nonsending) @Sendable (AcquisitionEvent) async throws -> Void) async throws {
-        try await poll(on: link, handle)
+        link.pollers.add(1, ordering: .relaxed)
+        defer { link.pollers.subtract(1, ordering: .relaxed) }
+        try await withTaskExecutorPreference(link.taskExecutor) { try await poll(on: link, handle) }
     }
 
     private func poll(
@@ -81,18 +105,15 @@ public struct BridgeAcquisition<C: Clock<Duration>>: Sendable {
         var failures = 0
         var instrumentID: String?
         var deadline = clock.now
-        link.pollers += 1
-        defer { link.pollers -= 1 }
 
         while !Task.isCancelled {
             do {
                 let reconnecting = !link.isConnected
                 let registers = try link.readBlock(unit: bridge.unit, map: bridge.registers)
-                // A sample is timed at the instant its poll was due, not when its reply came
-                // back: on schedule, a settle time of N intervals then takes exactly N polls,
-                // where reply times would add a whole interval whenever a window's first reply
-                // was slower than its last.
-                let time = deadline
+                // A sample is timed when its reply came back, the latest moment the indicator can
+                // have shown it: timed when its poll was due, a poll delayed by a loaded machine
+                // would stretch the window back over time nobody watched the weight.
+                let time = clock.now
                 if reconnecting || failures > 0 {
                     instrumentID = try? link.identify(unit: bridge.unit)
                     try await handle(.connected(instrumentID: instrumentID))
@@ -107,16 +128,17 @@ public struct BridgeAcquisition<C: Clock<Duration>>: Sendable {
                     // Behind schedule: poll again at once, but let the other bridges on a shared
                     // line have their turn first (a dedicated link has nobody to wait for).
                     deadline = now
-                    if link.pollers > 1 { await Task.yield() }
+                    if link.pollers.load(ordering: .relaxed) > 1 { await Task.yield() }
                 } else {
-                    try await clock.sleep(until: deadline, tolerance: nil)
+                    try await clock.sleep(until: deadline, on: link)
                 }
             } catch let error as ModbusError {
                 machine.communicationLost()
                 failures += 1
                 try await handle(.pollFailed(error, consecutive: failures))
                 do {
-                    try await clock.sleep(for: reconnectBackoff.delay(attempt: failures - 1, using: &random))
+                    let backoff = reconnectBackoff.delay(attempt: failures - 1, using: &random)
+                    try await clock.sleep(until: clock.now.advanced(by: backoff), on: link)
                 } catch is CancellationError {
                     return  // shutting down during an outage is a normal end, not a failure
                 }

@@ -1,6 +1,7 @@
 import BlockingExecution
 internal import CModbus
 import Foundation
+import Synchronization
 public import WeighbridgeConfiguration
 public import WeighbridgeCore
 
@@ -133,6 +134,9 @@ public actor ModbusLink {
 
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
+    /// The link's executor as its acquisition loops' preferred task executor.
+    nonisolated var taskExecutor: any TaskExecutor { executor }
+
     /// A link that connects on first use.
     public init(settings: Settings) {
         self.settings = settings
@@ -148,8 +152,24 @@ public actor ModbusLink {
         }
     }
 
-    /// How many acquisition loops poll through this link (several bridges on one serial line).
-    var pollers = 0
+    /// How many acquisition loops poll through this link (several bridges on one serial line),
+    /// counted before each one first waits for the link: a loop that is behind schedule and never
+    /// suspends would otherwise keep the link from a loop still waiting to start.
+    nonisolated let pollers = Atomic<Int>(0)
+
+    /// Waits until `deadline` on the link's own queue, and wakes there: polling keeps its pace
+    /// whatever else holds the shared concurrency pool. Cancellation ends the wait at once.
+    func sleep(until deadline: ContinuousClock.Instant) async throws {
+        let wait = LinkWait()
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                guard wait.begin(continuation) else { return }
+                executor.schedule(after: ContinuousClock.now.duration(to: deadline)) { wait.end(throwing: nil) }
+            }
+        } onCancel: {
+            wait.end(throwing: CancellationError())
+        }
+    }
 
     /// Whether a connection is open now.
     public var isConnected: Bool { context != nil }
@@ -238,4 +258,37 @@ extension Duration {
     }
 
     var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
+/// One sleeping loop's continuation, resumed exactly once: by its timer or by cancellation,
+/// whichever comes first (cancellation may even come before the wait began).
+private final class LinkWait: Sendable {
+    private enum State {
+        case idle
+        case waiting(CheckedContinuation<Void, any Error>)
+        case ended
+    }
+
+    private let state = Mutex(State.idle)
+
+    /// Stores the continuation; false (having resumed it) if the wait was already cancelled.
+    func begin(_ continuation: CheckedContinuation<Void, any Error>) -> Bool {
+        let cancelled = state.withLock { state -> Bool in
+            guard case .idle = state else { return true }
+            state = .waiting(continuation)
+            return false
+        }
+        if cancelled { continuation.resume(throwing: CancellationError()) }
+        return !cancelled
+    }
+
+    /// Resumes the wait (with `error`, if any) unless it has ended already.
+    func end(throwing error: (any Error)?) {
+        let continuation = state.withLock { state -> CheckedContinuation<Void, any Error>? in
+            defer { state = .ended }
+            if case .waiting(let continuation) = state { return continuation }
+            return nil
+        }
+        if let error { continuation?.resume(throwing: error) } else { continuation?.resume() }
+    }
 }

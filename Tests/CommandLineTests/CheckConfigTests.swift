@@ -4,14 +4,16 @@ import Testing
 
 /// The built executables sit beside the test bundle in the build directory.
 let productsDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent()
 
 /// Runs a built product to completion and returns its status, standard output and standard error.
-func run(_ product: String, _ arguments: [String], environment: [String: String] = [:]) throws
+/// It waits on a thread of its own: a test blocking the concurrency pool (two threads on this
+/// machine) stalls every test beside it, the timing-sensitive capture tests among them.
+func run(_ product: String, _ arguments: [String], environment: [String: String] = [:]) async throws
     -> (status: Int32, output: String, error: String)
 {
-    try runToCompletion(productsDirectory.appendingPathComponent(product), arguments, environment: environment)
+    try await onOwnThread {
+        try runToCompletion(productsDirectory.appendingPathComponent(product), arguments, environment: environment)
+    }
 }
 
 @Suite("weighbridged check-config, as an operator runs it")
@@ -27,8 +29,8 @@ struct CheckConfigTests {
     }
 
     @Test("the shipped example is valid: exit 0 and the effective configuration on stdout")
-    func shippedExampleIsValid() throws {
-        let result = try run(
+    func shippedExampleIsValid() async throws {
+        let result = try await run(
             "weighbridged",
             [
                 "check-config", "--config",
@@ -42,9 +44,9 @@ struct CheckConfigTests {
     }
 
     @Test("WEIGHBRIDGED_CONFIG names the file when --config is not given")
-    func environmentOverride() throws {
+    func environmentOverride() async throws {
         let path = repositoryRoot.appendingPathComponent("etc/demo.toml").path
-        let result = try run("weighbridged", ["check-config"], environment: ["WEIGHBRIDGED_CONFIG": path])
+        let result = try await run("weighbridged", ["check-config"], environment: ["WEIGHBRIDGED_CONFIG": path])
         #expect(result.status == 0, "\(result.error)")
         #expect(result.output.hasPrefix("# \(path): valid"))
     }
@@ -61,10 +63,10 @@ struct CheckConfigTests {
             // Found by fuzzing: toml++ aborted the process on a header without a key.
             ("[site]", "[#site]", ":12: TOML syntax: a table header must start with a key"),
         ])
-    func errorsExit78(target: String, replacement: String, expected: String) throws {
+    func errorsExit78(target: String, replacement: String, expected: String) async throws {
         let path = try writeVariant(of: "weighbridged.toml", replacing: target, with: replacement)
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let result = try run("weighbridged", ["check-config", "--config", path])
+        let result = try await run("weighbridged", ["check-config", "--config", path])
         #expect(result.status == 78)
         #expect(result.error.contains(path + ":"))
         #expect(result.error.contains(expected), "\(result.error)")
@@ -72,8 +74,8 @@ struct CheckConfigTests {
     }
 
     @Test("a missing file exits 78 and says so")
-    func missingFile() throws {
-        let result = try run("weighbridged", ["check-config", "--config", "/nonexistent/weighbridged.toml"])
+    func missingFile() async throws {
+        let result = try await run("weighbridged", ["check-config", "--config", "/nonexistent/weighbridged.toml"])
         #expect(result.status == 78)
         #expect(result.error.contains("/nonexistent/weighbridged.toml: cannot read the file"))
     }
@@ -82,7 +84,7 @@ struct CheckConfigTests {
 @Suite("weighbridge-sim and weighbridged probe, as a commissioning engineer runs them")
 struct ProbeTests {
     /// Starts weighbridge-sim on a free port and returns it with the port it printed.
-    private func startSimulator() throws -> (Process, Pipe, Int) {
+    private func startSimulator() async throws -> (Process, Pipe, Int) {
         let process = Process()
         process.executableURL = productsDirectory.appendingPathComponent("weighbridge-sim")
         process.arguments = ["--tcp-port", "0"]
@@ -91,11 +93,15 @@ struct ProbeTests {
         process.standardInput = input
         process.standardOutput = output
         try process.run()
-        var line = Data()
-        while let byte = try output.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) {
-            line += byte
+        let text = try await onOwnThread {
+            var line = Data()
+            while let byte = try output.fileHandleForReading.read(upToCount: 1), !byte.isEmpty,
+                byte != Data("\n".utf8)
+            {
+                line += byte
+            }
+            return String(decoding: line, as: UTF8.self)
         }
-        let text = String(decoding: line, as: UTF8.self)
         let port = try #require(Int(text.split(separator: ":").last ?? ""), "sim said: \(text)")
         return (process, input, port)
     }
@@ -109,8 +115,8 @@ struct ProbeTests {
     }
 
     @Test("probe prints the decoded weight, flags and raw registers of a live indicator")
-    func probeLiveIndicator() throws {
-        let (simulator, input, port) = try startSimulator()
+    func probeLiveIndicator() async throws {
+        let (simulator, input, port) = try await startSimulator()
         defer {
             // End of input ends the simulator (a signal may be ignored by processes a test spawns).
             try? input.fileHandleForWriting.close()
@@ -119,30 +125,30 @@ struct ProbeTests {
         input.fileHandleForWriting.write(Data("show 32140\n".utf8))
         let path = try configuration(port: port)
         defer { try? FileManager.default.removeItem(atPath: path) }
-        var result = try run("weighbridged", ["probe", "--config", path, "--bridge", "inbound"])
+        var result = try await run("weighbridged", ["probe", "--config", path, "--bridge", "inbound"])
         // The sim applies "show" asynchronously to this probe: retry briefly until it shows.
         let deadline = Date().addingTimeInterval(5)
         while !result.output.contains("32140 kg"), Date() < deadline {
-            result = try run("weighbridged", ["probe", "--config", path, "--bridge", "inbound"])
+            result = try await run("weighbridged", ["probe", "--config", path, "--bridge", "inbound"])
         }
         #expect(result.status == 0, "\(result.error)")
         #expect(result.output.contains("gross       32140 kg"))
         #expect(result.output.contains("flags       stable"))
         #expect(result.output.contains("registers   6=0x0800 7=0x0000 8=0x7D8C"))
-        let json = try run("weighbridged", ["probe", "--config", path, "--bridge", "inbound", "--json"])
+        let json = try await run("weighbridged", ["probe", "--config", path, "--bridge", "inbound", "--json"])
         let decoded = try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any]
         #expect(decoded?["gross"] as? String == "32140 kg")
     }
 
     @Test("probe of an unreachable indicator says what failed and what to check, exit 69")
-    func probeUnreachable() throws {
+    func probeUnreachable() async throws {
         let path = try configuration(port: 1)
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let result = try run("weighbridged", ["probe", "--config", path, "--bridge", "inbound"])
+        let result = try await run("weighbridged", ["probe", "--config", path, "--bridge", "inbound"])
         #expect(result.status == 69)
         #expect(result.output.contains("connect to tcp 127.0.0.1:1"))
         #expect(result.output.contains("check the network"))
-        let unknown = try run("weighbridged", ["probe", "--config", path, "--bridge", "nope"])
+        let unknown = try await run("weighbridged", ["probe", "--config", path, "--bridge", "nope"])
         #expect(unknown.status == 78)
         #expect(unknown.error.contains("no bridge \"nope\""))
     }

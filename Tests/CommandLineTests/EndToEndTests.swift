@@ -11,7 +11,7 @@ import Testing
 struct EndToEndTests {
     @Test("brief: 5.02% over declared → exactly one discrepancy and no confirmation; 5.00% → one confirmation")
     func briefToleranceBoundary() async throws {
-        let site = try SiteHarness(profile: .brief)
+        let site = try await SiteHarness(profile: .brief)
         try await site.start()
         try await site.expect("E-OVER", declaredKg: 10_000, vehicle: "AB12CDE")
         try await site.visit("E-OVER", grossKg: 22_502, tareKg: 12_000)
@@ -31,9 +31,9 @@ struct EndToEndTests {
 
     @Test("a secret that cannot be read stops start-up with exit 78, naming the file and where it is set")
     func unreadableSecret() async throws {
-        let site = try SiteHarness(profile: .brief)
+        let site = try await SiteHarness(profile: .brief)
         unlink(site.directory + "/token")
-        let result = try await onOwnThread { try run("weighbridged", ["--config", site.configuration]) }
+        let result = try await run("weighbridged", ["--config", site.configuration])
         #expect(result.status == 78, "\(result.error)")
         #expect(result.error.contains("[api]"), "\(result.error)")
         #expect(result.error.contains(site.directory + "/token"), "\(result.error)")
@@ -41,7 +41,7 @@ struct EndToEndTests {
 
     @Test("defra-receipt: within tolerance → exactly one receipt POST with the weighed net, tracking id kept")
     func defraReceipt() async throws {
-        let site = try SiteHarness(profile: .defraReceipt)
+        let site = try await SiteHarness(profile: .defraReceipt)
         try await site.start()
         try await site.expect("E-DEFRA", declaredKg: 10_000, vehicle: "AB12CDE")
         try await site.visit("E-DEFRA", grossKg: 22_040, tareKg: 12_000)
@@ -56,7 +56,7 @@ struct EndToEndTests {
 
     @Test("a high-risk load without pre-notification → Discrepancy prenotification_missing, never confirmed")
     func highRiskWithoutNotice() async throws {
-        let site = try SiteHarness(profile: .brief)
+        let site = try await SiteHarness(profile: .brief)
         try await site.start()
         try await site.expect("E-BATT", declaredKg: 2_000, ewc: "16 06 05", vehicle: "EF56GHI")
         try await site.visit("E-BATT", grossKg: 14_000, tareKg: 12_000)
@@ -70,7 +70,7 @@ struct EndToEndTests {
 
     @Test("an unidentified vehicle's weighing is held, attached by the operator, then reported")
     func unidentifiedThenAttached() async throws {
-        let site = try SiteHarness(profile: .brief)
+        let site = try await SiteHarness(profile: .brief)
         try await site.start()
         #expect(try await site.ctl("arrive", "--bridge", "inbound", "--vehicle", "ZZ99ZZZ").status == 0)
         try await site.drive(15_000)
@@ -93,7 +93,7 @@ struct EndToEndTests {
         "a capture the full disk cannot take is held, and recorded as weighed once space returns; the daemon stays up",
         .needs(.root))
     func captureHeldThroughDiskFull() async throws {
-        let site = try SiteHarness(profile: .brief, storeSubdirectory: "disk")
+        let site = try await SiteHarness(profile: .brief, storeSubdirectory: "disk")
         let mount = try runToCompletion(
             URL(fileURLWithPath: "/bin/mount"), ["-t", "tmpfs", "-o", "size=4m", "tmpfs", site.storeDirectory])
         try #require(mount.status == 0, "\(mount.error)")
@@ -139,7 +139,7 @@ struct EndToEndTests {
 
     @Test("daemon SIGKILLed between capture and report → after restart exactly one report (PUT resent safely)")
     func killedBetweenCaptureAndReport() async throws {
-        let site = try SiteHarness(profile: .brief)
+        let site = try await SiteHarness(profile: .brief)
         try await site.start()
         // The sandbox takes 3 s over the report, so the daemon dies with it in flight.
         try await site.injectSandboxFaults(#"{"faults":[{"latency_ms":3000}]}"#)
@@ -163,9 +163,11 @@ struct EndToEndTests {
 
     @Test("defra-receipt: SIGKILL with the POST in flight → unknown after restart, never resent, one receipt")
     func killedDuringPost() async throws {
-        let site = try SiteHarness(profile: .defraReceipt)
+        let site = try await SiteHarness(profile: .defraReceipt)
         try await site.start()
-        try await site.injectSandboxFaults(#"{"faults":[{"latency_ms":3000}]}"#)
+        // Only the receipt is slowed down: the start-up refresh of Defra's reference lists, which
+        // may come after the daemon answers, must not take the fault instead.
+        try await site.injectSandboxFaults(#"{"faults":[{"latency_ms":3000,"path":"/movements/receive"}]}"#)
         try await site.expect("E-POST", declaredKg: 10_000, vehicle: "AB12CDE")
         try await site.visit("E-POST", grossKg: 22_000, tareKg: 12_000)
         try await site.waitForReports(of: "E-POST", state: "sending", seconds: 10)
@@ -180,7 +182,7 @@ struct EndToEndTests {
 
     @Test("API down for the duration of three vehicles → all three delivered after it heals, none twice")
     func outageOfThreeVehicles() async throws {
-        let site = try SiteHarness(profile: .brief)
+        let site = try await SiteHarness(profile: .brief)
         try await site.start()
         site.stopSandbox()
         for (index, vehicle) in ["AA11AAA", "BB22BBB", "CC33CCC"].enumerated() {
@@ -214,7 +216,7 @@ struct EndToEndTests {
         close(probe)
         let textfile = "/tmp/wb-metrics-\(UUID().uuidString.prefix(8)).prom"
         defer { unlink(textfile) }
-        let site = try SiteHarness(
+        let site = try await SiteHarness(
             profile: .brief, extra: "[metrics]\nlisten = \"127.0.0.1:\(port)\"\ntextfile = \"\(textfile)\"")
         try await site.start()
         try await site.expect("E-MET", declaredKg: 10_000, vehicle: "AB12CDE")
@@ -239,7 +241,7 @@ struct EndToEndTests {
 
     @Test("100 000 hostile control lines: each answered, and the daemon's memory stays flat")
     func hostileControlLinesLeaveMemoryFlat() async throws {
-        let site = try SiteHarness(profile: .brief)
+        let site = try await SiteHarness(profile: .brief)
         try await site.start()
         let pid = try #require(site.daemon?.process.processIdentifier)
         // Mutated requests, 5 000 to a connection, from a client of its own (python3): the

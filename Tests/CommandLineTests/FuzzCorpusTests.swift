@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The fuzzers' committed corpora and every crash they ever found, replayed through the same
@@ -10,7 +11,7 @@ struct FuzzCorpusTests {
         arguments: [
             "configuration", "control", "registers",
         ])
-    func replay(target: String) throws {
+    func replay(target: String) async throws {
         let fuzz = repositoryRoot.appendingPathComponent("Tests/Fuzz")
         var paths = [fuzz.appendingPathComponent("corpus/\(target)").path]
         let crashes = fuzz.appendingPathComponent("crashes/\(target)").path
@@ -18,14 +19,14 @@ struct FuzzCorpusTests {
         let inputs = try paths.map { try FileManager.default.contentsOfDirectory(atPath: $0).count }.reduce(0, +)
         #expect(inputs > 0, "no committed inputs for \(target)")
 
-        let result = try run("weighbridge-fuzz", [target] + paths)
+        let result = try await run("weighbridge-fuzz", [target] + paths)
         #expect(result.status == 0, "\(result.error)")
         #expect(result.output == "replayed \(inputs) inputs through \(target)\n")
     }
 
     @Test("an unknown target is refused with usage: the replayer cannot pass by doing nothing")
-    func unknownTarget() throws {
-        let result = try run("weighbridge-fuzz", ["no-such-target", "/dev/null"])
+    func unknownTarget() async throws {
+        let result = try await run("weighbridge-fuzz", ["no-such-target", "/dev/null"])
         #expect(result.status == 2)
         #expect(result.error.contains("usage: weighbridge-fuzz configuration|control|registers"))
     }

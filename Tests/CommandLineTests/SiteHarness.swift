@@ -82,17 +82,19 @@ final class SiteHarness: @unchecked Sendable {
     /// a file system of its own there).
     let storeDirectory: String
 
-    init(profile: Profile, extra: String = "", storeSubdirectory: String? = nil) throws {
+    init(profile: Profile, extra: String = "", storeSubdirectory: String? = nil) async throws {
         self.profile = profile
         let directory = "/tmp/wb-e2e-\(UUID().uuidString.prefix(8))"
         self.directory = directory
         storeDirectory = storeSubdirectory.map { directory + "/" + $0 } ?? directory
         try FileManager.default.createDirectory(atPath: storeDirectory, withIntermediateDirectories: true)
-        simulator = try Child("weighbridge-sim", ["--tcp-port", "0", "--division-kg", "2"])
-        let simLine = try simulator.readLine()
+        let simulator = try Child("weighbridge-sim", ["--tcp-port", "0", "--division-kg", "2"])
+        self.simulator = simulator
+        let simLine = try await onOwnThread { try simulator.readLine() }
         let simPort = try #require(Int(simLine.split(separator: ":").last ?? ""), "sim said: \(simLine)")
-        sandbox = try Child("dwt-sandbox", ["--port", "0"])
-        let sandboxLine = try sandbox.readLine()
+        let sandbox = try Child("dwt-sandbox", ["--port", "0"])
+        self.sandbox = sandbox
+        let sandboxLine = try await onOwnThread { try sandbox.readLine() }
         sandboxPort = try #require(
             Int(sandboxLine.split(separator: ":").last ?? ""), "sandbox said: \(sandboxLine)")
         try "sandbox-brief-token".write(toFile: directory + "/token", atomically: true, encoding: .utf8)
@@ -200,13 +202,11 @@ final class SiteHarness: @unchecked Sendable {
     /// weighbridgectl with `--json`; like every blocking wait here, on a thread of its own.
     @discardableResult
     func ctl(_ arguments: String...) async throws -> (status: Int32, output: String, error: String) {
-        try await onOwnThread { [socket] in try run("weighbridgectl", ["--socket", socket, "--json"] + arguments) }
+        try await run("weighbridgectl", ["--socket", socket, "--json"] + arguments)
     }
 
     func ctlJSON(_ arguments: String...) async throws -> [String: Any] {
-        let result = try await onOwnThread { [socket] in
-            try run("weighbridgectl", ["--socket", socket, "--json"] + arguments)
-        }
+        let result = try await run("weighbridgectl", ["--socket", socket, "--json"] + arguments)
         return (try? JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any]) ?? [:]
     }
 

@@ -42,7 +42,7 @@ private final class NotifySocket {
 struct SystemdProtocolTests {
     @Test("NOTIFY_SOCKET sees READY=1 with STATUS=, then WATCHDOG=1, then STOPPING=1 on SIGTERM, in order")
     func notifySequence() async throws {
-        let site = try SiteHarness(profile: .brief)
+        let site = try await SiteHarness(profile: .brief)
         let notify = try NotifySocket(path: site.directory + "/notify.sock")
         let started = ContinuousClock.now
         try await site.start(environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "400000"])
@@ -76,7 +76,7 @@ struct SystemdProtocolTests {
         .needs(.root, .journald))
     func structuredFieldsInTheJournal() async throws {
         try await withStandaloneJournald {
-            let site = try SiteHarness(profile: .brief)
+            let site = try await SiteHarness(profile: .brief)
             // What systemd does for a service whose output goes to the journal: JOURNAL_STREAM
             // names the device and inode of its stderr, and the daemon switches to the native protocol.
             _ = FileManager.default.createFile(atPath: site.daemonLog, contents: nil)

@@ -89,3 +89,10 @@ public func requireTool(_ path: String, package: String) throws -> URL {
     }
     return URL(fileURLWithPath: path)
 }
+
+/// A loopback address nobody else uses (127.x.y.z, at random): a server a test stops and later
+/// starts again on the same port there cannot have its port taken meanwhile by a server another
+/// test starts on 127.0.0.1.
+public func privateLoopbackAddress() -> String {
+    "127.\(Int.random(in: 1...254)).\(Int.random(in: 0...255)).\(Int.random(in: 1...254))"
+}

@@ -43,6 +43,19 @@ struct ConfigurationTests {
         #expect(found.first?.description.hasPrefix("test.toml:15: policy.tolerence_percent: unknown key") == true)
     }
 
+    @Test(
+        "api.base_url: https anywhere, plain http only to this machine's loopback (all of 127.0.0.0/8)",
+        arguments: [
+            ("https://api.example.gov.uk", true), ("http://127.0.0.1:8080", true), ("http://127.42.7.9:8080", true),
+            ("http://localhost:1", true), ("http://[::1]:1", true), ("http://128.0.0.1", false),
+            ("http://127.0.0.1.example.com", false), ("http://127.0.0.256", false), ("ftp://127.0.0.1", false),
+        ])
+    func baseURLTransport(url: String, accepted: Bool) {
+        let found = problems(
+            minimal.replacingOccurrences(of: "profile = \"brief\"", with: "profile = \"brief\"\nbase_url = \"\(url)\""))
+        #expect(found.contains { $0.key == "api.base_url" } == !accepted, "\(found)")
+    }
+
     @Test("a missing api.profile is an error: there is no default contract")
     func missingProfile() {
         let text = minimal.replacingOccurrences(of: "profile = \"brief\"", with: "environment = \"sandbox\"")

@@ -73,8 +73,9 @@ private final class ServerFixture: Sendable {
     }
 }
 
-/// A raw protocol client for what weighbridgectl never sends.
-private final class RawClient {
+/// A raw protocol client for what weighbridgectl never sends. Its blocking reads run on a thread
+/// of their own, never on the tests' concurrency pool; one caller at a time.
+private final class RawClient: @unchecked Sendable {
     let descriptor: Int32
 
     init(path: String) throws {
@@ -103,8 +104,50 @@ private final class RawClient {
         }
     }
 
+    /// Sends `bytes` while reading the replies, as a client that keeps reading does, until `count`
+    /// lines came back, the server closed, or nothing moved for 10 s. (Writing everything before
+    /// reading anything stalls once the replies fill the socket's buffers: the server, unable to
+    /// write, stops reading, and rightly closes the connection as idle.)
+    func exchange(_ bytes: [UInt8], expecting count: Int) async throws -> [String] {
+        try await onOwnThread { self.blockingExchange(bytes, expecting: count) }
+    }
+
     /// Reads until `count` lines arrived or the server closed; returns the lines.
-    func lines(_ count: Int) -> [String] {
+    func lines(_ count: Int) async throws -> [String] {
+        try await onOwnThread { self.blockingLines(count) }
+    }
+
+    private func blockingExchange(_ bytes: [UInt8], expecting count: Int) -> [String] {
+        let flags = fcntl(descriptor, F_GETFL)
+        _ = fcntl(descriptor, F_SETFL, flags | O_NONBLOCK)
+        defer { _ = fcntl(descriptor, F_SETFL, flags) }
+        var offset = 0
+        var buffer: [UInt8] = []
+        var result: [String] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while result.count < count {
+            var events = Int16(POLLIN)
+            if offset < bytes.count { events |= Int16(POLLOUT) }
+            var descriptors = pollfd(fd: descriptor, events: events, revents: 0)
+            guard poll(&descriptors, 1, 10_000) > 0 else { break }
+            if descriptors.revents & Int16(POLLOUT) != 0 {
+                let written = bytes[offset...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+                if written > 0 { offset += written } else if errno != EAGAIN { offset = bytes.count }
+            }
+            if descriptors.revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 {
+                let read = chunk.withUnsafeMutableBytes { Foundation.read(descriptor, $0.baseAddress, $0.count) }
+                if read == 0 || (read < 0 && errno != EAGAIN) { break }
+                if read > 0 { buffer += chunk.prefix(read) }
+                while let newline = buffer.firstIndex(of: 0x0A) {
+                    result.append(String(decoding: buffer[..<newline], as: UTF8.self))
+                    buffer.removeSubrange(...newline)
+                }
+            }
+        }
+        return result
+    }
+
+    private func blockingLines(_ count: Int) -> [String] {
         var buffer: [UInt8] = []
         var result: [String] = []
         var chunk = [UInt8](repeating: 0, count: 65_536)
@@ -270,9 +313,9 @@ struct ControlServerTests {
         let fixture = try await ServerFixture()
         let client = try RawClient(path: fixture.socket)
         client.send(Array(#"{"v":1,"id":"t","cmd":"tail"}"#.utf8) + [0x0A])
-        #expect(client.lines(1).first?.contains(#""following":true"#) == true)
+        #expect(try await client.lines(1).first?.contains(#""following":true"#) == true)
         _ = try await fixture.capture(21_000)
-        let event = client.lines(1).first ?? ""
+        let event = try await client.lines(1).first ?? ""
         #expect(event.contains(#""kind":"weighing_recorded""#))
     }
 
@@ -312,8 +355,7 @@ struct ControlServerTests {
                 batch += line.filter { $0 != 0x0A } + [0x0A]
                 sent += 1
             }
-            client.send(batch)
-            let replies = client.lines(5_000)
+            let replies = try await client.exchange(batch, expecting: 5_000)
             answered += replies.count
             #expect(replies.allSatisfy { $0.hasPrefix("{") && ($0.contains(#""error":"#) || $0.contains(#""ok":"#)) })
         }
@@ -322,11 +364,11 @@ struct ControlServerTests {
         // Huge and deep lines: an error, then the connection is closed for the huge one.
         let huge = try RawClient(path: fixture.socket)
         huge.send([UInt8](repeating: UInt8(ascii: "["), count: ControlProtocol.maximumLineLength + 10) + [0x0A])
-        #expect(huge.lines(2).first?.contains("line_too_long") == true)
+        #expect(try await huge.lines(2).first?.contains("line_too_long") == true)
 
         // Another client is served meanwhile, and the slow-loris has been cut off.
         #expect(try await fixture.ctl("status").status == 0)
-        #expect(loris.lines(1).isEmpty, "the idle connection was closed without a reply")
+        #expect(try await loris.lines(1).isEmpty, "the idle connection was closed without a reply")
         #expect(try await fixture.store.read { try $0.auditEntries().count } == auditBefore)
     }
 

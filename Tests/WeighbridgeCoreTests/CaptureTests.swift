@@ -52,6 +52,35 @@ struct CaptureTests {
         #expect(driver.machine.phase == .waitingForZero)
     }
 
+    @Test(
+        "the settle time is real: a reply later than two poll intervals starts the window again",
+        arguments: [
+            // Reply times (ms) of stable readings after zero at 0; the settle time is 600 ms, the
+            // longest gap 400 ms; the index of the reading captured, if any.
+            (replies: [200, 400, 600, 800], captured: 3),  // on time: 600 ms between first and last
+            (replies: [200, 400, 800], captured: 2),  // a 400 ms gap is still watched
+            (replies: [200, 400, 801, 1_001, 1_201, 1_401], captured: 5),  // 401 ms: it starts again at 801
+            (replies: [200, 801, 1_001, 1_201, 1_400], captured: nil),  // from 801, 599 ms: not yet
+            (replies: [200, 300, 1_200, 1_300, 1_400], captured: nil),  // a stall inside the window
+            (replies: [200, 400, 600, 799], captured: nil),  // 599 ms of replies: not yet
+        ] as [(replies: [Int], captured: Int?)])
+    func settleTimeIsReal(replies: [Int], captured: Int?) {
+        var machine = CaptureStateMachine(
+            settings: CaptureSettings(
+                division: Mass(20, .kilograms), settle: .milliseconds(600), maximumGap: .milliseconds(400)))
+        _ = machine.receive(IndicatorSample(weight: .zero, status: .stable, time: .zero))
+        var capturedAt: Int?
+        for (index, reply) in replies.enumerated() {
+            let sample = IndicatorSample(
+                weight: Mass(12_340, .kilograms), status: .stable, time: .milliseconds(reply))
+            if case .capture = machine.receive(sample) {
+                #expect(capturedAt == nil)
+                capturedAt = index
+            }
+        }
+        #expect(capturedAt == captured)
+    }
+
     @Test("jitter within ±1 division keeps the window; the recorded weight is the reading at capture")
     func jitterInsideOneDivision() {
         var driver = Driver()

@@ -11,19 +11,24 @@ private final class PymodbusPeer {
     private let process = Process()
     private let output = Pipe()
 
-    init(arguments: [String]) throws {
+    init(arguments: [String]) async throws {
         process.executableURL = try projectPython()
         process.arguments =
             [repositoryRoot.appendingPathComponent("scripts/interop/pymodbus_indicator.py").path] + arguments
         process.standardOutput = output
         process.standardError = output
         try process.run()
-        // Its first line says it is serving (or why it could not start).
-        var line = Data()
-        while let byte = try output.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) {
-            line += byte
+        // Its first line says it is serving (or why it could not start); Python takes a while to
+        // start, so the wait is on a thread of its own, not the tests' concurrency pool.
+        let text = try await onOwnThread { [output] in
+            var line = Data()
+            while let byte = try output.fileHandleForReading.read(upToCount: 1), !byte.isEmpty,
+                byte != Data("\n".utf8)
+            {
+                line += byte
+            }
+            return String(decoding: line, as: UTF8.self)
         }
-        let text = String(decoding: line, as: UTF8.self)
         guard text.hasPrefix("listening") else {
             throw Timeout(what: "pymodbus started (it said: \(text))")
         }
@@ -80,7 +85,7 @@ struct InteropTests {
     @Test("every preset decodes the same from pymodbus over TCP")
     func presetsOverTCP() async throws {
         let port = try freePort()
-        let peer = try PymodbusPeer(arguments: ["--tcp-port", String(port)] + deviceArguments())
+        let peer = try await PymodbusPeer(arguments: ["--tcp-port", String(port)] + deviceArguments())
         defer { withExtendedLifetime(peer) {} }
         let link = ModbusLink(
             settings: .init(
@@ -94,8 +99,8 @@ struct InteropTests {
 
     @Test("several indicators on one RTU line: one link, requests serialised, each unit answers its own")
     func multidropOverRTU() async throws {
-        let pty = try PtyPair()
-        let peer = try PymodbusPeer(arguments: ["--rtu", pty.simulatorSide] + deviceArguments())
+        let pty = try await PtyPair()
+        let peer = try await PymodbusPeer(arguments: ["--rtu", pty.simulatorSide] + deviceArguments())
         defer { withExtendedLifetime(peer) {} }
         let link = ModbusLink(
             settings: .init(
@@ -117,8 +122,8 @@ struct InteropTests {
 
     @Test("two bridges' acquisition loops share one RTU line and both keep polling")
     func twoLoopsShareOneLine() async throws {
-        let pty = try PtyPair()
-        let peer = try PymodbusPeer(arguments: ["--rtu", pty.simulatorSide] + deviceArguments())
+        let pty = try await PtyPair()
+        let peer = try await PymodbusPeer(arguments: ["--rtu", pty.simulatorSide] + deviceArguments())
         defer { withExtendedLifetime(peer) {} }
         let link = ModbusLink(
             settings: .init(
@@ -134,13 +139,13 @@ struct InteropTests {
                 let acquisition = BridgeAcquisition(
                     bridge: bridge, link: link, clock: ContinuousClock(),
                     wallClock: wallClock)
-                group.addTask { try await acquisition.run { await logs[index].append($0) } }
+                group.addTask { try await acquisition.run { logs[index].append($0) } }
             }
             defer { group.cancelAll() }
             for log in logs {
-                try await waitFor("both bridges are polled", in: log) { await $0.readings >= 20 }
+                try await waitFor("both bridges are polled", in: log) { $0.readings >= 20 }
             }
-            for log in logs { #expect(await log.failures == 0) }
+            for log in logs { #expect(log.failures == 0) }
         }
     }
 }

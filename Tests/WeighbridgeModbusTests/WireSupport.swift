@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TestSupport
 import Testing
 import WeighbridgeConfiguration
@@ -14,31 +15,31 @@ final class PtyPair {
     let daemonSide: String
     private var process: Process?
 
-    init() throws {
+    init() async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("pty-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         simulatorSide = directory + "/indicator"
         daemonSide = directory + "/daemon"
-        try start()
+        try await start()
     }
 
     /// Starts socat and waits (with a deadline) until both links exist.
-    func start() throws {
+    func start() async throws {
         let process = Process()
         process.executableURL = try requireTool("/usr/bin/socat", package: "socat")
         process.arguments = ["pty,raw,echo=0,link=\(simulatorSide)", "pty,raw,echo=0,link=\(daemonSide)"]
         try process.run()
         self.process = process
-        try waitUntil("socat created the ptys", timeout: .seconds(5)) {
+        try await waitUntil("socat created the ptys", timeout: .seconds(5)) {
             FileManager.default.fileExists(atPath: simulatorSide) && FileManager.default.fileExists(atPath: daemonSide)
         }
     }
 
     /// Kills socat: both ttys vanish, as when a USB adapter is unplugged.
-    func unplug() throws {
+    func unplug() async throws {
         stopSocat()
         process = nil
-        try waitUntil("the ptys are gone", timeout: .seconds(5)) {
+        try await waitUntil("the ptys are gone", timeout: .seconds(5)) {
             !FileManager.default.fileExists(atPath: daemonSide)
         }
     }
@@ -63,11 +64,11 @@ struct Timeout: Error, CustomStringConvertible {
 }
 
 /// Polls `condition` every 10 ms until it holds or `timeout` passes: a deadline, not a sleep.
-func waitUntil(_ what: String, timeout: Duration, _ condition: () throws -> Bool) throws {
+func waitUntil(_ what: String, timeout: Duration, _ condition: () throws -> Bool) async throws {
     let deadline = ContinuousClock.now + timeout
     while try !condition() {
         guard ContinuousClock.now < deadline else { throw Timeout(what: what) }
-        Thread.sleep(forTimeInterval: 0.01)
+        try await Task.sleep(for: .milliseconds(10))
     }
 }
 
@@ -90,10 +91,16 @@ func serialTransport(_ device: String) -> Transport {
 }
 
 /// Collects acquisition events from a loop running in a child task.
-actor EventLog {
-    private(set) var events: [AcquisitionEvent] = []
+///
+/// Not an actor: the loop appends from its own thread without waiting for the test's
+/// concurrency pool, which other tests may be holding, so a busy test runner cannot stall the
+/// polls (and stretch or restart settle windows) the way it would stall an actor hop.
+final class EventLog: Sendable {
+    private let recorded = Mutex<[AcquisitionEvent]>([])
 
-    func append(_ event: AcquisitionEvent) { events.append(event) }
+    var events: [AcquisitionEvent] { recorded.withLock { $0 } }
+
+    func append(_ event: AcquisitionEvent) { recorded.withLock { $0.append(event) } }
 
     var captures: [CapturedWeighing] {
         events.compactMap { if case .captured(let capture) = $0 { capture } else { nil } }
@@ -107,10 +114,10 @@ actor EventLog {
 /// Waits (with a deadline) for `condition` on the log.
 func waitFor(
     _ what: String, in log: EventLog, timeout: Duration = .seconds(10),
-    _ condition: @Sendable (EventLog) async -> Bool
+    _ condition: (EventLog) -> Bool
 ) async throws {
     let deadline = ContinuousClock.now + timeout
-    while await !condition(log) {
+    while !condition(log) {
         guard ContinuousClock.now < deadline else { throw Timeout(what: what) }
         try await Task.sleep(for: .milliseconds(10))
     }

@@ -40,7 +40,7 @@ struct WireTests {
     @Test("every preset decodes exactly over Modbus RTU through a pty pair", arguments: presetMaps.indices)
     func presetsOverRTU(index: Int) async throws {
         let (preset, map) = presetMaps[index]
-        let pty = try PtyPair()
+        let pty = try await PtyPair()
         let simulator = IndicatorSimulator(
             map: map, division: Mass(20, .kilograms),
             endpoint: .rtu(device: pty.simulatorSide, unit: 7))
@@ -108,12 +108,15 @@ struct AcquisitionTests {
     private func laumas() -> RegisterMap { IndicatorPreset.laumas.registerMap! }
 
     /// Runs the loop for `bridge` in a child task while `body` drives the simulator.
-    private func withAcquisition(_ bridge: BridgeConfiguration, _ body: (EventLog) async throws -> Void) async throws {
+    private func withAcquisition(
+        _ bridge: BridgeConfiguration, clock: some AcquisitionClock = ContinuousClock(),
+        _ body: (EventLog) async throws -> Void
+    ) async throws {
         let log = EventLog()
         let link = ModbusLink(settings: ModbusLink.Settings(bridge: bridge))
-        let acquisition = BridgeAcquisition(bridge: bridge, link: link, clock: ContinuousClock(), wallClock: wallClock)
+        let acquisition = BridgeAcquisition(bridge: bridge, link: link, clock: clock, wallClock: wallClock)
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await acquisition.run { await log.append($0) } }
+            group.addTask { try await acquisition.run { log.append($0) } }
             defer { group.cancelAll() }
             try await body(log)
         }
@@ -126,39 +129,47 @@ struct AcquisitionTests {
         defer { simulator.stop() }
         let bridge = bridge(map: laumas(), transport: .tcp(host: "127.0.0.1", port: simulator.port))
         try await withAcquisition(bridge) { log in
-            try await waitFor("the bridge is polled", in: log) { await $0.readings > 3 }
+            try await waitFor("the bridge is polled", in: log) { $0.readings > 3 }
             simulator.run(VehicleScenario(weight: Mass(32_140, .kilograms), hold: .seconds(2), seed: 7))
             try await waitFor("the vehicle has left", in: log) { _ in simulator.scenarioFinished }
-            try await waitFor("a reading after it left", in: log) { await $0.readings > 3 }
-            let captures = await log.captures
+            try await waitFor("a reading after it left", in: log) { $0.readings > 3 }
+            let captures = log.captures
             #expect(captures.map(\.capture.sample.weight) == [Mass(32_140, .kilograms)])
             #expect(captures.first?.rawRegisters.count == laumas().count)
             #expect(captures.first?.bridge == "test")
         }
     }
 
-    @Test("a settle time of N poll intervals takes at most N polls: samples are timed when their poll was due")
-    func settleCountsPollIntervals() async throws {
+    @Test("the settle time is real: a poll that stalls longer than two intervals starts the window again")
+    func settleTimeIsReal() async throws {
         let simulator = IndicatorSimulator(map: laumas(), division: division, endpoint: .tcp(port: 0))
         try simulator.start()
         defer { simulator.stop() }
-        // 600 ms at 50 ms polls: the window's first reading, 11 more settling, the 12th after it captures.
         let bridge = bridge(
             map: laumas(), transport: .tcp(host: "127.0.0.1", port: simulator.port), settleMilliseconds: 600,
             pollMilliseconds: 50)
-        try await withAcquisition(bridge) { log in
-            try await waitFor("armed at zero", in: log) { await $0.readings > 3 }
-            simulator.show(gross: Mass(24_000, .kilograms))
-            try await waitFor("the capture", in: log) { await $0.captures.count == 1 }
-            let settling = await log.events.compactMap { event -> Timestamp? in
-                if case .reading(_, .settling, let at) = event { at } else { nil }
+        let clock = ManualClock()
+        try await withAcquisition(bridge, clock: clock) { log in
+            /// Moves the clock on once the loop sleeps, and waits for the `polls` it then makes.
+            func advance(_ milliseconds: Int, polls: Int = 1) async throws {
+                try await waitFor("the loop sleeps", in: log) { _ in clock.sleepers == 1 }
+                let before = log.readings
+                clock.advance(by: .milliseconds(milliseconds))
+                try await waitFor("\(polls) polls", in: log) { $0.readings >= before + polls }
             }
-            let capture = try #require(await log.captures.first)
-            // Timed at their replies, a window whose first reply was slower than its last took 13.
-            #expect((1...12).contains(settling.count))
-            // Never shorter than the settle time, less the first reply's own round trip.
-            let first = try #require(settling.first)
-            #expect(capture.at.millisecondsSinceEpoch - first.millisecondsSinceEpoch >= 550)
+            try await waitFor("the first poll, at zero", in: log) { $0.readings == 1 }
+            simulator.show(gross: Mass(24_000, .kilograms))
+            try await advance(50)  // the window opens at 50 ms
+            // The machine stalls: the poll due at 100 ms runs at 550 ms, and one more at once to
+            // catch up. Nobody watched the weight for 500 ms: the window starts again at 550 ms.
+            try await advance(500, polls: 2)
+            var elapsed = 550
+            while log.captures.isEmpty, elapsed < 2_000 {
+                try await advance(50)
+                elapsed += 50
+            }
+            #expect(log.captures.count == 1)
+            #expect(elapsed >= 1_150, "captured \(elapsed - 550) ms after the stall, with 600 ms to settle")
         }
     }
 
@@ -172,16 +183,16 @@ struct AcquisitionTests {
         defer { faulty.stop() }
         let bridge = bridge(map: map, transport: .tcp(host: "127.0.0.1", port: faulty.port))
         try await withAcquisition(bridge) { log in
-            try await waitFor("armed at zero", in: log) { await $0.readings > 3 }
+            try await waitFor("armed at zero", in: log) { $0.readings > 3 }
             for flags: IndicatorStatus in [[.stable, .overload], [.stable, .error]] {
                 faulty.show(
                     IndicatorReading(
                         gross: Mass(32_140, .kilograms), net: nil, tare: nil, status: flags,
                         legalCounter: nil))
-                let before = await log.readings
-                try await waitFor("well past the settle time", in: log) { await $0.readings > before + 30 }
+                let before = log.readings
+                try await waitFor("well past the settle time", in: log) { $0.readings > before + 30 }
             }
-            #expect(await log.captures.isEmpty)
+            #expect(log.captures.isEmpty)
         }
     }
 
@@ -195,10 +206,10 @@ struct AcquisitionTests {
         let before = try #require(simulator.reading.legalCounter)
         let bridge = bridge(map: map, transport: .tcp(host: "127.0.0.1", port: simulator.port))
         try await withAcquisition(bridge) { log in
-            try await waitFor("armed", in: log) { await $0.readings > 3 }
+            try await waitFor("armed", in: log) { $0.readings > 3 }
             simulator.show(gross: Mass(18_420, .kilograms))
-            try await waitFor("the capture", in: log) { await $0.captures.count == 1 }
-            let capture = try #require(await log.captures.first)
+            try await waitFor("the capture", in: log) { $0.captures.count == 1 }
+            let capture = try #require(log.captures.first)
             #expect(capture.capture.legalCounter == before + 1)
             #expect(capture.capture.sample.weight == Mass(18_420, .kilograms))
             #expect(simulator.reading.legalCounter == before + 1, "printed exactly once")
@@ -212,14 +223,14 @@ struct AcquisitionTests {
         let port = first.port
         let bridge = bridge(map: laumas(), transport: .tcp(host: "127.0.0.1", port: port), settleMilliseconds: 1_000)
         try await withAcquisition(bridge) { log in
-            try await waitFor("armed", in: log) { await $0.readings > 3 }
+            try await waitFor("armed", in: log) { $0.readings > 3 }
             // Halfway through a settle window, the indicator goes away.
             first.show(gross: Mass(32_140, .kilograms))
-            let before = await log.readings
-            try await waitFor("half a window", in: log) { await $0.readings > before + 8 }
+            let before = log.readings
+            try await waitFor("half a window", in: log) { $0.readings > before + 8 }
             first.stop()
-            try await waitFor("the loss is noticed", in: log) { await $0.failures >= 2 }
-            let connections = await log.connections
+            try await waitFor("the loss is noticed", in: log) { $0.failures >= 2 }
+            let connections = log.connections
             // Taken before the indicator returns: no fresh window can begin earlier.
             let returned = ContinuousClock.now
             let returnedWall = wallClock()
@@ -227,13 +238,13 @@ struct AcquisitionTests {
             second.show(gross: Mass(32_140, .kilograms))
             try second.start()
             defer { second.stop() }
-            try await waitFor("reads resume", in: log, timeout: .seconds(2)) { await $0.connections > connections }
+            try await waitFor("reads resume", in: log, timeout: .seconds(2)) { $0.connections > connections }
             #expect(ContinuousClock.now - returned < .seconds(2))
             // The bridge stayed armed and the vehicle still stands there, never captured: one
             // capture is due, but only from a whole window after the return, never from the
             // window the outage broke.
-            try await waitFor("the capture from a fresh window", in: log) { await $0.captures.count == 1 }
-            let capture = try #require(await log.captures.first)
+            try await waitFor("the capture from a fresh window", in: log) { $0.captures.count == 1 }
+            let capture = try #require(log.captures.first)
             #expect(capture.at >= returnedWall.adding(milliseconds: 1_000))
             #expect(capture.capture.sample.weight == Mass(32_140, .kilograms))
         }
@@ -243,7 +254,7 @@ struct AcquisitionTests {
         "RTU garbage, bad CRC and silence: counted as failures, no crash, no capture, then recovery",
         arguments: [SimulatorFault.garbage, .badCRC, .noReply])
     func rtuFaults(fault: SimulatorFault) async throws {
-        let pty = try PtyPair()
+        let pty = try await PtyPair()
         let simulator = IndicatorSimulator(
             map: laumas(), division: division,
             endpoint: .rtu(device: pty.simulatorSide, unit: 1))
@@ -251,41 +262,41 @@ struct AcquisitionTests {
         defer { simulator.stop() }
         let bridge = bridge(map: laumas(), transport: serialTransport(pty.daemonSide))
         try await withAcquisition(bridge) { log in
-            try await waitFor("armed", in: log) { await $0.readings > 3 }
+            try await waitFor("armed", in: log) { $0.readings > 3 }
             simulator.inject(fault)
             simulator.show(gross: Mass(32_140, .kilograms))
-            try await waitFor("failures are counted", in: log) { await $0.failures >= 3 }
-            #expect(await log.captures.isEmpty)
+            try await waitFor("failures are counted", in: log) { $0.failures >= 3 }
+            #expect(log.captures.isEmpty)
             simulator.inject(.none)
             simulator.show(gross: .zero)
-            let readings = await log.readings
-            try await waitFor("reads resume", in: log) { await $0.readings > readings + 3 }
+            let readings = log.readings
+            try await waitFor("reads resume", in: log) { $0.readings > readings + 3 }
         }
     }
 
     @Test("the serial adapter is unplugged and plugged back at the same path: reopened without a restart")
     func ptyRecreated() async throws {
-        let pty = try PtyPair()
+        let pty = try await PtyPair()
         let simulator = IndicatorSimulator(
             map: laumas(), division: division,
             endpoint: .rtu(device: pty.simulatorSide, unit: 1))
         try simulator.start()
         let bridge = bridge(map: laumas(), transport: serialTransport(pty.daemonSide))
         try await withAcquisition(bridge) { log in
-            try await waitFor("polling", in: log) { await $0.readings > 3 }
+            try await waitFor("polling", in: log) { $0.readings > 3 }
             simulator.stop()
-            try pty.unplug()
-            try await waitFor("the loss is noticed", in: log) { await $0.failures >= 1 }
-            try pty.start()
+            try await pty.unplug()
+            try await waitFor("the loss is noticed", in: log) { $0.failures >= 1 }
+            try await pty.start()
             let replugged = IndicatorSimulator(
                 map: laumas(), division: division,
                 endpoint: .rtu(device: pty.simulatorSide, unit: 1))
             try replugged.start()
             defer { replugged.stop() }
-            let connections = await log.connections
-            try await waitFor("reopened", in: log, timeout: .seconds(15)) { await $0.connections > connections }
-            let readings = await log.readings
-            try await waitFor("reads resume", in: log) { await $0.readings > readings + 3 }
+            let connections = log.connections
+            try await waitFor("reopened", in: log, timeout: .seconds(15)) { $0.connections > connections }
+            let readings = log.readings
+            try await waitFor("reads resume", in: log) { $0.readings > readings + 3 }
         }
     }
 }

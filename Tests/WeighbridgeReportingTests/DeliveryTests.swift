@@ -1,5 +1,6 @@
 import DWTSandbox
 import Foundation
+import TestSupport
 import Testing
 import WeighbridgeControlProtocol
 import WeighbridgeCore
@@ -282,17 +283,17 @@ struct DeliveryTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tls-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let openssl = Process()
-        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        openssl.arguments = [
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-            "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", directory + "/key.pem", "-out",
-            directory + "/cert.pem",
-        ]
-        openssl.standardError = FileHandle.nullDevice
-        try openssl.run()
-        openssl.waitUntilExit()
-        try #require(openssl.terminationStatus == 0)
+        let openssl = try requireTool("/usr/bin/openssl", package: "openssl")
+        let generated = try await onOwnThread {
+            try runToCompletion(
+                openssl,
+                [
+                    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", directory + "/key.pem", "-out",
+                    directory + "/cert.pem",
+                ])
+        }
+        try #require(generated.status == 0, "\(generated.error)")
         let sandbox = try await DWTSandbox.start(
             tlsCertificate: directory + "/cert.pem", tlsKey: directory + "/key.pem")
         #expect(sandbox.baseURL.hasPrefix("https://"))

@@ -41,10 +41,13 @@ final class ReportingFixture: Sendable {
     let clock: TestClock
     private let runner: Task<Void, Never>
 
-    /// `baseURL` overrides the sandbox's own (to point at a dead port, or HTTPS).
+    /// `baseURL` overrides the sandbox's own (to point at a dead port, or HTTPS). The request
+    /// timeout is the daemon's default: these tests count attempts and judge answers, and a
+    /// shorter one turns a loaded test machine's slow answer into a timeout, hence an extra
+    /// attempt (or an `unknown` POST) that the test did not ask for.
     init(
         profile: APIProfile, sandbox: DWTSandbox, baseURL: String? = nil, caFile: String? = nil, maxInFlight: Int = 4,
-        timeoutSeconds: Int = 2, catalogue: ReferenceCatalogue = .seed()
+        timeoutSeconds: Int = 60, catalogue: ReferenceCatalogue = .seed()
     ) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("report-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
