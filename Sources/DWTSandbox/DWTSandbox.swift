@@ -63,7 +63,7 @@ public final class DWTSandbox: Sendable {
 
     /// Queues faults for the next API requests, one each, in order; with `path`, only for requests
     /// to that path (say, the report a test is about, not a background reference-data refresh).
-    public func inject(_ faults: [SandboxFault], path: String? = nil) { state.inject(faults, path: path) }
+    public func inject(_ faults: [SandboxFault], path: String? = nil) { state.inject(faults.map { ($0, path) }) }
     /// Drops faults not yet applied.
     public func clearFaults() { state.clearFaults() }
     /// Makes every issued OAuth token invalid (the next request gets 401).
@@ -291,7 +291,7 @@ final class SandboxHandler: ChannelInboundHandler, @unchecked Sendable {
                 if case .string(let only)? = item.field("path") { path = only }
                 faults.append((fault, path))
             }
-            for (fault, path) in faults { state.inject([fault], path: path) }
+            state.inject(faults)
             return SandboxState.Response(status: 200, body: .object(["queued": .integer(faults.count)]))
         case (.POST, "/__sandbox/clear-faults"):
             state.clearFaults()

@@ -86,9 +86,7 @@ final class SandboxState: Sendable {
 
     // MARK: Control (tests and the admin endpoints)
 
-    func inject(_ faults: [SandboxFault], path: String?) {
-        storage.withLock { $0.faults += faults.map { ($0, path) } }
-    }
+    func inject(_ faults: [(fault: SandboxFault, path: String?)]) { storage.withLock { $0.faults += faults } }
     func clearFaults() { storage.withLock { $0.faults.removeAll() } }
     func expireTokens() { storage.withLock { $0.tokens.removeAll() } }
     func setPaymentRequired(_ required: Bool) { storage.withLock { $0.paymentRequired = required } }

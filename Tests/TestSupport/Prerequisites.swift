@@ -37,7 +37,7 @@ public struct MissingPrerequisites: Error, CustomStringConvertible {
 }
 
 /// True in CI (`CI=true`), where no test is skipped.
-public let runningInCI = ProcessInfo.processInfo.environment["CI"] == "true"
+private let runningInCI = ProcessInfo.processInfo.environment["CI"] == "true"
 
 extension Trait where Self == ConditionTrait {
     /// Runs the test only where every prerequisite is met. A developer's machine without them skips
@@ -73,11 +73,6 @@ public func projectPython() throws -> URL {
 public struct MissingTool: Error, CustomStringConvertible {
     public let what: String
     public let remedy: String
-
-    public init(what: String, remedy: String) {
-        self.what = what
-        self.remedy = remedy
-    }
 
     public var description: String { "\(what) is missing: \(remedy)" }
 }
