@@ -145,7 +145,7 @@ final class SandboxHandler: ChannelInboundHandler, @unchecked Sendable {
             switch fault {
             case .status(let status, let retryAfter)?:
                 var headers: [(String, String)] = []
-                if let retryAfter { headers.append(("Retry-After", String(retryAfter))) }
+                if let retryAfter { headers.append(("Retry-After", retryAfter)) }
                 record(head: head, path: path, body: body, status: status, duplicate: false)
                 respond(
                     SandboxState.Response(
@@ -158,6 +158,13 @@ final class SandboxHandler: ChannelInboundHandler, @unchecked Sendable {
             case .dropAfterProcessing?:
                 _ = route(head: head, path: path, body: body)
                 context.close(promise: nil)
+            case .statusAfterProcessing(let status)?:
+                _ = route(head: head, path: path, body: body)
+                respond(
+                    SandboxState.Response(
+                        status: status,
+                        body: .object(["statusCode": .integer(status), "error": .string("injected gateway fault")])),
+                    keepAlive: head.isKeepAlive, context: context)
             case .latency?, nil:
                 respond(route(head: head, path: path, body: body), keepAlive: head.isKeepAlive, context: context)
             }
@@ -316,13 +323,16 @@ final class SandboxHandler: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
-    /// `{"status":503,"retry_after":2}`, `{"drop":"after"|"before"}`, `{"latency_ms":200}`, each
-    /// with an optional `"path"` (only requests to that path take it).
+    /// `{"status":503,"retry_after":2}` (`retry_after` a number, or a string sent as it is),
+    /// `{"status":504,"after_processing":true}`, `{"drop":"after"|"before"}`, `{"latency_ms":200}`,
+    /// each with an optional `"path"` (only requests to that path take it).
     static func fault(from item: JSONValue) -> SandboxFault? {
         if case .number(let text)? = item.field("status"), let status = Int(text) {
-            var retryAfter: Int?
-            if case .number(let seconds)? = item.field("retry_after") { retryAfter = Int(seconds) }
-            return .status(status, retryAfterSeconds: retryAfter)
+            if case .bool(true)? = item.field("after_processing") { return .statusAfterProcessing(status) }
+            switch item.field("retry_after") {
+            case .number(let seconds)?, .string(let seconds)?: return .status(status, retryAfter: seconds)
+            default: return .status(status, retryAfter: nil)
+            }
         }
         if case .string(let when)? = item.field("drop") {
             return when == "before" ? .dropBeforeProcessing : .dropAfterProcessing

@@ -4,8 +4,12 @@ internal import WeighbridgeControlProtocol
 
 /// A fault the sandbox applies to the next API request (token and admin requests are exempt).
 public enum SandboxFault: Sendable, Hashable {
-    /// Answer with this status (and `Retry-After`, when given) without looking at the request.
-    case status(Int, retryAfterSeconds: Int?)
+    /// Answer with this status (and `Retry-After`, sent as given, however malformed) without
+    /// looking at the request.
+    case status(Int, retryAfter: String?)
+    /// Process the request (store what it carries), then answer this status instead of the real
+    /// answer: a gateway that timed out (504) or failed (502) after the backend committed.
+    case statusAfterProcessing(Int)
     /// Read the whole request, process it, then close the connection without answering: the
     /// client cannot know whether it arrived (it did).
     case dropAfterProcessing

@@ -62,7 +62,12 @@ public struct ControlService: Sendable {
             let code = error.code == "invalid_movement" ? .invalidArgument : ControlError.Code(rawValue: error.code)
             throw ControlError(code ?? .conflict, error.message)
         } catch let error as StoreError {
-            throw ControlError(error.code == .constraint ? .conflict : .unavailable, error.description)
+            switch error.code {
+            case .illegalTransition: throw ControlError(.illegalTransition, error.message)
+            case .notFound: throw ControlError(.notFound, error.message)
+            case .constraint, .conflict: throw ControlError(.conflict, error.description)
+            default: throw ControlError(.unavailable, error.description)
+            }
         } catch {
             throw ControlError(.internalError, "\(error)")
         }
@@ -155,26 +160,20 @@ public struct ControlService: Sendable {
         case .retry(let target, let reason):
             return try await retry(target, actor: actor, reason: reason)
         case .park(let entry, let reason):
-            return try await changeOutbox(
-                entry, action: "park", actor: actor, reason: reason,
-                allowed: [.pending, .retryWait, .unknown]
-            ) {
+            return try await changeOutbox(entry, actor: actor, reason: reason) { current in
                 OutboxUpdate(
-                    state: .parked, attempts: $0.attempts, nextAttemptAt: $0.nextAttemptAt,
+                    event: .operatorPark, attempts: current.attempts, nextAttemptAt: current.nextAttemptAt,
                     lastError: "parked by operator: \(reason)")
             }
         case .resolve(let entry, let trackingID, let reason):
-            return try await changeOutbox(
-                entry, action: "resolve", actor: actor, reason: reason,
-                allowed: [.unknown, .parked]
-            ) { current in
+            return try await changeOutbox(entry, actor: actor, reason: reason) { current in
                 if let trackingID {
                     return OutboxUpdate(
-                        state: .done, attempts: current.attempts, nextAttemptAt: current.nextAttemptAt,
+                        event: .operatorResolve, attempts: current.attempts, nextAttemptAt: current.nextAttemptAt,
                         lastError: nil, serverID: trackingID)
                 }
                 return OutboxUpdate(
-                    state: .pending, attempts: current.attempts, nextAttemptAt: self.clock(),
+                    event: .operatorResend, attempts: current.attempts, nextAttemptAt: self.clock(),
                     lastError: "resend requested by operator: \(reason)")
             }
         case .auditVerify:
@@ -213,6 +212,8 @@ public struct ControlService: Sendable {
         return .object(fields)
     }
 
+    /// Retries one entry, or every entry that waits or is parked. An `unknown` entry is never
+    /// among them: the lifecycle refuses to retry it (only `resolve` takes it out of that state).
     private func retry(_ target: RetryTarget, actor: String, reason: String) async throws -> JSONValue {
         let now = clock()
         let retried = try await store.write(at: now) { transaction in
@@ -224,19 +225,13 @@ public struct ControlService: Sendable {
                 guard let entry = try transaction.outboxEntry(id: id) else {
                     throw ControlError(.notFound, "no outbox entry \(id)")
                 }
-                guard [.retryWait, .parked].contains(entry.state) else {
-                    throw ControlError(
-                        .illegalTransition,
-                        "entry \(id) is \(entry.state.rawValue); only retry_wait "
-                            + "or parked entries can be retried (resolve an unknown one)")
-                }
                 entries = [entry]
             }
             for entry in entries {
-                try transaction.updateOutboxEntry(
-                    id: entry.id,
+                try transaction.transitionOutboxEntry(
+                    id: entry.id, from: entry.state,
                     OutboxUpdate(
-                        state: .pending, attempts: entry.attempts, nextAttemptAt: now,
+                        event: .operatorRetry, attempts: entry.attempts, nextAttemptAt: now,
                         lastError: entry.lastError), actor: actor)
             }
             try transaction.appendAudit(
@@ -251,22 +246,21 @@ public struct ControlService: Sendable {
         return .object(["retried": .integer(retried)])
     }
 
+    /// One operator action on one entry, as the outbox lifecycle allows it (the store refuses
+    /// what it does not), audited with the operator's reason.
     private func changeOutbox(
-        _ id: Int64, action: String, actor: String, reason: String, allowed: Set<OutboxState>,
-        _ change: @escaping @Sendable (OutboxEntry) -> OutboxUpdate
+        _ id: Int64, actor: String, reason: String, _ change: @escaping @Sendable (OutboxEntry) -> OutboxUpdate
     ) async throws -> JSONValue {
         try await store.write(at: clock()) { transaction in
             guard let entry = try transaction.outboxEntry(id: id) else {
                 throw ControlError(.notFound, "no outbox entry \(id)")
             }
-            guard allowed.contains(entry.state) else {
-                throw ControlError(.illegalTransition, "entry \(id) is \(entry.state.rawValue)")
-            }
-            try transaction.updateOutboxEntry(id: id, change(entry), actor: actor)
+            let update = change(entry)
+            try transaction.transitionOutboxEntry(id: id, from: entry.state, update, actor: actor)
             try transaction.appendAudit(
                 AuditEvent(
                     kind: "override", actor: actor, subject: "outbox:\(id)",
-                    detail: ["action": action, "reason": reason]))
+                    detail: ["action": update.event.name, "reason": reason]))
             return try transaction.outboxEntry(id: id)?.json ?? .null
         }
     }

@@ -36,9 +36,14 @@ public struct Backoff: Sendable, Hashable {
 }
 
 extension Duration {
-    /// The duration in whole milliseconds, rounded down.
+    /// The duration in whole milliseconds, rounded down, and held to what an `Int64` can count
+    /// (about 292 million years) rather than trapping.
     public var wholeMilliseconds: Int64 {
         let (seconds, attoseconds) = components
-        return seconds * 1_000 + attoseconds / 1_000_000_000_000_000
+        let (milliseconds, overflow) = seconds.multipliedReportingOverflow(by: 1_000)
+        guard !overflow else { return seconds < 0 ? .min : .max }
+        let (total, overflowAgain) = milliseconds.addingReportingOverflow(attoseconds / 1_000_000_000_000_000)
+        guard !overflowAgain else { return seconds < 0 ? .min : .max }
+        return total
     }
 }

@@ -33,7 +33,7 @@ public enum DeliveryAttempt: Sendable, Hashable {
     }
 }
 
-/// What to do about an attempt (API-PROFILES.md, "Classification").
+/// What to do about an attempt (docs/reporting.md, "What each answer means").
 public enum DeliveryVerdict: Sendable, Hashable {
     /// Accepted.
     case delivered(serverID: String?)
@@ -43,8 +43,9 @@ public enum DeliveryVerdict: Sendable, Hashable {
     case refreshToken
     /// Permanently rejected: an operator must look at the server's errors.
     case park(String)
-    /// A non-idempotent request may or may not have arrived: never resend blindly.
-    case unknown(String)
+    /// A non-idempotent request may or may not have arrived: never resend blindly. `pause` holds
+    /// every other report back too (the API's gateway is failing).
+    case unknown(String, pause: Bool)
     /// The organisation's service charge has lapsed (Defra 402): hold everything, retry hourly.
     case paymentRequired(String)
 }
@@ -53,6 +54,9 @@ public enum DeliveryVerdict: Sendable, Hashable {
 public enum DeliveryRules {
     /// How long every report waits after a 402 before the next try.
     public static let paymentRetryInterval: Duration = .seconds(3600)
+    /// The longest a server's `Retry-After` can make a report wait: a larger value (or one that is
+    /// malformed into a huge number) is taken as this, so no answer can stop delivery for long.
+    public static let maximumRetryAfter: Duration = .seconds(3600)
 
     /// Judges one attempt. `idempotent` says whether resending the request is safe; a 401 gets
     /// one token refresh (`tokenRefreshed` false), and after that is retried with backoff.
@@ -63,7 +67,7 @@ public enum DeliveryRules {
         case .noAnswer(let reason):
             return idempotent
                 ? .retry(reason: "no answer: \(reason)", retryAfter: nil, pause: false)
-                : .unknown("sent, no answer: \(reason)")
+                : .unknown("sent, no answer: \(reason)", pause: false)
         case .answered(let answer):
             return classify(answer, idempotent: idempotent, tokenRefreshed: tokenRefreshed)
         }
@@ -89,9 +93,15 @@ public enum DeliveryRules {
         case 429:
             return .retry(reason: summary, retryAfter: answer.retryAfter, pause: true)
         case 502, 503, 504:
-            return .retry(reason: summary, retryAfter: answer.retryAfter, pause: true)
+            // A gateway's 502 or 504 can come after the backend stored the request, and Defra does
+            // not document that its 503 comes before processing: for a POST, each is ambiguous.
+            return idempotent
+                ? .retry(reason: summary, retryAfter: answer.retryAfter, pause: true)
+                : .unknown(summary, pause: true)
         case 500:
-            return idempotent ? .retry(reason: summary, retryAfter: answer.retryAfter, pause: false) : .unknown(summary)
+            return idempotent
+                ? .retry(reason: summary, retryAfter: answer.retryAfter, pause: false)
+                : .unknown(summary, pause: false)
         default:
             // Anything else the contract does not name: keep it, and let an operator look.
             return .park("unexpected \(summary)")
@@ -100,7 +110,7 @@ public enum DeliveryRules {
 
     /// Where an outbox entry goes after a verdict: the state, the attempt count and the next
     /// attempt time. Retries back off with full jitter from `backoff`, never sooner than the
-    /// server's `Retry-After`.
+    /// server's `Retry-After`, which is held to `maximumRetryAfter`.
     public static func nextStep(
         after verdict: DeliveryVerdict, attempts: Int, now: Timestamp, backoff: Backoff,
         using generator: inout some RandomNumberGenerator
@@ -108,9 +118,12 @@ public enum DeliveryRules {
         let attempt = attempts + 1
         switch verdict {
         case .delivered(let serverID):
-            return OutboxStep(state: .done, attempts: attempt, nextAttemptAt: now, lastError: nil, serverID: serverID)
+            return OutboxStep(
+                state: verdict.outboxState, attempts: attempt, nextAttemptAt: now, lastError: nil, serverID: serverID)
         case .retry(let reason, let retryAfter, _):
-            let delay = backoff.delay(attempt: attempt, retryAfter: retryAfter, using: &generator)
+            let delay = backoff.delay(
+                attempt: attempt, retryAfter: retryAfter.map { min(max($0, .zero), maximumRetryAfter) },
+                using: &generator)
             return OutboxStep(
                 state: .retryWait, attempts: attempt, nextAttemptAt: now.adding(milliseconds: delay.wholeMilliseconds),
                 lastError: reason, serverID: nil)
@@ -118,7 +131,7 @@ public enum DeliveryRules {
             return OutboxStep(state: .retryWait, attempts: attempt, nextAttemptAt: now, lastError: "token refused")
         case .park(let reason):
             return OutboxStep(state: .parked, attempts: attempt, nextAttemptAt: now, lastError: reason)
-        case .unknown(let reason):
+        case .unknown(let reason, _):
             return OutboxStep(state: .unknown, attempts: attempt, nextAttemptAt: now, lastError: reason)
         case .paymentRequired(let reason):
             return OutboxStep(

@@ -118,7 +118,7 @@ public enum Severity: Int, Sendable, Hashable, Comparable, CaseIterable {
     public static func < (lhs: Severity, rhs: Severity) -> Bool { lhs.rawValue > rhs.rawValue }
 }
 
-/// Where a report stands in the outbox (API-PROFILES.md, "Shared behaviour").
+/// Where a report stands in the outbox (docs/reporting.md, "The outbox").
 public enum OutboxState: String, Sendable, Hashable, Codable, CaseIterable {
     /// Written with its decision; not yet sent.
     case pending

@@ -17,12 +17,15 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// The timestamp `seconds` later (earlier if negative).
     public func adding(seconds: Int64) -> Timestamp {
-        Timestamp(millisecondsSinceEpoch: millisecondsSinceEpoch + seconds * 1_000)
+        let (milliseconds, overflow) = seconds.multipliedReportingOverflow(by: 1_000)
+        return adding(milliseconds: overflow ? (seconds < 0 ? .min : .max) : milliseconds)
     }
 
-    /// The timestamp `milliseconds` later (earlier if negative).
+    /// The timestamp `milliseconds` later (earlier if negative), held to the ends of time rather
+    /// than trapping.
     public func adding(milliseconds: Int64) -> Timestamp {
-        Timestamp(millisecondsSinceEpoch: millisecondsSinceEpoch + milliseconds)
+        let (sum, overflow) = millisecondsSinceEpoch.addingReportingOverflow(milliseconds)
+        return Timestamp(millisecondsSinceEpoch: overflow ? (milliseconds < 0 ? .min : .max) : sum)
     }
 
     /// Milliseconds from `self` to `later` (negative if `later` is earlier).

@@ -35,17 +35,34 @@ public final class DeliveryService: Sendable {
     private let doorbell = Doorbell()
     private let state = Mutex(LoopState())
 
+    private struct Outcome {
+        var id: Int64
+        /// The state the entry was taken in: the store refuses the step if it changed since.
+        var from: OutboxState
+        var update: OutboxUpdate
+    }
+
     private struct LoopState {
         /// Requests on the wire.
         var inFlight = 0
         /// Entries taken by this service whose outcome is not yet recorded: never taken twice.
         var unsettled: Set<Int64> = []
         /// Outcomes waiting for the next group commit, and whether one is being written.
-        var outcomes: [(id: Int64, update: OutboxUpdate)] = []
+        var outcomes: [Outcome] = []
         var committing = false
         var pausedUntil: Timestamp?
         /// After a pause: one request at a time until one is accepted.
         var probing = false
+        /// After an answer that left a report ambiguous (a gateway's 5xx): the API must answer a
+        /// request safe to repeat before the next report that is not goes out.
+        var checkBeforeSending = false
+        /// Pauses in a row without an accepted report, for the backoff of the next.
+        var pauses = 0
+        /// Whether the reports a stopped daemon left in flight are settled (none is taken before).
+        var interruptedSendsSettled = false
+        /// While the store refuses writes (a full disk): when to try again, and refusals in a row.
+        var storeRetryAt: Timestamp?
+        var storeRefusals = 0
         var stopping = false
         var lastSweep: Timestamp?
         /// When the loop last went round (it does at least once a minute).
@@ -94,28 +111,8 @@ public final class DeliveryService: Sendable {
                 let current = now()
                 state.withLock { $0.heartbeat = current }
                 await sweepIfDue(at: current)
-                var waitUntil = current.adding(seconds: 60)
-                let (capacity, pausedUntil) = state.withLock { loop -> (Int, Timestamp?) in
-                    if let until = loop.pausedUntil, until > current { return (0, until) }
-                    loop.pausedUntil = nil
-                    let limit = loop.probing ? 1 : settings.maxInFlight
-                    return (max(0, limit - loop.inFlight), nil)
-                }
-                if let pausedUntil {
-                    waitUntil = min(waitUntil, pausedUntil)
-                } else if capacity > 0 {
-                    let taken = await take(upTo: capacity, at: current)
-                    for (entry, facts) in taken {
-                        group.addTask { await self.deliver(entry, facts: facts) }
-                    }
-                    // With every slot busy, a finishing request rings; otherwise the next due entry
-                    // that is not already held (held ones ring when their outcome is written).
-                    let held = state.withLock { $0.unsettled }
-                    if taken.count < capacity,
-                        let next = try? await store.read({ try $0.nextOutboxAttempt(excluding: held) })
-                    {
-                        waitUntil = min(waitUntil, next)
-                    }
+                let waitUntil = await pass(at: current) { entry, facts in
+                    group.addTask { await self.deliver(entry, facts: facts) }
                 }
                 let delay = current.milliseconds(to: waitUntil)
                 if delay > 0 { await doorbell.wait(upTo: .milliseconds(delay)) }
@@ -123,93 +120,248 @@ public final class DeliveryService: Sendable {
         }
     }
 
+    /// What one pass of the loop does.
+    private enum PassWork {
+        /// Nothing may go before then (the store refuses writes, or the API asked for a pause).
+        case wait(until: Timestamp)
+        /// Settle what a stop left in flight, before anything is taken.
+        case settleInterruptedSends
+        /// Ask the API something safe to repeat before a report that is not.
+        case checkAPI
+        /// Send up to this many due reports.
+        case take(Int)
+    }
+
+    /// One pass of the loop: sends what is due and may go (through `start`), and says when the
+    /// next pass is needed at the latest.
+    private func pass(at current: Timestamp, start: (OutboxEntry, ReportFacts) -> Void) async -> Timestamp {
+        let oneMinute = current.adding(seconds: 60)
+        let work = state.withLock { loop -> PassWork in
+            if let retryAt = loop.storeRetryAt, retryAt > current { return .wait(until: retryAt) }
+            if !loop.interruptedSendsSettled { return .settleInterruptedSends }
+            if let until = loop.pausedUntil, until > current { return .wait(until: until) }
+            loop.pausedUntil = nil
+            if loop.checkBeforeSending { return .checkAPI }
+            let limit = loop.probing ? 1 : settings.maxInFlight
+            return .take(max(0, limit - loop.inFlight))
+        }
+        switch work {
+        case .wait(let until):
+            return min(oneMinute, until)
+        case .settleInterruptedSends:
+            do {
+                try await store.settleInterruptedSends(at: current)
+                state.withLock { $0.interruptedSendsSettled = true }
+                storeAccepted()
+            } catch {
+                storeRefused(error, doing: "settle the reports a stop left in flight", at: current)
+            }
+            return current
+        case .checkAPI:
+            if let problem = await sender.checkAPIAnswers() {
+                pause(at: now(), because: problem)
+            } else {
+                state.withLock { $0.checkBeforeSending = false }
+            }
+            return current
+        case .take(let capacity):
+            guard capacity > 0 else { return oneMinute }
+            let taken = await take(upTo: capacity, at: current)
+            for (entry, facts) in taken { start(entry, facts) }
+            // With every slot busy, a finishing request rings; otherwise the next due entry that
+            // is not already held (held ones ring when their outcome is written).
+            let held = state.withLock { $0.unsettled }
+            guard taken.count < capacity,
+                let next = try? await store.read({ try $0.nextOutboxAttempt(excluding: held) })
+            else { return oneMinute }
+            return min(oneMinute, next)
+        }
+    }
+
     /// Takes up to `limit` due entries. A request that is safe to repeat goes out straight from
-    /// `pending`; one that is not (Defra's POST) is first marked `sending` in the store, so that a
-    /// crash mid-request leaves it `unknown` rather than silently resent.
-    private func take(upTo limit: Int, at time: Timestamp) async -> [(entry: OutboxEntry, facts: ReportFacts?)] {
+    /// where it waited; one that is not (Defra's POST) is first marked `sending` in the store, so
+    /// that a crash mid-request leaves it `unknown` rather than silently resent. A due entry that
+    /// cannot be read or sent as it stands is parked with the reason, in the same write.
+    private func take(upTo limit: Int, at time: Timestamp) async -> [(entry: OutboxEntry, facts: ReportFacts)] {
         let excluded = state.withLock { $0.unsettled }
         do {
             // The entries and everything their requests need, in one read.
-            let due = try await store.read { transaction in
-                try transaction.dueOutboxEntries(at: time, limit: limit, excluding: excluded).map { entry in
-                    (entry, try Self.facts(for: entry, in: transaction))
+            let (sendable, refused) = try await store.read { transaction in
+                let due = try transaction.dueOutboxEntries(at: time, limit: limit, excluding: excluded)
+                var sendable: [(entry: OutboxEntry, facts: ReportFacts)] = []
+                var refused = due.unreadable
+                for entry in due.entries {
+                    do {
+                        sendable.append((entry, try Self.facts(for: entry, in: transaction)))
+                    } catch let bad as UnreadableOutboxEntry {
+                        refused.append(bad)
+                    } catch {
+                        refused.append(
+                            UnreadableOutboxEntry(
+                                id: entry.id, state: entry.state, attempts: entry.attempts,
+                                movementID: entry.movementID, reason: "its weighing cannot be read: \(error)"))
+                    }
+                }
+                return (sendable, refused)
+            }
+            if !refused.isEmpty || sendable.contains(where: { !$0.entry.idempotent }) {
+                try await store.write(at: time) { transaction in
+                    for (entry, _) in sendable where !entry.idempotent {
+                        try transaction.transitionOutboxEntry(
+                            id: entry.id, from: entry.state,
+                            OutboxUpdate(
+                                event: .dispatch, attempts: entry.attempts, nextAttemptAt: entry.nextAttemptAt,
+                                lastError: entry.lastError))
+                    }
+                    for bad in refused {
+                        guard let state = bad.state else { continue }
+                        try transaction.transitionOutboxEntry(
+                            id: bad.id, from: state,
+                            OutboxUpdate(
+                                event: .refusedLocally(bad.reason), attempts: bad.attempts, nextAttemptAt: time,
+                                lastError: "not sent: \(bad.reason)"))
+                    }
                 }
             }
-            let unsafe = due.filter { !$0.0.idempotent }.map(\.0.id)
-            if !unsafe.isEmpty { try await store.write(at: time) { try $0.markSending(unsafe) } }
-            state.withLock { loop in
-                loop.inFlight += due.count
-                loop.unsettled.formUnion(due.map(\.0.id))
+            storeAccepted()
+            for bad in refused {
+                journal.log(
+                    LogEvent(
+                        .error, "report \(bad.id) for \(bad.movementID) parked, not sent: \(bad.reason)",
+                        ["MOVEMENT_ID": bad.movementID, "REPORT_ID": String(bad.id)]))
             }
-            return due.map { (entry: $0.0, facts: $0.1) }
+            let dispatched = sendable.map { candidate -> (entry: OutboxEntry, facts: ReportFacts) in
+                var entry = candidate.entry
+                if !entry.idempotent { entry.state = .sending }
+                return (entry, candidate.facts)
+            }
+            state.withLock { loop in
+                loop.inFlight += dispatched.count
+                loop.unsettled.formUnion(dispatched.map(\.entry.id))
+            }
+            return dispatched
         } catch {
-            journal.log(LogEvent(.error, "outbox: cannot take reports: \(error)"))
+            storeRefused(error, doing: "take reports", at: time)
             return []
         }
     }
 
-    /// What the request for `entry` needs from the store; nil when its movement is missing.
-    private static func facts(for entry: OutboxEntry, in transaction: StoreTransaction) throws -> ReportFacts? {
-        guard let declared = try transaction.declaredMovement(id: entry.movementID) else { return nil }
+    /// The store refused a write or a read: nothing is taken or recorded until a backoff (1 s
+    /// doubling to a minute) has passed, and the journal says so at most once a minute.
+    private func storeRefused(_ error: any Error, doing what: String, at time: Timestamp) {
+        let refusals = state.withLock { loop -> Int in
+            loop.storeRefusals += 1
+            let wait = Self.storeBackoff.ceiling(attempt: loop.storeRefusals - 1)
+            loop.storeRetryAt = time.adding(milliseconds: wait.wholeMilliseconds)
+            return loop.storeRefusals
+        }
+        if refusals == 1 || shouldAlert(key: "store-refuses", at: time, every: 60) {
+            journal.log(LogEvent(.error, "outbox: cannot \(what) (\(refusals) times in a row): \(error)"))
+        }
+    }
+
+    private func storeAccepted() {
+        state.withLock { loop in
+            loop.storeRefusals = 0
+            loop.storeRetryAt = nil
+        }
+    }
+
+    private static let storeBackoff = Backoff(base: .seconds(1), cap: .seconds(60))
+
+    /// What the request for `entry` needs from the store; throws `UnreadableOutboxEntry` when its
+    /// movement is missing.
+    private static func facts(for entry: OutboxEntry, in transaction: StoreTransaction) throws -> ReportFacts {
+        guard let declared = try transaction.declaredMovement(id: entry.movementID) else {
+            throw UnreadableOutboxEntry(
+                id: entry.id, state: entry.state, attempts: entry.attempts, movementID: entry.movementID,
+                reason: "movement \(entry.movementID) is missing from the store")
+        }
         return ReportFacts(
             movement: declared.movement, receipt: declared.receipt,
             gross: try transaction.weighing(ticket: entry.report.net.gross.ticket),
             tare: try entry.report.net.tareWeighing.flatMap { try transaction.weighing(ticket: $0.ticket) })
     }
 
-    /// Records an outcome. Outcomes are written in groups: while one transaction commits, the
-    /// outcomes that arrive meanwhile wait and go together in the next, so the disk's sync cost
-    /// is shared instead of paid per report. An entry is released for another attempt only once
-    /// its outcome is on disk.
-    private func record(_ id: Int64, _ update: OutboxUpdate) async {
+    /// Records an outcome: the step `update` of entry `id`, which was `from` when it was taken.
+    /// Outcomes are written in groups: while one transaction commits, the outcomes that arrive
+    /// meanwhile wait and go together in the next, so the disk's sync cost is shared instead of
+    /// paid per report. An entry is released for another attempt only once its outcome is on
+    /// disk; while the store refuses (a full disk), the outcomes wait in memory and the write is
+    /// tried again after the store's backoff, so nothing is sent again meanwhile.
+    private func record(_ id: Int64, from taken: OutboxState, _ update: OutboxUpdate) async {
         let leader = state.withLock { loop -> Bool in
-            loop.outcomes.append((id, update))
+            loop.outcomes.append(Outcome(id: id, from: taken, update: update))
             guard !loop.committing else { return false }
             loop.committing = true
             return true
         }
         guard leader else { return }
-        while true {
-            let batch = state.withLock { loop -> [(id: Int64, update: OutboxUpdate)] in
-                let batch = loop.outcomes
-                loop.outcomes = []
-                if batch.isEmpty { loop.committing = false }
-                return batch
+        while let (batch, retryAt) = nextOutcomes() {
+            if let retryAt, case let wait = now().milliseconds(to: retryAt), wait > 0 {
+                try? await Task.sleep(for: .milliseconds(wait))
             }
-            guard !batch.isEmpty else { return }
+            let time = now()
             do {
-                try await store.write(at: now()) { transaction in
-                    for (id, update) in batch { try transaction.updateOutboxEntry(id: id, update) }
+                let refused = try await store.write(at: time) { transaction in
+                    var refused: [(Outcome, StoreError)] = []
+                    for outcome in batch {
+                        do {
+                            try transaction.transitionOutboxEntry(id: outcome.id, from: outcome.from, outcome.update)
+                        } catch let error as StoreError
+                            where [.conflict, .illegalTransition, .notFound].contains(error.code)
+                        {
+                            // Refused before anything of it was written: the others still go in.
+                            refused.append((outcome, error))
+                        }
+                    }
+                    return refused
+                }
+                storeAccepted()
+                for (outcome, error) in refused {
+                    journal.log(
+                        LogEvent(
+                            .warning,
+                            "report \(outcome.id): its outcome (\(outcome.update.event.name)) was not recorded: "
+                                + error.message, ["REPORT_ID": String(outcome.id)]))
                 }
             } catch {
-                // The entries keep their last recorded state (pending, or sending → unknown when
-                // the store is next opened); the journal says which outcomes were not kept.
-                journal.log(
-                    LogEvent(
-                        .error,
-                        "reports \(batch.map { String($0.id) }.joined(separator: ", ")): "
-                            + "cannot record the outcome: \(error)"))
+                storeRefused(error, doing: "record the outcome of reports \(batch.map(\.id))", at: time)
+                let stopping = state.withLock { loop -> Bool in
+                    guard !loop.stopping else {
+                        loop.committing = false
+                        return true
+                    }
+                    loop.outcomes.insert(contentsOf: batch, at: 0)
+                    return false
+                }
+                // Stopping: the store settles them when it is next opened (sending → unknown for
+                // a POST; a PUT waits again and is resent, which is safe).
+                if stopping { return }
+                continue
             }
             state.withLock { loop in loop.unsettled.subtract(batch.map(\.id)) }
             doorbell.ring()
         }
     }
 
-    private func deliver(_ entry: OutboxEntry, facts: ReportFacts?) async {
+    /// The outcomes waiting to be written, and when the store may be tried again; nil (and the
+    /// leader steps down) when none waits.
+    private func nextOutcomes() -> (batch: [Outcome], retryAt: Timestamp?)? {
+        state.withLock { loop in
+            guard !loop.outcomes.isEmpty else {
+                loop.committing = false
+                return nil
+            }
+            defer { loop.outcomes = [] }
+            return (loop.outcomes, loop.storeRetryAt)
+        }
+    }
+
+    private func deliver(_ entry: OutboxEntry, facts: ReportFacts) async {
         let fields = [
             "MOVEMENT_ID": entry.movementID, "REPORT_ID": String(entry.id), "ATTEMPT": String(entry.attempts + 1),
         ]
-        guard let facts else {
-            // Not sent: its movement is not in the store. Kept, parked, for an operator.
-            journal.log(LogEvent(.error, "report \(entry.id): its movement \(entry.movementID) is missing", fields))
-            releaseSlot(after: nil)
-            await record(
-                entry.id,
-                OutboxUpdate(
-                    state: .parked, attempts: entry.attempts, nextAttemptAt: now(),
-                    lastError: "not sent: movement \(entry.movementID) is missing from the store"))
-            return
-        }
         let outcome = await sender.send(entry, facts: facts)
         let attemptTime = now()
         var generator = SystemRandomNumberGenerator()
@@ -219,34 +371,52 @@ public final class DeliveryService: Sendable {
         let warnings = outcome.warnings.isEmpty ? nil : outcome.warnings.joined(separator: "\n")
         // The request is off the wire: its slot goes to the next entry while this outcome is
         // written (the entry itself stays unsettled, and is not taken again, until it is).
-        releaseSlot(after: (outcome.verdict, step))
+        releaseSlot(after: outcome.verdict, step: step, at: attemptTime)
         await record(
-            entry.id,
+            entry.id, from: entry.state,
             OutboxUpdate(
-                state: step.state, attempts: step.attempts, nextAttemptAt: step.nextAttemptAt,
+                event: .answered(outcome.verdict), attempts: step.attempts, nextAttemptAt: step.nextAttemptAt,
                 lastError: step.lastError, serverID: step.serverID, warnings: warnings))
         log(entry, outcome: outcome, step: step, fields: fields)
         if let expiry = outcome.serviceChargeExpiry { warnAboutServiceCharge(expiry, at: attemptTime) }
     }
 
-    /// Frees a request's slot, first pausing or resuming the pace after what the API answered
-    /// (nil when nothing was sent), and wakes the loop to fill it.
-    private func releaseSlot(after answer: (verdict: DeliveryVerdict, step: OutboxStep)?) {
+    /// Frees a request's slot, first pausing or resuming the pace after what the API answered,
+    /// and wakes the loop to fill it.
+    private func releaseSlot(after verdict: DeliveryVerdict, step: OutboxStep, at time: Timestamp) {
         state.withLock { loop in
             loop.inFlight -= 1
-            guard let (verdict, step) = answer else { return }
             loop.attempts[verdict.result, default: 0] += 1
             switch verdict {
             case .delivered:
                 loop.probing = false
+                loop.pauses = 0
             case .retry(_, _, pause: true), .paymentRequired:
                 loop.pausedUntil = max(loop.pausedUntil ?? step.nextAttemptAt, step.nextAttemptAt)
+                loop.probing = true
+            case .unknown(_, pause: true):
+                loop.checkBeforeSending = true
                 loop.probing = true
             case .retry, .refreshToken, .park, .unknown:
                 break
             }
         }
+        if case .unknown(let reason, pause: true) = verdict { pause(at: time, because: reason) }
         doorbell.ring()
+    }
+
+    /// Holds every report back for a backoff that grows with each pause in a row, after an answer
+    /// that says the API is failing and a report may have been stored anyway.
+    private func pause(at time: Timestamp, because reason: String) {
+        var generator = SystemRandomNumberGenerator()
+        let until = state.withLock { loop -> Timestamp in
+            let wait = settings.backoff.delay(attempt: loop.pauses, using: &generator)
+            loop.pauses += 1
+            let until = max(loop.pausedUntil ?? time, time.adding(milliseconds: wait.wholeMilliseconds))
+            loop.pausedUntil = until
+            return until
+        }
+        journal.log(LogEvent(.warning, "reports paused until \(until): \(reason)"))
     }
 
     private func log(_ entry: OutboxEntry, outcome: SendOutcome, step: OutboxStep, fields: [String: String]) {
@@ -268,7 +438,7 @@ public final class DeliveryService: Sendable {
             journal.log(LogEvent(.warning, "\(what): token refused twice", fields))
         case .park(let reason):
             journal.log(LogEvent(.error, "\(what) parked: \(reason); an operator must look", fields))
-        case .unknown(let reason):
+        case .unknown(let reason, _):
             journal.log(
                 LogEvent(
                     .error,

@@ -30,6 +30,10 @@ protocol ReportProfile: Sendable {
     func request(for entry: OutboxEntry, facts: ReportFacts) throws(ReceiptProblems) -> APIRequest
     /// The answer to a request, reduced to what the rules judge.
     func interpret(status: Int, headers: HTTPHeaders, body: [UInt8], sent: APIRequest) -> InterpretedAnswer
+    /// A request safe to repeat that shows whether the API is answering again, for a profile
+    /// whose reports are not safe to repeat (so that no report is the one to find out); nil when
+    /// every report is safe to repeat.
+    var healthCheck: APIRequest? { get }
 }
 
 /// An answer with what it carried besides its verdict.
@@ -46,6 +50,8 @@ struct InterpretedAnswer: Sendable {
 struct BriefProfile: ReportProfile {
     var baseURL: String
     var site: SiteConfiguration
+    /// Every report is an idempotent PUT: the next report itself shows whether the API is back.
+    var healthCheck: APIRequest? { nil }
 
     func request(for entry: OutboxEntry, facts: ReportFacts) throws(ReceiptProblems) -> APIRequest {
         let report = entry.report
@@ -110,6 +116,12 @@ struct BriefProfile: ReportProfile {
 struct DefraReceiptProfile: ReportProfile {
     var baseURL: String
     var document: DefraReceiptDocument
+
+    /// The shortest of Defra's reference lists: it crosses the same gateway and token check as a
+    /// receipt, and stores nothing.
+    var healthCheck: APIRequest? {
+        APIRequest(method: .GET, url: "\(baseURL)/reference-data/container-types", headers: [], body: nil)
+    }
 
     func request(for entry: OutboxEntry, facts: ReportFacts) throws(ReceiptProblems) -> APIRequest {
         let net = entry.report.net
@@ -178,7 +190,11 @@ private func percentEncoded(_ segment: String) -> String {
 /// `Retry-After` as delta-seconds or an HTTP-date (RFC 9110 §10.2.3).
 func retryAfter(_ headers: HTTPHeaders, now: Date = Date()) -> Duration? {
     guard let value = headers.first(name: "Retry-After")?.trimmingWhitespace, !value.isEmpty else { return nil }
-    if let seconds = Int64(value), seconds >= 0 { return .seconds(seconds) }
+    if value.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) {
+        // Delta-seconds too large for an Int64 is still a request to wait a long time: the
+        // delivery rules hold it to their ceiling.
+        return .seconds(Int64(value) ?? .max)
+    }
     let formatter = DateFormatter()
     formatter.locale = Locale(identifier: "en_US_POSIX")
     formatter.timeZone = TimeZone(identifier: "GMT")

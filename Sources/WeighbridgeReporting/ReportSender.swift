@@ -99,6 +99,22 @@ public struct ReportSender: Sendable {
         }
     }
 
+    /// Asks the API something safe to repeat, after a pause, before a report that is not safe to
+    /// repeat goes out: nil when it answered 2xx (or the profile needs no such check, its reports
+    /// being safe to repeat), otherwise what went wrong.
+    public func checkAPIAnswers() async -> String? {
+        guard let check = profile.healthCheck else { return nil }
+        do {
+            switch try await authorisedExchange(check).exchange {
+            case .answered(200..<300, _, _): return nil
+            case .answered(let status, _, _): return "health check answered HTTP \(status)"
+            case .failed(let attempt): return "health check failed: \(attempt)"
+            }
+        } catch {
+            return "health check: \(error)"
+        }
+    }
+
     /// One of Defra's reference lists (`GET /reference-data/{list}`) as the API serves it.
     public func referenceList(_ list: String) async throws(ReferenceDataError) -> String {
         let request = APIRequest(method: .GET, url: "\(baseURL)/reference-data/\(list)", headers: [], body: nil)

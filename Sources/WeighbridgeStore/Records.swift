@@ -134,9 +134,29 @@ public struct OutboxEntry: Sendable, Hashable {
     public var updatedAt: Timestamp
 }
 
-/// A change to an outbox entry after an attempt.
+/// An outbox row that cannot be read whole: what is known of it, and why.
+public struct UnreadableOutboxEntry: Error, Sendable, Hashable {
+    public var id: Int64
+    /// Nil when the state itself is unreadable.
+    public var state: OutboxState?
+    public var attempts: Int
+    public var movementID: String
+    public var reason: String
+
+    /// What is known of an unreadable entry, and why it is unreadable.
+    public init(id: Int64, state: OutboxState?, attempts: Int, movementID: String, reason: String) {
+        self.id = id
+        self.state = state
+        self.attempts = attempts
+        self.movementID = movementID
+        self.reason = reason
+    }
+}
+
+/// A step in an outbox entry's lifecycle, and what the entry records with it. The new state is
+/// the lifecycle's (`OutboxLifecycle`), never the caller's.
 public struct OutboxUpdate: Sendable, Hashable {
-    public var state: OutboxState
+    public var event: OutboxEvent
     public var attempts: Int
     public var nextAttemptAt: Timestamp
     public var lastError: String?
@@ -146,10 +166,10 @@ public struct OutboxUpdate: Sendable, Hashable {
 
     /// An update from its parts.
     public init(
-        state: OutboxState, attempts: Int, nextAttemptAt: Timestamp, lastError: String? = nil,
+        event: OutboxEvent, attempts: Int, nextAttemptAt: Timestamp, lastError: String? = nil,
         serverID: String? = nil, warnings: String? = nil
     ) {
-        self.state = state
+        self.event = event
         self.attempts = attempts
         self.nextAttemptAt = nextAttemptAt
         self.lastError = lastError

@@ -14,21 +14,53 @@ public actor Store {
     private let connection: SQLiteConnection
     private let reader: StoreReader
     private let heads = StoreTransaction.Heads()
+    /// Whether the reports a stopped daemon left in flight have been settled.
+    private var interruptedSendsSettled = false
 
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
     /// Opens the database at `path`, creating it if needed: checks its integrity, refuses a
     /// corrupt or newer-schema file without writing to it, migrates an older one, and settles
     /// reports that a crash interrupted mid-send (idempotent ones go back to pending; the others
-    /// become `unknown`, since whether they arrived cannot be known).
+    /// become `unknown`, since whether they arrived cannot be known). A full or read-only disk
+    /// does not stop the opening: the settling waits for `settleInterruptedSends(at:)`.
     public init(path: String, now: Timestamp) throws(StoreError) {
         executor = BlockingSerialExecutor(label: "weighbridged.store")
         connection = try SQLiteConnection(path: path)
-        try Self.prepare(connection, now: now)
+        try Self.prepare(connection)
         reader = try StoreReader(path: path)
+        do throws(StoreError) {
+            try Self.settleInterruptedSends(on: connection, heads: heads, at: now)
+            interruptedSendsSettled = true
+        } catch  where [.diskFull, .readOnly, .io].contains(error.code) {
+            // Settled later: until then those entries stay `sending`, and nothing takes them.
+        }
     }
 
-    private static func prepare(_ connection: SQLiteConnection, now: Timestamp) throws(StoreError) {
+    /// Settles the reports a stopped daemon left in flight, if opening could not (a full disk).
+    /// Returns once they are settled; throws while the disk still refuses. Call it before the
+    /// first report is taken: it must never see a send of this process.
+    public func settleInterruptedSends(at now: Timestamp) throws(StoreError) {
+        guard !interruptedSendsSettled else { return }
+        try Self.settleInterruptedSends(on: connection, heads: heads, at: now)
+        interruptedSendsSettled = true
+    }
+
+    private static func settleInterruptedSends(
+        on connection: SQLiteConnection, heads: StoreTransaction.Heads, at now: Timestamp
+    ) throws(StoreError) {
+        try connection.run("BEGIN IMMEDIATE", operation: "begin")
+        do {
+            try StoreTransaction(connection: connection, heads: heads, now: now).settleInterruptedSends()
+            try connection.run("COMMIT", operation: "commit")
+        } catch {
+            try? connection.run("ROLLBACK", operation: "rollback")
+            heads.forget()
+            throw error
+        }
+    }
+
+    private static func prepare(_ connection: SQLiteConnection) throws(StoreError) {
         try connection.execute("PRAGMA busy_timeout = 5000", operation: "configure")
         let check = try connection.rows("PRAGMA quick_check", operation: "check integrity") { $0.text(0) }
         guard check == ["ok"] else {
@@ -61,19 +93,6 @@ public actor Store {
                 try? connection.execute("ROLLBACK", operation: "migrate")
                 throw error
             }
-        }
-        try connection.execute("BEGIN IMMEDIATE", operation: "recover interrupted reports")
-        do {
-            try connection.run(
-                """
-                UPDATE outbox SET state = CASE WHEN idempotent = 1 THEN 'pending' ELSE 'unknown' END,
-                    last_error = 'interrupted while sending (daemon stopped)', updated_at_ms = ?
-                WHERE state = 'sending'
-                """, [.integer(now.millisecondsSinceEpoch)], operation: "recover interrupted reports")
-            try connection.execute("COMMIT", operation: "recover interrupted reports")
-        } catch {
-            try? connection.execute("ROLLBACK", operation: "recover")
-            throw error
         }
     }
 

@@ -18,6 +18,12 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case busy
         /// A rule of the schema refused the write (duplicate, immutable row, missing reference).
         case constraint
+        /// The record the operation names does not exist.
+        case notFound = "not_found"
+        /// The record changed since the caller read it: its decision no longer applies.
+        case conflict
+        /// The record's lifecycle does not allow the change.
+        case illegalTransition = "illegal_transition"
         /// The operating system failed to read or write.
         case io
         /// Anything else SQLite reported.

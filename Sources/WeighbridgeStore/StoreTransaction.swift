@@ -249,59 +249,99 @@ public struct StoreTransaction {
     }
 
     /// Entries due at `time` (pending, or retry_wait whose time has come), oldest first, leaving
-    /// out `excluded` (those a sender already holds). Reading them changes nothing.
+    /// out `excluded` (those a sender already holds). Reading them changes nothing. A due row that
+    /// cannot be read whole (its report does not decode) comes back apart, so that one bad row
+    /// never stands in the way of the others.
     public func dueOutboxEntries(at time: Timestamp, limit: Int, excluding excluded: Set<Int64> = [])
-        throws(StoreError) -> [OutboxEntry]
+        throws(StoreError) -> (entries: [OutboxEntry], unreadable: [UnreadableOutboxEntry])
     {
         // Only the chosen entries are read whole (their reports decoded).
         let chosen = try waiting(dueBy: time, count: limit, excluding: excluded).map(\.id)
-        guard !chosen.isEmpty else { return [] }
-        let entries = try outboxEntries(
+        guard !chosen.isEmpty else { return ([], []) }
+        let rows = try outboxRows(
             where: "id IN (\(chosen.map { _ in "?" }.joined(separator: ",")))", chosen.map { .integer($0) })
         let order = Dictionary(uniqueKeysWithValues: chosen.enumerated().map { ($1, $0) })
-        return entries.sorted { order[$0.id, default: 0] < order[$1.id, default: 0] }
-    }
-
-    /// Marks entries `sending`, durably, before a request that is not safe to repeat goes out:
-    /// if the process dies before the outcome is recorded, the store turns them into `unknown`
-    /// when it is next opened, and nobody resends them blindly.
-    public func markSending(_ ids: [Int64]) throws(StoreError) {
-        for id in ids {
-            try connection.run(
-                "UPDATE outbox SET state = 'sending', updated_at_ms = ? WHERE id = ? AND state IN ('pending', 'retry_wait')",
-                [.integer(now.millisecondsSinceEpoch), .integer(id)], operation: "mark report \(id) sending")
-            guard connection.changes == 1 else {
-                throw StoreError(code: .constraint, operation: "mark report \(id) sending", message: "not waiting")
+        var entries: [OutboxEntry] = []
+        var unreadable: [UnreadableOutboxEntry] = []
+        for row in rows {
+            switch row {
+            case .success(let entry): entries.append(entry)
+            case .failure(let bad): unreadable.append(bad)
             }
         }
+        return (entries.sorted { order[$0.id, default: 0] < order[$1.id, default: 0] }, unreadable)
     }
 
-    /// Records the outcome of an attempt (or an operator's action) on an entry, and audits it.
-    public func updateOutboxEntry(id: Int64, _ update: OutboxUpdate, actor: String = "auto") throws(StoreError) {
+    /// Moves entry `id` through its lifecycle (`OutboxLifecycle`) and audits the step. The store
+    /// refuses, before writing anything, a step the lifecycle does not allow, or one made from a
+    /// state other than `expected` (what the caller read): someone else changed the entry
+    /// meanwhile, and the caller's decision no longer applies.
+    public func transitionOutboxEntry(
+        id: Int64, from expected: OutboxState, _ update: OutboxUpdate, actor: String = "auto"
+    ) throws(StoreError) {
+        let operation = "\(update.event.name) report \(id)"
+        guard
+            let (current, idempotent) = try connection.rows(
+                "SELECT state, idempotent FROM outbox WHERE id = ?", [.integer(id)], operation: operation,
+                { (OutboxState(rawValue: $0.text(0)), $0.integer(1) != 0) }
+            ).first
+        else { throw StoreError(code: .notFound, operation: operation, message: "no such outbox entry") }
+        guard let current else {
+            throw StoreError(code: .corrupt, operation: operation, message: "the entry's state is unreadable")
+        }
+        guard current == expected else {
+            throw StoreError(
+                code: .conflict, operation: operation,
+                message: "the entry is \(current.rawValue), no longer \(expected.rawValue): it was changed meanwhile")
+        }
+        let next: OutboxState
+        do {
+            next = try OutboxLifecycle.next(from: current, on: update.event, idempotent: idempotent)
+        } catch {
+            throw StoreError(code: .illegalTransition, operation: operation, message: error.description)
+        }
         try connection.run(
             """
             UPDATE outbox SET state = ?, attempts = ?, next_attempt_ms = ?, last_error = ?,
                 server_id = COALESCE(?, server_id), warnings = COALESCE(?, warnings), updated_at_ms = ?
-            WHERE id = ?
+            WHERE id = ? AND state = ?
             """,
             [
-                .text(update.state.rawValue), .integer(Int64(update.attempts)),
+                .text(next.rawValue), .integer(Int64(update.attempts)),
                 .integer(update.nextAttemptAt.millisecondsSinceEpoch), .optional(update.lastError),
                 .optional(update.serverID), .optional(update.warnings), .integer(now.millisecondsSinceEpoch),
-                .integer(id),
+                .integer(id), .text(current.rawValue),
             ],
-            operation: "update report \(id)")
-        guard connection.changes == 1 else {
-            throw StoreError(code: .constraint, operation: "update report \(id)", message: "no such outbox entry")
-        }
+            operation: operation)
+        // `dispatch` is not audited on its own: the attempt's outcome is, with its count.
+        guard update.event != .dispatch else { return }
         try appendAudit(
             AuditEvent(
                 kind: "report_attempt", actor: actor, subject: "outbox:\(id)",
                 detail: [
-                    "state": update.state.rawValue, "attempts": String(update.attempts),
+                    "event": update.event.name, "state": next.rawValue, "attempts": String(update.attempts),
                     "error": update.lastError ?? "",
                     "server_id": update.serverID ?? "", "warnings": update.warnings ?? "",
                 ]))
+    }
+
+    /// Settles entries a stopped daemon left in flight (`sending`), as the lifecycle's
+    /// `interrupted` event says: a request safe to repeat waits again, one that is not becomes
+    /// `unknown`. Returns how many there were.
+    @discardableResult
+    public func settleInterruptedSends() throws(StoreError) -> Int {
+        let interrupted = try connection.rows(
+            "SELECT id, attempts, next_attempt_ms FROM outbox WHERE state = 'sending' ORDER BY id", [],
+            operation: "read interrupted reports"
+        ) { ($0.integer(0), Int($0.integer(1)), Timestamp(millisecondsSinceEpoch: $0.integer(2))) }
+        for (id, attempts, nextAttemptAt) in interrupted {
+            try transitionOutboxEntry(
+                id: id, from: .sending,
+                OutboxUpdate(
+                    event: .interrupted, attempts: attempts, nextAttemptAt: nextAttemptAt,
+                    lastError: "interrupted while sending (daemon stopped)"))
+        }
+        return interrupted.count
     }
 
     /// Counts for monitoring: weighings, decisions by outcome, outbox entries by state, and when
@@ -367,27 +407,48 @@ public struct StoreTransaction {
     }
 
     private func outboxEntries(where condition: String, _ values: [SQLValue]) throws(StoreError) -> [OutboxEntry] {
+        try outboxRows(where: condition, values).map { row throws(StoreError) in
+            switch row {
+            case .success(let entry): return entry
+            case .failure(let bad):
+                throw StoreError(code: .corrupt, operation: "read outbox", message: "entry \(bad.id): \(bad.reason)")
+            }
+        }
+    }
+
+    private func outboxRows(where condition: String, _ values: [SQLValue]) throws(StoreError)
+        -> [Result<OutboxEntry, UnreadableOutboxEntry>]
+    {
         try connection.rows(
             """
             SELECT id, movement_id, kind, idempotent, idempotency_key, report, state, attempts, next_attempt_ms,
                 last_error, server_id, created_at_ms, updated_at_ms, warnings
             FROM outbox WHERE \(condition)
             """, values, operation: "read outbox"
-        ) { row throws(StoreError) in
-            guard let kind = OutboxKind(rawValue: row.text(2)), let state = OutboxState(rawValue: row.text(6)) else {
-                throw StoreError(
-                    code: .corrupt, operation: "read outbox",
-                    message: "unknown kind or state in entry \(row.integer(0))")
+        ) { row in
+            let id = row.integer(0)
+            let state = OutboxState(rawValue: row.text(6))
+            let unreadable = { (reason: String) in
+                Result<OutboxEntry, UnreadableOutboxEntry>.failure(
+                    UnreadableOutboxEntry(
+                        id: id, state: state, attempts: Int(row.integer(7)), movementID: row.text(1), reason: reason))
             }
-            return OutboxEntry(
-                id: row.integer(0), movementID: row.text(1), kind: kind, idempotent: row.integer(3) != 0,
-                idempotencyKey: row.text(4),
-                report: try StoredJSON.decode(Report.self, from: row.text(5), what: "report"),
-                state: state, attempts: Int(row.integer(7)),
-                nextAttemptAt: Timestamp(millisecondsSinceEpoch: row.integer(8)), lastError: row.optionalText(9),
-                serverID: row.optionalText(10), warnings: row.optionalText(13),
-                createdAt: Timestamp(millisecondsSinceEpoch: row.integer(11)),
-                updatedAt: Timestamp(millisecondsSinceEpoch: row.integer(12)))
+            guard let kind = OutboxKind(rawValue: row.text(2)) else { return unreadable("unknown kind \(row.text(2))") }
+            guard let state else { return unreadable("unknown state \(row.text(6))") }
+            let report: Report
+            do {
+                report = try StoredJSON.decode(Report.self, from: row.text(5), what: "report")
+            } catch {
+                return unreadable("undecodable report: \(error)")
+            }
+            return .success(
+                OutboxEntry(
+                    id: id, movementID: row.text(1), kind: kind, idempotent: row.integer(3) != 0,
+                    idempotencyKey: row.text(4), report: report, state: state, attempts: Int(row.integer(7)),
+                    nextAttemptAt: Timestamp(millisecondsSinceEpoch: row.integer(8)), lastError: row.optionalText(9),
+                    serverID: row.optionalText(10), warnings: row.optionalText(13),
+                    createdAt: Timestamp(millisecondsSinceEpoch: row.integer(11)),
+                    updatedAt: Timestamp(millisecondsSinceEpoch: row.integer(12))))
         }
     }
 

@@ -237,14 +237,24 @@ struct ControlServerTests {
                 try transaction.enqueue(report, kind: .receipt, idempotent: false, idempotencyKey: "post-\(index)")
             }
             for entry in entries {
-                try transaction.updateOutboxEntry(
-                    id: entry.id,
+                try transaction.transitionOutboxEntry(
+                    id: entry.id, from: .pending, OutboxUpdate(event: .dispatch, attempts: 0, nextAttemptAt: t0))
+                try transaction.transitionOutboxEntry(
+                    id: entry.id, from: .sending,
                     OutboxUpdate(
-                        state: .unknown, attempts: 1,
-                        nextAttemptAt: t0, lastError: "timeout"))
+                        event: .answered(.unknown("timeout", pause: false)), attempts: 1, nextAttemptAt: t0,
+                        lastError: "timeout"))
             }
             return entries.map(\.id)
         }
+        // An ambiguous report stays ambiguous until a person resolves it: neither `park` nor
+        // `retry` (one or all) turns it into a resend.
+        let park = try await fixture.ctl("park", String(unknown[0]), "--reason", "look at it Monday")
+        #expect(park.status != 0 && park.error.contains("resolve"), "\(park)")
+        let retryOne = try await fixture.ctl("retry", String(unknown[0]), "--reason", "API back")
+        #expect(retryOne.status != 0, "\(retryOne)")
+        #expect(try await fixture.ctl("retry", "--all", "--reason", "API back").status == 0)
+        #expect(try await fixture.store.read { try $0.outboxEntries(state: .unknown) }.map(\.id) == unknown)
         #expect(
             try await fixture.ctl("resolve", String(unknown[0]), "--tracking-id", "WTR-8F2K", "--reason", "found it")
                 .status
@@ -271,8 +281,8 @@ struct ControlServerTests {
         #expect(
             overrides.map { $0.event.detail["action"] ?? "" }.sorted()
                 == [
-                    "attach", "confirm", "discrepancy", "hold", "park", "reject", "release", "resolve", "resolve",
-                    "retry", "tare-expire", "tare-set",
+                    "attach", "confirm", "discrepancy", "hold", "park", "reject", "release", "resend", "resolve",
+                    "retry", "retry", "tare-expire", "tare-set",
                 ])
         #expect(
             overrides.allSatisfy {

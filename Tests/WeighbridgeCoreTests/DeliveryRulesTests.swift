@@ -65,10 +65,12 @@ struct WorkingCalendarTests {
 
 @Suite("Delivery classification (API-PROFILES.md)")
 struct DeliveryRulesTests {
-    @Test("what is ambiguous for a POST is retried for a PUT")
+    @Test("a non-idempotent POST is never resent automatically after an answer that may follow processing")
     func ambiguity() {
         let cases: [DeliveryAttempt] = [
             .noAnswer("read timeout"), .answered(DeliveryAttempt.Answer(status: 500)),
+            .answered(DeliveryAttempt.Answer(status: 502)), .answered(DeliveryAttempt.Answer(status: 503)),
+            .answered(DeliveryAttempt.Answer(status: 504)),
         ]
         for attempt in cases {
             guard case .unknown = DeliveryRules.classify(attempt, idempotent: false, tokenRefreshed: false) else {
@@ -110,6 +112,15 @@ struct DeliveryRulesTests {
         for status in [429, 502, 503, 504] {
             guard case .retry(_, _, pause: true) = verdict(status) else { Issue.record("\(status) must retry"); return }
         }
+        // Only what guarantees nothing was stored may send a POST again.
+        guard case .retry(_, _, pause: true) = verdict(429, idempotent: false) else {
+            Issue.record("a 429 is refused before processing: a POST may retry"); return
+        }
+        for status in [502, 503, 504] {
+            guard case .unknown(_, pause: true) = verdict(status, idempotent: false) else {
+                Issue.record("\(status) on a POST must be unknown, and pause the others"); return
+            }
+        }
         guard case .paymentRequired = verdict(402) else { Issue.record("402 must hold everything"); return }
         guard case .park = verdict(418) else { Issue.record("an unexpected status is kept for an operator"); return }
     }
@@ -131,7 +142,70 @@ struct DeliveryRulesTests {
         #expect(now.milliseconds(to: payment.nextAttemptAt) == 3_600_000)
         #expect(payment.attempts == 5)
         let unknown = DeliveryRules.nextStep(
-            after: .unknown("reset"), attempts: 0, now: now, backoff: backoff, using: &generator)
+            after: .unknown("reset", pause: false), attempts: 0, now: now, backoff: backoff, using: &generator)
         #expect(unknown.state == .unknown)
+    }
+
+    @Test("Retry-After cannot stop or crash delivery: any value is held to the documented ceiling")
+    func retryAfterIsClamped() {
+        var generator = SystemRandomNumberGenerator()
+        let now = Timestamp(millisecondsSinceEpoch: 1_000_000)
+        let backoff = Backoff(base: .milliseconds(100), cap: .seconds(1))
+        let ceiling = DeliveryRules.maximumRetryAfter.wholeMilliseconds
+        for retryAfter in [Duration.seconds(Int64.max), .seconds(99_999_999_999_999_999), .seconds(-5), .zero] {
+            let step = DeliveryRules.nextStep(
+                after: .retry(reason: "503", retryAfter: retryAfter, pause: true), attempts: 3, now: now,
+                backoff: backoff, using: &generator)
+            #expect(now.milliseconds(to: step.nextAttemptAt) <= ceiling, "Retry-After \(retryAfter)")
+            #expect(now.milliseconds(to: step.nextAttemptAt) >= 0)
+        }
+        #expect(Duration.seconds(Int64.max).wholeMilliseconds == .max)
+        #expect(Duration.seconds(Int64.min).wholeMilliseconds == .min)
+        #expect(now.adding(seconds: .max) == Timestamp(millisecondsSinceEpoch: .max))
+    }
+}
+
+@Suite("The outbox lifecycle")
+struct OutboxLifecycleTests {
+    @Test("an ambiguous report stays ambiguous until a person resolves it")
+    func unknownNeedsResolve() throws {
+        for event in [OutboxEvent.operatorRetry, .operatorPark, .dispatch, .interrupted, .refusedLocally("x")] {
+            #expect(throws: OutboxTransitionError.self, "\(event)") {
+                try OutboxLifecycle.next(from: .unknown, on: event, idempotent: false)
+            }
+        }
+        #expect(try OutboxLifecycle.next(from: .unknown, on: .operatorResolve, idempotent: false) == .done)
+        #expect(try OutboxLifecycle.next(from: .unknown, on: .operatorResend, idempotent: false) == .pending)
+        #expect(OutboxLifecycle.operatorActions(in: .unknown) == [.operatorResolve, .operatorResend])
+        // A parked entry is never ambiguous (park refuses unknown), so retrying it is safe.
+        #expect(OutboxLifecycle.operatorActions(in: .parked) == [.operatorRetry, .operatorResolve, .operatorResend])
+        #expect(OutboxLifecycle.operatorActions(in: .sending).isEmpty)
+        #expect(OutboxLifecycle.operatorActions(in: .done).isEmpty)
+    }
+
+    @Test("a send cut off by a stop waits again if safe to repeat, and is unknown if not")
+    func interrupted() throws {
+        #expect(try OutboxLifecycle.next(from: .sending, on: .interrupted, idempotent: true) == .pending)
+        #expect(try OutboxLifecycle.next(from: .sending, on: .interrupted, idempotent: false) == .unknown)
+        #expect(throws: OutboxTransitionError.self) {
+            try OutboxLifecycle.next(from: .pending, on: .interrupted, idempotent: false)
+        }
+    }
+
+    @Test("a POST's verdict is recorded only after it was marked as sent; a PUT's from where it waited")
+    func answeredNeedsDispatchForPost() throws {
+        let accepted = OutboxEvent.answered(.delivered(serverID: "W1"))
+        #expect(throws: OutboxTransitionError.self) {
+            try OutboxLifecycle.next(from: .pending, on: accepted, idempotent: false)
+        }
+        #expect(try OutboxLifecycle.next(from: .pending, on: accepted, idempotent: true) == .done)
+        #expect(try OutboxLifecycle.next(from: .sending, on: accepted, idempotent: false) == .done)
+        let ambiguous = OutboxEvent.answered(.unknown("HTTP 504", pause: true))
+        #expect(try OutboxLifecycle.next(from: .sending, on: ambiguous, idempotent: false) == .unknown)
+        for state in [OutboxState.done, .parked, .unknown] {
+            #expect(throws: OutboxTransitionError.self, "\(state)") {
+                try OutboxLifecycle.next(from: state, on: accepted, idempotent: true)
+            }
+        }
     }
 }

@@ -130,7 +130,7 @@ struct BacklogAndContractTests {
         #expect(await refresh.refreshOnce(), "a refused token is refreshed once")
 
         fixture.catalogue.replace(with: try ReferenceCatalogue(lists: lists))
-        sandbox.inject([.status(503, retryAfterSeconds: nil)])
+        sandbox.inject([.status(503, retryAfter: nil)])
         #expect(await refresh.refreshOnce() == false)
         #expect(fixture.catalogue.current.ewcHazardous.count == 1, "a failed refresh changes nothing")
         await fixture.close()

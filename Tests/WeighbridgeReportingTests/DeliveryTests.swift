@@ -31,18 +31,107 @@ struct DeliveryTests {
         try await sandbox.shutdown()
     }
 
+    @Test(
+        "a non-idempotent POST is never resent automatically after a gateway's 502 or 504 that followed processing",
+        arguments: [502, 504])
+    func gatewayErrorAfterProcessingIsUnknown(status: Int) async throws {
+        let sandbox = try await DWTSandbox.start()
+        let fixture = try await ReportingFixture(profile: .defraReceipt, sandbox: sandbox)
+        sandbox.inject([.statusAfterProcessing(status)], path: "/movements/receive")
+        #expect(try await fixture.visit("M-GW") == .confirmed)
+        let entry = try await fixture.waitFor("M-GW") { $0.first?.state == .unknown }.first
+        #expect(entry?.lastError?.contains(String(status)) == true)
+        // The next receipt waits for a request that is safe to repeat to succeed, then goes.
+        #expect(try await fixture.visit("M-AFTER") == .confirmed)
+        try await fixture.waitFor("M-AFTER") { $0.first?.state == .done }
+        let posts = fixture.requests(to: "/movements/receive")
+        #expect(posts.filter { $0.body.contains("M-GW") }.count == 1, "the stored receipt was sent again")
+        #expect(sandbox.summary.field("receipts") == .number("2"))
+        #expect(sandbox.duplicates == 0)
+        let check = try #require(
+            sandbox.requests.firstIndex { $0.path == "/reference-data/container-types" }, "no health check")
+        let afterPost = try #require(sandbox.requests.firstIndex { $0.body.contains("M-AFTER") })
+        #expect(check < afterPost)
+        #expect(try await fixture.entries(of: "M-GW").first?.state == .unknown)
+        await fixture.close()
+        try await sandbox.shutdown()
+    }
+
+    @Test("Retry-After cannot stop or crash delivery: huge, negative or malformed values are held to an hour")
+    func retryAfterIsClampedOnTheWire() async throws {
+        let sandbox = try await DWTSandbox.start()
+        let fixture = try await ReportingFixture(profile: .brief, sandbox: sandbox)
+        sandbox.inject([.status(503, retryAfter: "99999999999999999999999")])
+        let sent = fixture.clock.now
+        try await fixture.visit("B-HUGE")
+        let waiting = try #require(
+            try await fixture.waitFor("B-HUGE") { $0.first?.state == .retryWait }.first)
+        let wait = sent.milliseconds(to: waiting.nextAttemptAt)
+        #expect(wait <= DeliveryRules.maximumRetryAfter.wholeMilliseconds + 60_000 && wait >= 3_000_000, "\(wait) ms")
+        // An hour later (the test's clock moves on), the report goes through.
+        fixture.clock.advance(seconds: 3_700)
+        fixture.delivery.wake()
+        try await fixture.waitFor("B-HUGE") { $0.first?.state == .done }
+
+        for (index, malformed) in ["-5", "soon", "Tue, 99 Foo 2026 99:99:99 GMT"].enumerated() {
+            sandbox.inject([.status(503, retryAfter: malformed)])
+            let id = "B-MALFORMED-\(index)"
+            try await fixture.visit(id)
+            let done = try await fixture.waitFor(id) { $0.first?.state == .done }.first
+            #expect(done?.attempts == 2, "Retry-After \(malformed)")
+        }
+        await fixture.close()
+        try await sandbox.shutdown()
+    }
+
+    @Test("the delivery loop never spins: an undecodable outbox row is parked with a reason; the others go")
+    func poisonRowIsParked() async throws {
+        let sqlite3 = try requireTool("/usr/bin/sqlite3", package: "sqlite3")
+        let sandbox = try await DWTSandbox.start()
+        let fixture = try await ReportingFixture(profile: .defraReceipt, sandbox: sandbox)
+        try await fixture.visit("M-GOOD")
+        try await fixture.waitFor("M-GOOD") { $0.first?.state == .done }
+        // A row an older or broken writer left: its report does not decode. It is due first.
+        let inserted = try await onOwnThread {
+            try runToCompletion(
+                sqlite3,
+                [
+                    fixture.directory + "/db.sqlite",
+                    """
+                    INSERT INTO outbox (movement_id, kind, idempotent, idempotency_key, report, state, attempts,
+                        next_attempt_ms, created_at_ms, updated_at_ms)
+                    VALUES ('M-GOOD', 'receipt', 0, 'poison', '{}', 'pending', 0, 0, 0, 0);
+                    """,
+                ])
+        }
+        #expect(inserted.status == 0, "\(inserted.error)")
+        try await fixture.visit("M-NEXT")
+        try await fixture.waitFor("M-NEXT", seconds: 5) { $0.first?.state == .done }
+        let poison = try await onOwnThread {
+            try runToCompletion(
+                sqlite3,
+                [
+                    fixture.directory + "/db.sqlite",
+                    "SELECT state, last_error FROM outbox WHERE idempotency_key = 'poison'",
+                ])
+        }
+        #expect(poison.output.hasPrefix("parked|not sent: undecodable report"), "\(poison.output)")
+        await fixture.close()
+        try await sandbox.shutdown()
+    }
+
     @Test("HTTP 500 on a POST is unknown, never retried; on a PUT it is retried")
     func serverErrorDependsOnIdempotency() async throws {
         let sandbox = try await DWTSandbox.start()
         let defra = try await ReportingFixture(profile: .defraReceipt, sandbox: sandbox)
-        sandbox.inject([.status(500, retryAfterSeconds: nil)])
+        sandbox.inject([.status(500, retryAfter: nil)])
         try await defra.visit("M-500")
         let entry = try await defra.waitFor("M-500") { $0.first?.state == .unknown }.first
         #expect(entry?.lastError?.contains("500") == true)
         await defra.close()
 
         let brief = try await ReportingFixture(profile: .brief, sandbox: sandbox)
-        sandbox.inject([.status(500, retryAfterSeconds: nil)])
+        sandbox.inject([.status(500, retryAfter: nil)])
         try await brief.visit("B-500")
         let done = try await brief.waitFor("B-500") { $0.first?.state == .done }.first
         #expect(done?.attempts == 2)
@@ -213,14 +302,14 @@ struct DeliveryTests {
     func briefRetryAndPark() async throws {
         let sandbox = try await DWTSandbox.start()
         let fixture = try await ReportingFixture(profile: .brief, sandbox: sandbox)
-        sandbox.inject([.status(429, retryAfterSeconds: 1), .status(503, retryAfterSeconds: 1)])
+        sandbox.inject([.status(429, retryAfter: "1"), .status(503, retryAfter: "1")])
         let started = ContinuousClock.now
         try await fixture.visit("B-429")
         let entry = try await fixture.waitFor("B-429") { $0.first?.state == .done }.first
         #expect(entry?.attempts == 3)
         #expect(ContinuousClock.now - started >= .seconds(2), "Retry-After was not honoured")
 
-        sandbox.inject([.status(400, retryAfterSeconds: nil)])
+        sandbox.inject([.status(400, retryAfter: nil)])
         try await fixture.visit("B-400")
         let parked = try await fixture.waitFor("B-400") { $0.first?.state == .parked }.first
         #expect(parked?.lastError?.contains("400") == true)

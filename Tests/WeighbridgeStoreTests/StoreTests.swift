@@ -111,28 +111,70 @@ struct StoreTests {
                 _ = try $0.enqueue(report, kind: .confirmation, idempotent: true, idempotencyKey: "k1")
             }
         }
-        let due = try await store.read { try $0.dueOutboxEntries(at: t0, limit: 10) }
+        let due = try await store.read { try $0.dueOutboxEntries(at: t0, limit: 10).entries }
         #expect(due.map(\.state) == [.pending])
         #expect(due.first?.report == report)
         let id = try #require(due.first?.id)
-        #expect(try await store.read { try $0.dueOutboxEntries(at: t0, limit: 10, excluding: [id]) }.isEmpty)
-        try await store.write(at: t0) { try $0.markSending([id]) }
+        #expect(try await store.read { try $0.dueOutboxEntries(at: t0, limit: 10, excluding: [id]).entries }.isEmpty)
+        let dispatch = OutboxUpdate(event: .dispatch, attempts: 0, nextAttemptAt: t0)
+        try await store.write(at: t0) { try $0.transitionOutboxEntry(id: id, from: .pending, dispatch) }
         #expect(try await store.read { try $0.outboxEntry(id: id)?.state } == .sending)
-        #expect(try await store.read { try $0.dueOutboxEntries(at: t0, limit: 10) }.isEmpty)
+        #expect(try await store.read { try $0.dueOutboxEntries(at: t0, limit: 10).entries }.isEmpty)
         await #expect(throws: StoreError.self, "an entry already being sent is not marked twice") {
-            try await store.write(at: t0) { try $0.markSending([id]) }
+            try await store.write(at: t0) { try $0.transitionOutboxEntry(id: id, from: .sending, dispatch) }
         }
         try await store.write(at: t0) { transaction in
-            try transaction.updateOutboxEntry(
-                id: id,
+            try transaction.transitionOutboxEntry(
+                id: id, from: .sending,
                 OutboxUpdate(
-                    state: .retryWait, attempts: 1,
-                    nextAttemptAt: t0.adding(seconds: 5),
-                    lastError: "HTTP 503"))
+                    event: .answered(.retry(reason: "HTTP 503", retryAfter: nil, pause: true)), attempts: 1,
+                    nextAttemptAt: t0.adding(seconds: 5), lastError: "HTTP 503"))
         }
-        #expect(try await store.read { try $0.dueOutboxEntries(at: t0.adding(seconds: 4), limit: 10) }.isEmpty)
+        #expect(try await store.read { try $0.dueOutboxEntries(at: t0.adding(seconds: 4), limit: 10).entries }.isEmpty)
         #expect(
-            try await store.read { try $0.dueOutboxEntries(at: t0.adding(seconds: 5), limit: 10) }.map(\.id) == [id])
+            try await store.read { try $0.dueOutboxEntries(at: t0.adding(seconds: 5), limit: 10).entries }.map(\.id)
+                == [id])
+    }
+
+    @Test("the store refuses an outbox step the lifecycle does not allow, or one from a stale state")
+    func outboxRefusesIllegalTransitions() async throws {
+        let directory = try TemporaryDirectory()
+        let store = try Store(path: directory.file("db.sqlite"), now: t0)
+        let report = try confirmation("M1")
+        let id = try await store.write(at: t0) { transaction in
+            try transaction.saveMovement(try movement("M1"), receipt: nil)
+            return try transaction.enqueue(report, kind: .receipt, idempotent: false, idempotencyKey: "post").id
+        }
+        func step(_ event: OutboxEvent, from state: OutboxState) async throws {
+            try await store.write(at: t0) { transaction in
+                try transaction.transitionOutboxEntry(
+                    id: id, from: state, OutboxUpdate(event: event, attempts: 1, nextAttemptAt: t0))
+            }
+        }
+        func refusal(_ event: OutboxEvent, from state: OutboxState) async -> StoreError.Code? {
+            do {
+                try await step(event, from: state)
+                return nil
+            } catch let error as StoreError {
+                return error.code
+            } catch {
+                return .other
+            }
+        }
+        // A POST answered without being marked as sent first: refused (nothing would recover it).
+        #expect(await refusal(.answered(.delivered(serverID: "W1")), from: .pending) == .illegalTransition)
+        try await step(.dispatch, from: .pending)
+        // A caller that read the entry before it was dispatched decides nothing any more.
+        #expect(await refusal(.operatorPark, from: .pending) == .conflict)
+        try await step(.answered(.unknown("HTTP 504", pause: true)), from: .sending)
+        for event in [OutboxEvent.operatorRetry, .operatorPark, .dispatch, .answered(.delivered(serverID: nil))] {
+            #expect(await refusal(event, from: .unknown) == .illegalTransition, "\(event) on an unknown POST")
+        }
+        #expect(try await store.read { try $0.outboxEntry(id: id)?.state } == .unknown)
+        try await step(.operatorResend, from: .unknown)
+        #expect(try await store.read { try $0.outboxEntry(id: id)?.state } == .pending)
+        #expect(await refusal(.operatorPark, from: .pending) == nil)
+        #expect(await refusal(.operatorPark, from: .parked) == .illegalTransition)
     }
 
     @Test("after a crash mid-send, idempotent entries go back to pending and POSTs become unknown")
@@ -146,7 +188,10 @@ struct StoreTests {
                 try transaction.saveMovement(try movement("M1"), receipt: nil)
                 _ = try transaction.enqueue(report, kind: .confirmation, idempotent: true, idempotencyKey: "put")
                 _ = try transaction.enqueue(report, kind: .receipt, idempotent: false, idempotencyKey: "post")
-                try transaction.markSending(try transaction.dueOutboxEntries(at: t0, limit: 10).map(\.id))
+                for entry in try transaction.dueOutboxEntries(at: t0, limit: 10).entries {
+                    try transaction.transitionOutboxEntry(
+                        id: entry.id, from: entry.state, OutboxUpdate(event: .dispatch, attempts: 0, nextAttemptAt: t0))
+                }
             }
         }
         let reopened = try Store(path: path, now: t0.adding(seconds: 60))
