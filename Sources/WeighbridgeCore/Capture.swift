@@ -58,17 +58,30 @@ public struct CaptureSettings: Sendable, Hashable {
     public var maximumGap: Duration
     /// Whether captures are tied to the indicator's legal print/alibi counter.
     public var transaction: TransactionMode
+    /// The instrument's maximum capacity, Max: a reading above Max + 9e is an overload, whatever
+    /// the indicator's own flags say (OIML R 76-1, 4.2.3: an indicator blanks above Max + 9e).
+    public var maximum: Mass?
 
     /// Settings from their parts.
     public init(
         division: Mass, armingDivisions: Int64 = 20, settle: Duration = .seconds(2),
-        maximumGap: Duration = .milliseconds(400), transaction: TransactionMode = .none
+        maximumGap: Duration = .milliseconds(400), transaction: TransactionMode = .none, maximum: Mass? = nil
     ) {
         self.division = division
         self.armingDivisions = armingDivisions
         self.settle = settle
         self.maximumGap = maximumGap
         self.transaction = transaction
+        self.maximum = maximum
+    }
+
+    /// The heaviest reading that can be certified: Max + 9e.
+    public var overloadLimit: Mass? { maximum.map { $0 + division * 9 } }
+
+    /// Whether `weight` is above what can be certified (above Max + 9e).
+    public func isOverload(_ weight: Mass) -> Bool {
+        guard let overloadLimit else { return false }
+        return weight > overloadLimit
     }
 }
 
@@ -158,6 +171,8 @@ public struct CaptureStateMachine: Sendable {
     /// Takes the next sample.
     public mutating func receive(_ sample: IndicatorSample) -> Action {
         let division = settings.division
+        var sample = sample
+        if settings.isOverload(sample.weight) { sample.status.insert(.overload) }
 
         if sample.status.contains(.centreOfZero) || 4 * sample.weight.grams.magnitude <= division.grams.magnitude {
             if sample.status.isDisjoint(with: IndicatorStatus.faults) {

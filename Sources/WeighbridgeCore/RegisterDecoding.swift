@@ -27,6 +27,8 @@ public enum ReadingError: Error, Sendable, Hashable, CustomStringConvertible {
     case offDivisionGrid(field: String, value: String, division: Mass)
     case finerThanAGram(field: String)
     case decimalsOutOfRange(field: String, decimals: Int)
+    /// The weight is above Max + 9e: an overload, whatever the indicator's flags say.
+    case aboveMaximum(limit: Mass)
 
     public var description: String {
         switch self {
@@ -40,6 +42,8 @@ public enum ReadingError: Error, Sendable, Hashable, CustomStringConvertible {
             "\(field) has more decimals than a gram can hold; check the decimals setting"
         case .decimalsOutOfRange(let field, let decimals):
             "\(field) decimals \(decimals) from the device are outside 0–6"
+        case .aboveMaximum(let limit):
+            "the weight is above Max + 9e (\(limit)): an overload, never certified; check max_kg and the register map"
         }
     }
 }

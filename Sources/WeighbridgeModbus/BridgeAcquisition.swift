@@ -75,7 +75,7 @@ public struct BridgeAcquisition<C: AcquisitionClock>: Sendable {
             ? .none : (bridge.registers.printCommand == nil ? .counter : .printCommand)
         return CaptureSettings(
             division: bridge.division, settle: .milliseconds(bridge.settleMilliseconds),
-            maximumGap: .milliseconds(2 * bridge.pollMilliseconds), transaction: transaction)
+            maximumGap: .milliseconds(2 * bridge.pollMilliseconds), transaction: transaction, maximum: bridge.maximum)
     }
 
     /// Polls until cancelled, passing every event to `handle`. An error thrown by `handle` (a
@@ -168,6 +168,9 @@ public struct BridgeAcquisition<C: AcquisitionClock>: Sendable {
         let action = machine.receive(sample)
         let at = wallClock()
         try await handle(.reading(reading, phase: machine.phase, at: at))
+        if machine.settings.isOverload(weight), let limit = machine.settings.overloadLimit {
+            try await handle(.badReading(.aboveMaximum(limit: limit)))
+        }
         switch action {
         case .none:
             break

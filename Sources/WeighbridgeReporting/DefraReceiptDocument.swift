@@ -62,6 +62,25 @@ public struct DefraReceiptDocument: Sendable {
         self.apiCode = apiCode
     }
 
+    /// The site's rules (the high-risk pre-notification rule above all) judge the movement's
+    /// `ewc_codes`: a receipt may name only codes among them, or it would report what was never
+    /// judged. A problem naming both lists when it names another.
+    static func codesOutsideMovement(_ codes: JSONValue, item: Int, movement: Movement) -> [String] {
+        guard case .array(let list) = codes else { return [] }  // the schema check names its shape
+        let judged = Set(movement.ewcCodes)
+        let reported = list.compactMap { value -> EWCCode? in
+            guard case .string(let text) = value else { return nil }
+            return try? EWCCode(parsing: text)
+        }
+        let outside = reported.filter { !judged.contains($0) }
+        guard !outside.isEmpty else { return [] }
+        return [
+            "wasteItems[\(item)].ewcCodes: \(outside.map(\.spaced).joined(separator: ", ")) not among the movement's "
+                + "ewc_codes (\(movement.ewcCodes.map(\.spaced).joined(separator: ", "))): the rules judged only "
+                + "those; send one list"
+        ]
+    }
+
     /// What a movement's receipt data lacks or has wrong for Defra, one line per field; empty
     /// when a receipt can be sent. The weight is the one thing not needed: the bridge gives it.
     public func problems(movement: Movement, receipt: String?) -> [String] {
@@ -125,10 +144,12 @@ public struct DefraReceiptDocument: Sendable {
                     "wasteItems: exactly one item is needed (the bridge weighs the whole load, not each item)")
             }
             fields["wasteItems"] = .array(
-                items.map { item in
+                items.enumerated().map { index, item in
                     guard case .object(var object) = item else { return item }
                     object["weight"] = weight
-                    if object["ewcCodes"] == nil {
+                    if let codes = object["ewcCodes"] {
+                        problems += Self.codesOutsideMovement(codes, item: index, movement: movement)
+                    } else {
                         object["ewcCodes"] = .array(movement.ewcCodes.map { .string($0.compact) })
                     }
                     return .object(object)

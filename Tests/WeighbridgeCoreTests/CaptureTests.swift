@@ -81,6 +81,20 @@ struct CaptureTests {
         #expect(capturedAt == captured)
     }
 
+    @Test("nothing above Max is certified: above Max + 9e no capture, whatever the indicator's flags say")
+    func nothingAboveMaximumIsCertified() {
+        let settings = CaptureSettings(division: Mass(20, .kilograms), maximum: Mass(60_000, .kilograms))
+        #expect(settings.overloadLimit == Mass(60_180, .kilograms))
+        var driver = Driver(settings: settings)
+        driver.feed(0, count: 3)
+        driver.feed(61_000, count: 30)  // stable, no overload flag: a 62 t lorry on a 60 t bridge
+        #expect(driver.captures.isEmpty)
+        driver.feed(60_200, count: 30)  // one division above the limit
+        #expect(driver.captures.isEmpty)
+        driver.feed(60_180, count: 11)  // Max + 9e exactly: still a weight the indicator shows
+        #expect(driver.captures.map(\.sample.weight) == [Mass(60_180, .kilograms)])
+    }
+
     @Test("jitter within ±1 division keeps the window; the recorded weight is the reading at capture")
     func jitterInsideOneDivision() {
         var driver = Driver()

@@ -26,6 +26,31 @@ struct RegisterCodecTests {
     ]
 
     @Test(
+        "every preset maps its indicator's overload and underload status where the manual documents one",
+        arguments: [
+            // A status word as the manual describes it, and the flags it must decode to.
+            (IndicatorPreset.laumas, UInt16(1 << 2), IndicatorStatus.overload),  // Max + 9e
+            (.laumas, 1 << 3, .overload),  // gross above 110 % of full scale
+            (.laumas, 1 << 0, .error),  // load cell error
+            (.laumas, 1 << 1, .error),  // A/D converter fault
+            (.diniDGT, 1 << 4, .overload),
+            (.diniDGT, 1 << 3, .underload),
+            (.flintecFT1x, 2 << 13, .error),  // data OK clear, error code 2: A/D overrange
+            (.rinstrumC500, 1 << 1, .overload),
+            (.rinstrumC500, 1 << 0, .underload),
+            (.siwarexWP251, 1 << 1, .overload),  // out of weighing range
+        ] as [(IndicatorPreset, UInt16, IndicatorStatus)])
+    func presetFaultBits(preset: IndicatorPreset, word: UInt16, expected: IndicatorStatus) throws {
+        let map = try #require(preset.registerMap)
+        let status = try #require(map.status)
+        var registers = [UInt16](repeating: 0, count: map.count)
+        registers[status.offset] = word
+        let reading = try map.decode(registers, division: Mass(20, .kilograms))
+        #expect(reading.status.isSuperset(of: expected), "\(preset): \(reading.status)")
+        #expect(!reading.status.isDisjoint(with: IndicatorStatus.faults))
+    }
+
+    @Test(
         "known register images decode to the exact weight",
         arguments: [
             // 12 340 kg as int32 in each order: 0x00003034.

@@ -196,6 +196,26 @@ struct AcquisitionTests {
         }
     }
 
+    @Test("nothing above Max is certified: 61 t standing still on a 60 t laumas bridge, no overload bit mapped")
+    func aboveMaximumIsNeverCaptured() async throws {
+        let simulator = IndicatorSimulator(map: laumas(), division: division, endpoint: .tcp(port: 0))
+        try simulator.start()
+        defer { simulator.stop() }
+        let bridge = bridge(map: laumas(), transport: .tcp(host: "127.0.0.1", port: simulator.port))
+        #expect(bridge.maximum == Mass(60_000, .kilograms))
+        try await withAcquisition(bridge) { log in
+            try await waitFor("armed at zero", in: log) { $0.readings > 3 }
+            simulator.show(gross: Mass(61_000, .kilograms))
+            let before = log.readings
+            try await waitFor("well past the settle time", in: log) { $0.readings > before + 30 }
+            #expect(log.captures.isEmpty)
+            let reasons = log.events.compactMap { event -> String? in
+                if case .badReading(let error) = event { error.description } else { nil }
+            }
+            #expect(reasons.first?.contains("above Max + 9e (60180 kg)") == true, "\(reasons.first ?? "none")")
+        }
+    }
+
     @Test("transaction mode: the loop writes the print command and records the counter read with the weight")
     func printCommandTransaction() async throws {
         var map = IndicatorPreset.flintecFT11x.registerMap!

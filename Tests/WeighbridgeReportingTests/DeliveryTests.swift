@@ -233,6 +233,30 @@ struct DeliveryTests {
         try await sandbox.shutdown()
     }
 
+    @Test("the high-risk rule judges what is reported: item codes the movement does not carry hold the receipt")
+    func highRiskRuleJudgesReportedCodes() async throws {
+        let sandbox = try await DWTSandbox.start()
+        let fixture = try await ReportingFixture(profile: .defraReceipt, sandbox: sandbox)
+        // The WMS declares mixed municipal waste, but the receipt's item says lithium batteries,
+        // with no pre-notification: within 5%, so only the codes can stop an auto-confirmation.
+        let batteries = validReceipt.replacingOccurrences(
+            of: "\"wasteDescription\":\"Mixed municipal waste\"",
+            with: "\"wasteDescription\":\"Lithium batteries\",\"ewcCodes\":[\"160605\"]")
+        #expect(batteries != validReceipt)
+        #expect(try await fixture.visit("M-SWAP", codes: ["20 03 01"], receipt: batteries) == .held)
+        let held = String(describing: try await fixture.store.read { try $0.movement(id: "M-SWAP")?.lifecycle })
+        #expect(held.contains("16 06 05") && held.contains("20 03 01"), "\(held)")
+        // Codes among the movement's are what the rules judged: the receipt goes.
+        let same = validReceipt.replacingOccurrences(
+            of: "\"wasteDescription\":\"Mixed municipal waste\"",
+            with: "\"wasteDescription\":\"Mixed municipal waste\",\"ewcCodes\":[\"200301\"]")
+        #expect(try await fixture.visit("M-SAME", codes: ["20 03 01"], receipt: same) == .confirmed)
+        try await fixture.waitFor("M-SAME") { $0.first?.state == .done }
+        #expect(fixture.requests(to: "/movements/receive").allSatisfy { !$0.body.contains("M-SWAP") })
+        await fixture.close()
+        try await sandbox.shutdown()
+    }
+
     @Test("a hazardous EWC code (20 01 33*) needs a consignment code; with one, the receipt goes")
     func hazardousCodeRule() async throws {
         let sandbox = try await DWTSandbox.start()
