@@ -148,6 +148,13 @@ private struct ConfigurationSchema {
         if table.has("auto_confirm") {
             if let flag = table.boolean("auto_confirm") { policy.autoConfirm = flag } else { valid = false }
         }
+        if table.has("arrival_expiry_minutes") {
+            if let minutes = table.integer("arrival_expiry_minutes", in: 1...1_440) {
+                policy.arrivalExpiry = .seconds(Int64(minutes) * 60)
+            } else {
+                valid = false
+            }
+        }
         return valid ? policy : nil
     }
 

@@ -33,6 +33,7 @@ extension Configuration {
                 ("prenotification_hours", String(policy.highRisk.noticeSeconds / 3_600)),
                 ("min_weight_divisions", String(policy.minimumWeightDivisions)),
                 ("auto_confirm", String(policy.autoConfirm)),
+                ("arrival_expiry_minutes", String(policy.arrivalExpiry.components.seconds / 60)),
             ])
         section(
             "api",

@@ -107,10 +107,21 @@ public struct ControlService: Sendable {
         case .expect(let arguments):
             return try await desk.expect(arguments.movement, receipt: arguments.receipt, by: actor).json
         case .arrive(let bridge, let target):
+            // An announcement on a bridge that does not exist would also take the vehicle off
+            // the bridge it is really on.
+            guard await live.bridges().contains(where: { $0.field("name") == .string(bridge) }) else {
+                throw ControlError(.notFound, "no bridge \(bridge)")
+            }
             let arrival = try await desk.arrive(bridge: bridge, target: target.deskTarget, by: actor)
             return .object([
                 "bridge": .string(arrival.bridge), "subject": .string("\(arrival.subject.label)"),
                 "at": .string(arrival.at.rfc3339),
+            ])
+        case .depart(let target):
+            let arrival = try await desk.depart(target: target.deskTarget, by: actor)
+            return .object([
+                "bridge": .string(arrival.bridge), "subject": .string("\(arrival.subject.label)"),
+                "withdrawn": .bool(true),
             ])
         case .movements(let state):
             return .array(try await store.read { try $0.movements(state: state) }.map(\.lifecycle.json))
@@ -276,6 +287,7 @@ extension ControlCommand {
         case .arrive(let bridge, let target):
             fields["BRIDGE"] = bridge
             (action, subject, reason) = ("arrive", "\(target)", nil)
+        case .depart(let target): (action, subject, reason) = ("depart", "\(target)", nil)
         case .confirm(let id, let why): (action, subject, reason) = ("confirm", id, why)
         case .discrepancy(let id, let why): (action, subject, reason) = ("discrepancy", id, why)
         case .reject(let id, let why): (action, subject, reason) = ("reject", id, why)
@@ -321,15 +333,6 @@ extension ArrivalTargetArgument {
         switch self {
         case .movement(let id): .movement(id)
         case .vehicle(let vehicle): .vehicle(vehicle)
-        }
-    }
-}
-
-extension ArrivalSubject {
-    var label: String {
-        switch self {
-        case .movement(let id): "movement \(id)"
-        case .unidentifiedVehicle(let vehicle): "unidentified vehicle \(vehicle)"
         }
     }
 }

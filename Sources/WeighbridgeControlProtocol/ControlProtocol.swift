@@ -42,7 +42,7 @@ public struct ControlError: Error, Sendable, Hashable, CustomStringConvertible {
     public var description: String { "\(code.rawValue): \(message)" }
 }
 
-/// Who an `arrive` is for.
+/// Who an `arrive` or `depart` is for.
 public enum ArrivalTargetArgument: Sendable, Hashable {
     case movement(String)
     case vehicle(VehicleRegistration)
@@ -68,6 +68,7 @@ public enum ControlCommand: Sendable, Hashable {
     case weight(bridge: String?)
     case expect(ExpectArguments)
     case arrive(bridge: String, target: ArrivalTargetArgument)
+    case depart(target: ArrivalTargetArgument)
     case movements(state: MovementState?)
     case show(movement: String)
     case confirm(movement: String, reason: String)
@@ -235,6 +236,15 @@ private struct Arguments {
         }
     }
 
+    /// `movement` or `vehicle`, exactly one.
+    private mutating func arrivalTarget() throws -> ArrivalTargetArgument {
+        switch (try string("movement"), try vehicle("vehicle")) {
+        case (let id?, nil): return .movement(id)
+        case (nil, let vehicle?): return .vehicle(vehicle)
+        default: throw ControlError(.invalidArgument, "give exactly one of movement and vehicle")
+        }
+    }
+
     mutating func command() throws -> ControlCommand {
         guard case .string(let name)? = value("cmd") else { throw ControlError(.badRequest, "cmd must be a string") }
         switch name {
@@ -244,13 +254,9 @@ private struct Arguments {
         case "expect": return .expect(try expectArguments())
         case "arrive":
             let bridge = try requiredString("bridge")
-            let movement = try string("movement")
-            let vehicle = try self.vehicle("vehicle")
-            switch (movement, vehicle) {
-            case (let id?, nil): return .arrive(bridge: bridge, target: .movement(id))
-            case (nil, let vehicle?): return .arrive(bridge: bridge, target: .vehicle(vehicle))
-            default: throw ControlError(.invalidArgument, "give exactly one of movement and vehicle")
-            }
+            return .arrive(bridge: bridge, target: try arrivalTarget())
+        case "depart":
+            return .depart(target: try arrivalTarget())
         case "movements":
             guard let state = try string("state") else { return .movements(state: nil) }
             guard let parsed = MovementState(rawValue: state) else {

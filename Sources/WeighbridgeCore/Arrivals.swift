@@ -4,6 +4,14 @@ public enum ArrivalSubject: Sendable, Hashable, Codable {
     case movement(String)
     /// A vehicle whose movement is not known locally (`arrive --vehicle REG` matched none).
     case unidentifiedVehicle(VehicleRegistration)
+
+    /// "movement M-1" or "unidentified vehicle AB12CDE", for operators.
+    public var label: String {
+        switch self {
+        case .movement(let id): "movement \(id)"
+        case .unidentifiedVehicle(let vehicle): "unidentified vehicle \(vehicle)"
+        }
+    }
 }
 
 /// A vehicle announced on a bridge; the next certified weighing there belongs to it.
@@ -30,12 +38,16 @@ public enum WeighingRoute: Sendable, Hashable {
     case unannounced
     /// Recorded as unattributed and held: several vehicles were announced; the daemon never guesses.
     case ambiguous([Arrival])
+    /// Recorded as unattributed and held: the only announcements on the bridge had expired (the
+    /// vehicle was turned away, or left without weighing), so the weight may be anyone's.
+    case expired([Arrival])
 }
 
 /// The vehicles announced on each bridge and not yet weighed.
 ///
 /// One announcement, one weighing: the next capture on a bridge takes the single pending arrival.
-/// With none it is unannounced, with several it is ambiguous; both are held for an operator.
+/// With none it is unannounced, with several it is ambiguous, with only stale ones it is expired;
+/// all three are held for an operator.
 public struct ArrivalBoard: Sendable, Hashable, Codable {
     /// Pending arrivals by bridge, oldest first.
     public private(set) var pending: [String: [Arrival]]
@@ -63,22 +75,41 @@ public struct ArrivalBoard: Sendable, Hashable, Codable {
         for bridge in pending.keys { pending[bridge]?.removeAll { $0.subject == subject } }
     }
 
-    /// Routes a capture on `bridge`, consuming the arrival it belongs to. An ambiguous capture
+    /// Routes a capture on `bridge` at `time`, consuming the arrival it belongs to. An
+    /// announcement older than `expiry` no longer claims a weighing: it is taken off the board,
+    /// and if nothing fresher is announced the weighing is held as `expired`. An ambiguous capture
     /// consumes nothing: the candidates stay announced until an operator decides.
-    public mutating func route(captureOn bridge: String) -> WeighingRoute {
+    public mutating func route(captureOn bridge: String, at time: Timestamp, expiry: Duration) -> WeighingRoute {
         let queue = pending[bridge, default: []]
-        switch queue.count {
+        let expired = queue.filter { $0.at.milliseconds(to: time) > expiry.wholeMilliseconds }
+        let fresh = queue.filter { !expired.contains($0) }
+        pending[bridge] = fresh
+        switch fresh.count {
         case 0:
-            return .unannounced
+            return expired.isEmpty ? .unannounced : .expired(expired)
         case 1:
             pending[bridge] = []
-            switch queue[0].subject {
+            switch fresh[0].subject {
             case .movement(let id): return .movement(id)
             case .unidentifiedVehicle(let vehicle): return .unidentifiedVehicle(vehicle)
             }
         default:
-            return .ambiguous(queue)
+            return .ambiguous(fresh)
         }
+    }
+
+    /// Takes off the board what routing a capture on `bridge` as `route` consumed, when the route
+    /// was decided earlier (from the board as it stood when the vehicle was weighed): the
+    /// announcement it went to, if it is still there, and the expired ones it passed over.
+    public mutating func consume(_ route: WeighingRoute, on bridge: String) {
+        let consumed: [ArrivalSubject]
+        switch route {
+        case .movement(let id): consumed = [.movement(id)]
+        case .unidentifiedVehicle(let vehicle): consumed = [.unidentifiedVehicle(vehicle)]
+        case .expired(let arrivals): consumed = arrivals.map(\.subject)
+        case .unannounced, .ambiguous: consumed = []
+        }
+        pending[bridge]?.removeAll { consumed.contains($0.subject) }
     }
 }
 

@@ -61,11 +61,17 @@ public struct CaptureSettings: Sendable, Hashable {
     /// The instrument's maximum capacity, Max: a reading above Max + 9e is an overload, whatever
     /// the indicator's own flags say (OIML R 76-1, 4.2.3: an indicator blanks above Max + 9e).
     public var maximum: Mass?
+    /// How long the deck must read zero, between the replies of the first and last zero reading
+    /// with no gap longer than `maximumGap`, before the bridge is armed (default 400 ms, two poll
+    /// intervals: at least three readings). One reading at zero is not the deck emptying: a
+    /// gateway that answers one all-zero block under a standing vehicle would re-arm it.
+    public var zeroDwell: Duration
 
     /// Settings from their parts.
     public init(
         division: Mass, armingDivisions: Int64 = 20, settle: Duration = .seconds(2),
-        maximumGap: Duration = .milliseconds(400), transaction: TransactionMode = .none, maximum: Mass? = nil
+        maximumGap: Duration = .milliseconds(400), transaction: TransactionMode = .none, maximum: Mass? = nil,
+        zeroDwell: Duration = .milliseconds(400)
     ) {
         self.division = division
         self.armingDivisions = armingDivisions
@@ -73,6 +79,7 @@ public struct CaptureSettings: Sendable, Hashable {
         self.maximumGap = maximumGap
         self.transaction = transaction
         self.maximum = maximum
+        self.zeroDwell = zeroDwell
     }
 
     /// The heaviest reading that can be certified: Max + 9e.
@@ -107,8 +114,8 @@ public struct CertifiedCapture: Sendable, Hashable {
 /// The certified-capture rules of a bridge as a state machine (INDICATORS.md, "Certified capture").
 ///
 /// Feed every sample and every communication loss; it answers with what to do. At most one
-/// capture per vehicle presence: after a capture nothing more is captured until the deck returns to
-/// zero. It starts disarmed, so a vehicle already standing on the deck when the daemon starts is
+/// capture per vehicle presence: after a capture nothing more is captured until the deck has read
+/// zero for the zero dwell. It starts disarmed, so a vehicle already standing on the deck when the daemon starts is
 /// not captured: the daemon did not see the deck empty first.
 public struct CaptureStateMachine: Sendable {
     /// What to do after an input.
@@ -138,15 +145,22 @@ public struct CaptureStateMachine: Sendable {
         var printRequested = false
     }
 
+    /// Zero readings in a row: the first's and the latest's reply times.
+    private struct ZeroRun: Sendable {
+        var start: Duration
+        var latest: Duration
+    }
+
     private enum State: Sendable {
-        case waitingForZero
+        /// `zero` holds the zero readings seen so far, if the latest one was at zero.
+        case waitingForZero(zero: ZeroRun?)
         case armed
         case settling(Window)
     }
 
     /// The rules this bridge captures by.
     public let settings: CaptureSettings
-    private var state: State = .waitingForZero
+    private var state: State = .waitingForZero(zero: nil)
 
     /// A machine that starts disarmed.
     public init(settings: CaptureSettings) {
@@ -163,9 +177,14 @@ public struct CaptureStateMachine: Sendable {
     }
 
     /// The connection to the indicator failed: a window that spans a gap is not evidence of
-    /// stability, so it is discarded. Arming survives, since no capture happened meanwhile.
+    /// stability, so it is discarded, and so is a run of zero readings not yet long enough.
+    /// Arming survives, since no capture happened meanwhile.
     public mutating func communicationLost() {
-        if case .settling = state { state = .armed }
+        switch state {
+        case .settling: state = .armed
+        case .waitingForZero: state = .waitingForZero(zero: nil)
+        case .armed: break
+        }
     }
 
     /// Takes the next sample.
@@ -175,17 +194,30 @@ public struct CaptureStateMachine: Sendable {
         if settings.isOverload(sample.weight) { sample.status.insert(.overload) }
 
         if sample.status.contains(.centreOfZero) || 4 * sample.weight.grams.magnitude <= division.grams.magnitude {
-            if sample.status.isDisjoint(with: IndicatorStatus.faults) {
+            let faultFree = sample.status.isDisjoint(with: IndicatorStatus.faults)
+            switch state {
+            case .waitingForZero(let zero):
+                // A faulty reading at zero does not count towards arming a disarmed bridge.
+                guard faultFree else {
+                    state = .waitingForZero(zero: nil)
+                    return .none
+                }
+                var run = ZeroRun(start: sample.time, latest: sample.time)
+                if let zero, sample.time - zero.latest <= settings.maximumGap { run.start = zero.start }
+                state =
+                    sample.time - run.start >= settings.zeroDwell ? .armed : .waitingForZero(zero: run)
+            case .settling:
+                // The vehicle left before it settled: nothing was captured since the last zero.
                 state = .armed
-            } else if case .settling = state {
-                // A faulty reading at zero does not arm a disarmed bridge, but it does end a window.
-                state = .armed
+            case .armed:
+                break
             }
             return .none
         }
 
         switch state {
         case .waitingForZero:
+            state = .waitingForZero(zero: nil)
             return .none
 
         case .armed, .settling:
@@ -225,7 +257,7 @@ public struct CaptureStateMachine: Sendable {
                 state = .settling(window)
                 return .none
             }
-            state = .waitingForZero
+            state = .waitingForZero(zero: nil)
             return .capture(CertifiedCapture(sample: sample))
         }
     }

@@ -9,21 +9,29 @@ public struct DecisionPolicy: Sendable, Hashable {
     public var minimumWeightDivisions: Int64
     /// When false, even a load within tolerance waits for an operator.
     public var autoConfirm: Bool
+    /// How long an announced arrival claims the next weighing on its bridge (default 30 min).
+    public var arrivalExpiry: Duration
 
-    /// The product's defaults: 5%, batteries above 50 kg need 24 h notice, 20 divisions, auto on.
+    /// The product's defaults: 5%, batteries above 50 kg need 24 h notice, 20 divisions, auto on,
+    /// arrivals expire after 30 minutes.
     public static let standard = DecisionPolicy(
         tolerance: Percentage(5),
         highRisk: .standard,
         minimumWeightDivisions: 20,
-        autoConfirm: true
+        autoConfirm: true,
+        arrivalExpiry: .seconds(30 * 60)
     )
 
     /// A policy from its parts.
-    public init(tolerance: Percentage, highRisk: HighRiskPolicy, minimumWeightDivisions: Int64, autoConfirm: Bool) {
+    public init(
+        tolerance: Percentage, highRisk: HighRiskPolicy, minimumWeightDivisions: Int64, autoConfirm: Bool,
+        arrivalExpiry: Duration
+    ) {
         self.tolerance = tolerance
         self.highRisk = highRisk
         self.minimumWeightDivisions = minimumWeightDivisions
         self.autoConfirm = autoConfirm
+        self.arrivalExpiry = arrivalExpiry
     }
 
     /// The least certifiable weight on a bridge with `division`: below it, a weighbridge's

@@ -75,7 +75,8 @@ public struct BridgeAcquisition<C: AcquisitionClock>: Sendable {
             ? .none : (bridge.registers.printCommand == nil ? .counter : .printCommand)
         return CaptureSettings(
             division: bridge.division, settle: .milliseconds(bridge.settleMilliseconds),
-            maximumGap: .milliseconds(2 * bridge.pollMilliseconds), transaction: transaction, maximum: bridge.maximum)
+            maximumGap: .milliseconds(2 * bridge.pollMilliseconds), transaction: transaction, maximum: bridge.maximum,
+            zeroDwell: .milliseconds(2 * bridge.pollMilliseconds))
     }
 
     /// Polls until cancelled, passing every event to `handle`. An error thrown by `handle` (a

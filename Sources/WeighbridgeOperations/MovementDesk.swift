@@ -174,16 +174,71 @@ public struct MovementDesk: Sendable {
         }
     }
 
+    /// Withdraws the announcement of `target`, wherever it is: the vehicle left, or was turned
+    /// away, before it was weighed. Refused when nothing is announced for it.
+    public func depart(target: ArrivalTarget, by actor: String) async throws -> Arrival {
+        try await store.write(at: clock()) { transaction in
+            var board = try transaction.arrivalBoard()
+            let subject: ArrivalSubject
+            switch target {
+            case .movement(let id): subject = .movement(id)
+            case .vehicle(let vehicle):
+                let announced = board.pending.values.joined().filter {
+                    switch $0.subject {
+                    case .unidentifiedVehicle(let other): other == vehicle
+                    case .movement(let id): (try? transaction.movement(id: id))??.lifecycle.movement.vehicle == vehicle
+                    }
+                }
+                guard announced.count <= 1 else {
+                    throw DeskError(
+                        code: "ambiguous_vehicle",
+                        message: "\(vehicle) is announced \(announced.count) times; depart by --movement")
+                }
+                guard let found = announced.first else {
+                    throw DeskError(code: "not_found", message: "\(vehicle) is not announced on any bridge")
+                }
+                subject = found.subject
+            }
+            guard let arrival = board.pending.values.joined().first(where: { $0.subject == subject }) else {
+                throw DeskError(code: "not_found", message: "\(subject.label) is not announced on any bridge")
+            }
+            board.withdraw(subject)
+            try transaction.saveArrivalBoard(board)
+            try transaction.appendAudit(
+                AuditEvent(kind: "departure", actor: actor, subject: arrival.bridge, detail: ["subject": "\(subject)"]))
+            return arrival
+        }
+    }
+
     // MARK: Captures
+
+    /// Where a capture on `bridge` weighed at `time` would go, as the board stands; changes
+    /// nothing. Taken when a capture cannot be recorded at once, so that it keeps that route.
+    public func route(captureOn bridge: String, at time: Timestamp) async throws -> WeighingRoute {
+        var board = try await store.read { try $0.arrivalBoard() }
+        return board.route(captureOn: bridge, at: time, expiry: policy.arrivalExpiry)
+    }
 
     /// Records a certified weighing first, then routes it to the visit it belongs to and applies
     /// the rules, all in one transaction: either everything is kept or nothing is, and a
     /// weighing that could not be recorded is never acknowledged.
-    public func recordCapture(_ evidence: WeighingEvidence) async throws -> CaptureOutcome {
+    ///
+    /// `route` is where an earlier attempt found the weighing belongs (see `route(captureOn:at:)`):
+    /// a capture held through a full disk keeps the routing it had when it was weighed, however
+    /// the board changed since. Without one it is routed against the board now.
+    public func recordCapture(_ evidence: WeighingEvidence, route: WeighingRoute? = nil) async throws
+        -> CaptureOutcome
+    {
         try await store.write(at: clock()) { transaction in
             var board = try transaction.arrivalBoard()
             var routed = evidence
-            routed.route = board.route(captureOn: evidence.bridge)
+            if let route {
+                board.consume(route, on: evidence.bridge)
+                routed.route = route
+            } else {
+                routed.route = board.route(
+                    captureOn: evidence.bridge, at: evidence.weighedAt, expiry: policy.arrivalExpiry)
+            }
             let recorded = try transaction.recordWeighing(routed)
             try transaction.saveArrivalBoard(board)
             guard case .movement(let id) = routed.route, var stored = try transaction.movement(id: id) else {
@@ -219,6 +274,12 @@ public struct MovementDesk: Sendable {
             var stored = try movement(id, in: transaction)
             let applied = try apply(event, to: &stored, in: transaction)
             try transaction.saveMovement(stored.lifecycle, receipt: stored.receipt)
+            if stored.lifecycle.state == .rejected {
+                // A load turned away claims no weighing: the next vehicle on its bridge is not it.
+                var board = try transaction.arrivalBoard()
+                board.withdraw(.movement(id))
+                try transaction.saveArrivalBoard(board)
+            }
             try transaction.appendAudit(
                 AuditEvent(
                     kind: "override", actor: identity.description, subject: id,

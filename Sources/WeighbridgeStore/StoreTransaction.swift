@@ -655,6 +655,7 @@ extension WeighingRoute {
         case .unidentifiedVehicle(let vehicle): ("unidentified_vehicle", vehicle.normalised)
         case .unannounced: ("unannounced", nil)
         case .ambiguous(let arrivals): ("ambiguous", try? StoredJSON.encode(arrivals, what: "candidates"))
+        case .expired(let arrivals): ("expired", try? StoredJSON.encode(arrivals, what: "expired arrivals"))
         }
     }
 
@@ -667,6 +668,8 @@ extension WeighingRoute {
         case ("unannounced", _): self = .unannounced
         case ("ambiguous", let json?):
             self = .ambiguous(try StoredJSON.decode([Arrival].self, from: json, what: "candidates"))
+        case ("expired", let json?):
+            self = .expired(try StoredJSON.decode([Arrival].self, from: json, what: "expired arrivals"))
         default:
             throw StoreError(code: .corrupt, operation: "read weighing", message: "unknown route \(route)")
         }

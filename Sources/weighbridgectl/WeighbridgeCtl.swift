@@ -10,7 +10,8 @@ struct WeighbridgeCtl: AsyncParsableCommand {
         commandName: "weighbridgectl",
         abstract: "Inspect and override weighbridged through its control socket.",
         subcommands: [
-            Status.self, Bridges.self, Weight.self, Expect.self, Arrive.self, Movements.self, Show.self, Confirm.self,
+            Status.self, Bridges.self, Weight.self, Expect.self, Arrive.self, Depart.self, Movements.self, Show.self,
+            Confirm.self,
             Discrepancy.self, Reject.self, Hold.self, Release.self, Attach.self, Tare.self, Outbox.self, Retry.self,
             Park.self, Resolve.self, Audit.self, Tail.self,
         ])
@@ -173,6 +174,23 @@ struct Arrive: ParsableCommand {
         if let movement { fields["movement"] = .string(movement) }
         if let vehicle { fields["vehicle"] = .string(vehicle) }
         try connection.send("arrive", fields)
+    }
+}
+
+struct Depart: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Withdraw a vehicle's announcement: it left, or was turned away, before it was weighed.")
+    @OptionGroup var connection: Connection
+    @Option var movement: String?
+    @Option var vehicle: String?
+    func validate() throws {
+        guard (movement == nil) != (vehicle == nil) else { throw ValidationError("give --movement or --vehicle") }
+    }
+    func run() throws {
+        var fields: [String: JSONValue] = [:]
+        if let movement { fields["movement"] = .string(movement) }
+        if let vehicle { fields["vehicle"] = .string(vehicle) }
+        try connection.send("depart", fields)
     }
 }
 

@@ -139,9 +139,12 @@ extension AcquisitionService {
         if let legalID = evidence.legalID { fields["LEGAL_ID"] = String(legalID) }
         let heldSince = ContinuousClock.now
         var attempts = 0
+        // Where the weighing belongs, as the board stood when it was weighed: taken at the first
+        // failed attempt (which changed nothing), kept for the retries however the board changes.
+        var route: WeighingRoute?
         while true {
             do {
-                let outcome = try await desk.recordCapture(evidence)
+                let outcome = try await desk.recordCapture(evidence, route: route)
                 if attempts > 0 {
                     let held = (ContinuousClock.now - heldSince).wholeMilliseconds
                     live.update(name, at: now()) {
@@ -157,6 +160,7 @@ extension AcquisitionService {
                 return outcome
             } catch let error as StoreError where Self.passingFailures.contains(error.code) {
                 attempts += 1
+                if route == nil { route = try? await desk.route(captureOn: name, at: evidence.weighedAt) }
                 let problem = "weighing of \(weight) held, not yet recorded: \(error)"
                 live.update(name, at: now()) {
                     $0.lastError = problem
@@ -313,6 +317,8 @@ extension WeighingRoute {
         case .unidentifiedVehicle(let vehicle): "vehicle \(vehicle) announced, but no movement expected for it"
         case .unannounced: "no vehicle announced on the bridge"
         case .ambiguous(let arrivals): "\(arrivals.count) vehicles announced on the bridge"
+        case .expired(let arrivals):
+            "the announcement of \(arrivals.map { $0.subject.label }.joined(separator: ", ")) had expired"
         }
     }
 }

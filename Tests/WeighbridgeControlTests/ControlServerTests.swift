@@ -176,6 +176,13 @@ struct ControlServerTests {
             ).status == 0)
         let movements = try await fixture.ctl("movements", "--json")
         #expect(movements.output.contains(#""movement_id":"M1""#) && movements.output.contains(#""state":"expected""#))
+        // A typo'd bridge is refused, and does not take the vehicle off the bridge it is on.
+        #expect(try await fixture.ctl("arrive", "--bridge", "in", "--vehicle", "AB12CDE").status == 0)
+        let typo = try await fixture.ctl("arrive", "--bridge", "inbund", "--movement", "M1")
+        #expect(typo.status != 0 && typo.error.contains("no bridge inbund"), "\(typo)")
+        // Withdrawn and announced again, as a kiosk does when a driver is sent round.
+        #expect(try await fixture.ctl("depart", "--movement", "M1").status == 0)
+        #expect(try await fixture.ctl("depart", "--movement", "M1").status != 0)
         #expect(try await fixture.ctl("arrive", "--bridge", "in", "--vehicle", "AB12CDE").status == 0)
         _ = try await fixture.capture(22_000)
         #expect(try await fixture.ctl("arrive", "--bridge", "in", "--movement", "M1").status == 0)

@@ -67,7 +67,8 @@ struct CaptureTests {
     func settleTimeIsReal(replies: [Int], captured: Int?) {
         var machine = CaptureStateMachine(
             settings: CaptureSettings(
-                division: Mass(20, .kilograms), settle: .milliseconds(600), maximumGap: .milliseconds(400)))
+                division: Mass(20, .kilograms), settle: .milliseconds(600), maximumGap: .milliseconds(400),
+                zeroDwell: .zero))
         _ = machine.receive(IndicatorSample(weight: .zero, status: .stable, time: .zero))
         var capturedAt: Int?
         for (index, reply) in replies.enumerated() {
@@ -98,7 +99,7 @@ struct CaptureTests {
     @Test("jitter within ±1 division keeps the window; the recorded weight is the reading at capture")
     func jitterInsideOneDivision() {
         var driver = Driver()
-        driver.feed(0)
+        driver.feed(0, count: 3)
         for weight: Int64 in [12_340, 12_360, 12_320, 12_340, 12_360, 12_340, 12_320, 12_340, 12_360, 12_340, 12_360] {
             driver.feed(weight)
         }
@@ -108,7 +109,7 @@ struct CaptureTests {
     @Test("a step larger than one division restarts the window")
     func jitterOutsideOneDivision() {
         var driver = Driver()
-        driver.feed(0)
+        driver.feed(0, count: 3)
         driver.feed(12_340, count: 10)
         driver.feed(12_380)  // two divisions away: new window starts here
         driver.feed(12_380, count: 9)
@@ -120,7 +121,7 @@ struct CaptureTests {
     @Test("the motion bit flapping inside the window restarts it every time")
     func motionFlapping() {
         var driver = Driver()
-        driver.feed(0)
+        driver.feed(0, count: 3)
         for _ in 0..<20 {
             driver.feed(12_340, count: 5)
             driver.feed(12_340, [])
@@ -137,7 +138,7 @@ struct CaptureTests {
         ])
     func faultMidWindow(fault: IndicatorStatus) {
         var driver = Driver()
-        driver.feed(0)
+        driver.feed(0, count: 3)
         driver.feed(12_340, count: 6)
         driver.feed(12_340, [.stable, fault])
         driver.feed(12_340, count: 10)
@@ -149,7 +150,7 @@ struct CaptureTests {
     @Test("communication loss mid-window discards it")
     func communicationLoss() {
         var driver = Driver()
-        driver.feed(0)
+        driver.feed(0, count: 3)
         driver.feed(12_340, count: 8)
         driver.machine.communicationLost()
         driver.feed(12_340, count: 10)
@@ -161,14 +162,38 @@ struct CaptureTests {
     @Test("a weight that never returns to zero yields no second capture; zero re-arms")
     func noSecondCaptureWithoutZero() {
         var driver = Driver()
-        driver.feed(0)
+        driver.feed(0, count: 3)
         driver.feed(12_340, count: 11)
         driver.feed(400, count: 20)  // partly off, still above ¼ division
         driver.feed(8_000, count: 20)  // another vehicle drives on without the deck emptying
         #expect(driver.captures.count == 1)
-        driver.feedGrams(5_000)  // within ¼ division (5 kg) of zero
+        driver.feedGrams(5_000, count: 3)  // within ¼ division (5 kg) of zero
         driver.feed(8_000, count: 11)
         #expect(driver.captures.map(\.sample.weight) == [Mass(12_340, .kilograms), Mass(8_000, .kilograms)])
+    }
+
+    @Test("re-arming needs the deck at zero for the dwell time: one zero reading under a vehicle is not enough")
+    func reArmingNeedsZeroDwell() {
+        var driver = Driver()
+        driver.feed(0, count: 3)  // 400 ms at zero: armed
+        driver.feed(12_340, count: 11)
+        #expect(driver.captures.count == 1)
+        // A gateway answers one all-zero block (no flags) while the vehicle stands, then two.
+        driver.feed(0, [], count: 1)
+        driver.feed(12_340, count: 11)
+        driver.feed(0, [], count: 2)
+        driver.feed(12_340, count: 11)
+        #expect(driver.captures.count == 1, "re-armed by a glitch")
+        // Zero readings with a gap longer than two poll intervals do not make a dwell either.
+        driver.feed(0, count: 2)
+        driver.time += .milliseconds(400)
+        driver.feed(0, count: 1)
+        driver.feed(12_340, count: 11)
+        #expect(driver.captures.count == 1)
+        // The vehicle really leaves: three zero readings (400 ms), and the next one is captured.
+        driver.feed(0, count: 3)
+        driver.feed(15_000, count: 11)
+        #expect(driver.captures.map(\.sample.weight.grams) == [12_340_000, 15_000_000])
     }
 
     @Test("the centre-of-zero bit arms even when the reading is just outside ¼ division")
@@ -176,7 +201,7 @@ struct CaptureTests {
         var driver = Driver()
         driver.feedGrams(5_001)
         #expect(driver.machine.phase == .waitingForZero)
-        driver.feedGrams(5_001, [.stable, .centreOfZero])
+        driver.feedGrams(5_001, [.stable, .centreOfZero], count: 3)
         #expect(driver.machine.phase == .armed)
     }
 
@@ -190,7 +215,7 @@ struct CaptureTests {
     @Test("below the arming threshold (20 divisions) nothing is captured; at it, a capture")
     func armingThreshold() {
         var driver = Driver()
-        driver.feed(0)
+        driver.feed(0, count: 3)
         driver.feed(380, count: 30)
         #expect(driver.captures.isEmpty)
         driver.feed(400, count: 11)
@@ -207,7 +232,7 @@ struct CaptureTests {
     @Test("transaction mode: the counter must advance; the weight read with it is recorded")
     func transactionCounter() {
         var driver = Driver(settings: CaptureSettings(division: Mass(20, .kilograms), transaction: .counter))
-        driver.feed(0, counter: 41)
+        driver.feed(0, count: 3, counter: 41)
         driver.feed(12_340, count: 30, counter: 41)
         #expect(driver.captures.isEmpty)
         driver.feed(12_360, counter: 42)
@@ -218,7 +243,7 @@ struct CaptureTests {
     @Test("transaction mode with a print command asks once, then captures when the counter moves")
     func transactionPrintCommand() {
         var driver = Driver(settings: CaptureSettings(division: Mass(20, .kilograms), transaction: .printCommand))
-        driver.feed(0, counter: 7)
+        driver.feed(0, count: 3, counter: 7)
         driver.feed(12_340, count: 15, counter: 7)
         #expect(driver.printRequests == 1)
         driver.feed(12_340, counter: 8)
@@ -228,7 +253,7 @@ struct CaptureTests {
     @Test("transaction mode: a reading without its counter is a read error that ends the window")
     func transactionMissingCounter() {
         var driver = Driver(settings: CaptureSettings(division: Mass(20, .kilograms), transaction: .counter))
-        driver.feed(0, counter: 1)
+        driver.feed(0, count: 3, counter: 1)
         driver.feed(12_340, count: 11, counter: 1)
         driver.feed(12_340)
         driver.feed(12_340, counter: 2)

@@ -252,9 +252,52 @@ struct LifecycleTests {
     }
 }
 
+extension ArrivalBoard {
+    /// Routes a capture a minute after `t0`, with the standard half-hour expiry.
+    fileprivate mutating func route(captureOn bridge: String) -> WeighingRoute {
+        route(captureOn: bridge, at: t0.adding(seconds: 60), expiry: DecisionPolicy.standard.arrivalExpiry)
+    }
+}
+
 @Suite("Arrivals and routing of captures")
 struct ArrivalTests {
     private let vehicle = VehicleRegistration("AB12CDE")!
+
+    @Test("a weighing goes to the right movement or to nobody: an announcement expires and can be withdrawn")
+    func staleArrivalsExpire() {
+        var board = ArrivalBoard()
+        let stale = Arrival(bridge: "in", subject: .movement("M1"), at: t0)
+        board.announce(stale)
+        // Six hours later a site loader crosses the bridge: not M1's weight.
+        #expect(
+            board.route(captureOn: "in", at: t0.adding(seconds: 6 * 3_600), expiry: .seconds(1_800))
+                == .expired([stale]))
+        #expect(board.pending["in"] == [])
+        // A fresh announcement beside a stale one takes the capture; the stale one goes.
+        board.announce(stale)
+        let fresh = Arrival(bridge: "in", subject: .movement("M2"), at: t0.adding(seconds: 3_600))
+        board.announce(fresh)
+        #expect(board.route(captureOn: "in", at: t0.adding(seconds: 3_660), expiry: .seconds(1_800)) == .movement("M2"))
+        #expect(board.pending["in"] == [])
+        // Exactly at the expiry it still counts.
+        board.announce(stale)
+        #expect(board.route(captureOn: "in", at: t0.adding(seconds: 1_800), expiry: .seconds(1_800)) == .movement("M1"))
+    }
+
+    @Test("a capture routed earlier keeps its route: the board only loses what that route consumed")
+    func earlierRouteIsKept() {
+        var board = ArrivalBoard()
+        board.announce(Arrival(bridge: "in", subject: .movement("M1"), at: t0))
+        var snapshot = board
+        let route = snapshot.route(captureOn: "in")
+        #expect(route == .movement("M1"))
+        // Meanwhile M1 is announced on "out" and M2 on "in": the held capture still goes to M1.
+        board.announce(Arrival(bridge: "out", subject: .movement("M1"), at: t0.adding(seconds: 5)))
+        board.announce(Arrival(bridge: "in", subject: .movement("M2"), at: t0.adding(seconds: 6)))
+        board.consume(route, on: "in")
+        #expect(board.pending["in"]?.map(\.subject) == [.movement("M2")])
+        #expect(board.pending["out"]?.map(\.subject) == [.movement("M1")])
+    }
 
     @Test("one announcement takes the next capture; nothing announced is unannounced")
     func oneAnnouncementOneCapture() {

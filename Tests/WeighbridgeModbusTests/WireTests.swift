@@ -158,18 +158,20 @@ struct AcquisitionTests {
                 try await waitFor("\(polls) polls", in: log) { $0.readings >= before + polls }
             }
             try await waitFor("the first poll, at zero", in: log) { $0.readings == 1 }
+            try await advance(50)
+            try await advance(50)  // 100 ms at zero, two poll intervals: armed
             simulator.show(gross: Mass(24_000, .kilograms))
-            try await advance(50)  // the window opens at 50 ms
-            // The machine stalls: the poll due at 100 ms runs at 550 ms, and one more at once to
-            // catch up. Nobody watched the weight for 500 ms: the window starts again at 550 ms.
+            try await advance(50)  // the window opens at 150 ms
+            // The machine stalls: the poll due at 200 ms runs at 650 ms, and one more at once to
+            // catch up. Nobody watched the weight for 500 ms: the window starts again at 650 ms.
             try await advance(500, polls: 2)
-            var elapsed = 550
-            while log.captures.isEmpty, elapsed < 2_000 {
+            var elapsed = 650
+            while log.captures.isEmpty, elapsed < 2_100 {
                 try await advance(50)
                 elapsed += 50
             }
             #expect(log.captures.count == 1)
-            #expect(elapsed >= 1_150, "captured \(elapsed - 550) ms after the stall, with 600 ms to settle")
+            #expect(elapsed >= 1_250, "captured \(elapsed - 650) ms after the stall, with 600 ms to settle")
         }
     }
 

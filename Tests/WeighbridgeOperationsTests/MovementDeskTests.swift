@@ -30,11 +30,14 @@ private final class Fixture: Sendable {
             vehicle: VehicleRegistration(vehicle))
     }
 
-    func capture(_ kilograms: Int64, bridge: String = "in") async throws -> CaptureOutcome {
+    func capture(_ kilograms: Int64, bridge: String = "in", at time: Timestamp = t0, route: WeighingRoute? = nil)
+        async throws -> CaptureOutcome
+    {
         try await desk.recordCapture(
             WeighingEvidence(
-                bridge: bridge, weight: Mass(kilograms, .kilograms), division: Mass(20, .kilograms), weighedAt: t0,
-                status: .stable, legalID: nil, instrumentID: "sim", rawRegisters: [1, 2, 3], route: .unannounced))
+                bridge: bridge, weight: Mass(kilograms, .kilograms), division: Mass(20, .kilograms), weighedAt: time,
+                status: .stable, legalID: nil, instrumentID: "sim", rawRegisters: [1, 2, 3], route: .unannounced),
+            route: route)
     }
 
     func state(_ id: String) async throws -> MovementState? {
@@ -108,7 +111,55 @@ struct MovementDeskTests {
         }
         let kept = try await fixture.store.read { try $0.unattributedWeighings() }
         #expect(kept.map(\.ticket) == [weighing.ticket])
+        // The rejection withdrew M1's announcement: the weighing was nobody's.
+        #expect(weighing.evidence.route == .unannounced)
         #expect(try await fixture.state("M1") == .rejected)
+    }
+
+    @Test("a weighing goes to the right movement or to nobody: stale, withdrawn and re-routed announcements")
+    func weighingGoesToTheRightMovementOrNobody() async throws {
+        let fixture = try Fixture()
+        for id in ["M1", "M2", "M3"] {
+            _ = try await fixture.desk.expect(
+                try fixture.movement(id, vehicle: "AB12CD\(id.last!)"), receipt: nil, by: "wms")
+        }
+        // M1 announced, the driver turned round before the deck; six hours later a loader crosses.
+        _ = try await fixture.desk.arrive(bridge: "in", target: .movement("M1"), by: "anpr")
+        guard case .unattributed(let stale) = try await fixture.capture(9_000, at: t0.adding(seconds: 6 * 3_600))
+        else {
+            Issue.record("a six-hour-old announcement took the weighing")
+            return
+        }
+        guard case .expired(let arrivals) = stale.evidence.route else {
+            Issue.record("route \(stale.evidence.route)")
+            return
+        }
+        #expect(arrivals.map(\.subject) == [.movement("M1")])
+        // Withdrawn with `depart`: the next vehicle is unannounced.
+        _ = try await fixture.desk.arrive(bridge: "in", target: .movement("M2"), by: "anpr")
+        #expect(
+            try await fixture.desk.depart(target: .vehicle(VehicleRegistration("AB12CD2")!), by: "kiosk").bridge == "in"
+        )
+        await #expect(throws: DeskError.self) {
+            _ = try await fixture.desk.depart(target: .movement("M2"), by: "kiosk")
+        }
+        guard case .unattributed(let unannounced) = try await fixture.capture(9_000) else {
+            Issue.record("a withdrawn announcement took the weighing")
+            return
+        }
+        #expect(unannounced.evidence.route == .unannounced)
+        // A capture that could not be recorded at once keeps the route it had when it was
+        // weighed: M3 is re-announced on "out" and M1 on "in" meanwhile; it still goes to M3.
+        _ = try await fixture.desk.arrive(bridge: "in", target: .movement("M3"), by: "anpr")
+        let route = try await fixture.desk.route(captureOn: "in", at: t0)
+        #expect(route == .movement("M3"))
+        _ = try await fixture.desk.arrive(bridge: "out", target: .movement("M3"), by: "anpr")
+        _ = try await fixture.desk.arrive(bridge: "in", target: .movement("M1"), by: "anpr")
+        guard case .movement("M3", _, _) = try await fixture.capture(22_000, route: route) else {
+            Issue.record("the held capture was routed against the board as it is now")
+            return
+        }
+        #expect(try await fixture.state("M1") == .arrived)
     }
 
     @Test("a registration matching two open movements is refused: the daemon never guesses")
