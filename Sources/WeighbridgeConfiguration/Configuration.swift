@@ -1,3 +1,4 @@
+internal import Glibc
 public import WeighbridgeCore
 
 /// The whole of `weighbridged.toml`, validated and typed. Every key is documented, with its
@@ -72,6 +73,19 @@ public enum SecretSource: Sendable, Hashable, CustomStringConvertible {
         case .credential(let name): "credential \(name)"
         case .file(let path): "file \(path)"
         }
+    }
+
+    /// What is wrong with how the secret is kept, if anything: a plain file that its group or
+    /// others can read (it belongs to the service user alone). A credential systemd passes is
+    /// systemd's to protect.
+    public var exposure: String? {
+        guard case .file(let path) = self else { return nil }
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }  // reading it names what is missing
+        let mode = info.st_mode & 0o777
+        guard mode & 0o077 != 0 else { return nil }
+        return "\(path) can be read by its group or others (mode \(String(mode, radix: 8))): "
+            + "chmod 600 it, owned by the service user"
     }
 }
 

@@ -193,7 +193,15 @@ private struct ConfigurationSchema {
                 oauthTable.report(nil, "[api.oauth] is only used with api.profile = \"defra-receipt\"")
                 oauthValid = false
             } else {
-                let tokenURL = oauthTable.requiredString("token_url", why: "Defra's Cognito token endpoint")
+                var tokenURL = oauthTable.requiredString("token_url", why: "Defra's Cognito token endpoint")
+                if let url = tokenURL, !Self.isAcceptableBaseURL(url) {
+                    // The client secret travels in it, as HTTP Basic.
+                    oauthTable.report(
+                        "token_url",
+                        "\"\(url)\" must be an https:// URL (plain http:// only to a loopback host, "
+                            + "such as the local dwt-sandbox): the client secret is sent to it")
+                    tokenURL = nil
+                }
                 let clientID = oauthTable.requiredString("client_id")
                 let apiCode = oauthTable.requiredString("api_code", why: "the organisation's apiCode UUID")
                 if let apiCode, UUID(uuidString: apiCode) == nil {
@@ -223,7 +231,7 @@ private struct ConfigurationSchema {
             backoffBaseMilliseconds: base, backoffCapMilliseconds: cap, oauth: oauth)
     }
 
-    /// Reports go over TLS; plain HTTP is only for a stand-in on this machine.
+    /// Reports and secrets go over TLS; plain HTTP is only for a stand-in on this machine.
     private static func isAcceptableBaseURL(_ url: String) -> Bool {
         guard let components = URLComponents(string: url), let host = components.host, !host.isEmpty else {
             return false

@@ -8,6 +8,9 @@ public enum ControlProtocol {
     public static let version = 1
     /// The longest request line accepted, newline excluded.
     public static let maximumLineLength = 65_536
+    /// The longest string argument accepted (a reason, an id, a name), in characters; a
+    /// movement id is held to 128 and a reason to 500 of them.
+    public static let maximumArgumentLength = 500
 }
 
 /// A refusal with a stable code that scripts can rely on, and a message for people.
@@ -168,9 +171,19 @@ private struct Arguments {
         return fields[name]
     }
 
+    /// A string argument. Every one comes from outside and may reach the journal, a terminal or
+    /// an HTTP header: control characters are refused, and so is more than
+    /// `ControlProtocol.maximumArgumentLength` characters.
     mutating func string(_ name: String) throws -> String? {
         guard let value = value(name) else { return nil }
         guard case .string(let text) = value else { throw ControlError(.invalidArgument, "\(name) must be a string") }
+        guard !text.containsControlCharacters else {
+            throw ControlError(.invalidArgument, "\(name) holds control characters")
+        }
+        guard text.count <= ControlProtocol.maximumArgumentLength else {
+            throw ControlError(
+                .invalidArgument, "\(name) is longer than \(ControlProtocol.maximumArgumentLength) characters")
+        }
         return text
     }
 

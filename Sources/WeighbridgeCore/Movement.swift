@@ -19,7 +19,9 @@ public struct Movement: Sendable, Hashable, Codable {
         carrier: String? = nil, prenotifiedAt: Timestamp? = nil
     ) throws(MovementError) {
         let trimmedID = id.trimmingWhitespace
-        guard !trimmedID.isEmpty, trimmedID.count <= 128 else { throw .invalidID(id) }
+        guard !trimmedID.isEmpty, trimmedID.count <= 128, !trimmedID.containsControlCharacters else {
+            throw .invalidID(id)
+        }
         guard declared.grams > 0 else { throw .declaredNotPositive(declared) }
         guard !ewcCodes.isEmpty else { throw .noEWCCode }
         self.id = trimmedID
@@ -39,7 +41,8 @@ public enum MovementError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .invalidID(let id): "movement id \"\(id)\" must be 1 to 128 characters"
+        case .invalidID(let id):
+            "movement id \(id.debugDescription) must be 1 to 128 characters, without control characters"
         case .declaredNotPositive(let mass): "declared weight \(mass) must be more than zero"
         case .noEWCCode: "a movement needs at least one EWC code"
         }
@@ -132,4 +135,15 @@ public enum OutboxState: String, Sendable, Hashable, Codable, CaseIterable {
     case parked
     /// Sent, but whether it arrived cannot be known (a non-idempotent POST); an operator decides.
     case unknown
+}
+
+extension StringProtocol {
+    /// Whether the text holds a control character (C0, DEL, C1) or a line or paragraph
+    /// separator: text from outside that reaches the journal, a terminal or an HTTP header must
+    /// not be able to start a line, move the cursor or end a header.
+    public var containsControlCharacters: Bool {
+        unicodeScalars.contains {
+            $0.value < 0x20 || (0x7F...0x9F).contains($0.value) || $0.value == 0x2028 || $0.value == 0x2029
+        }
+    }
 }

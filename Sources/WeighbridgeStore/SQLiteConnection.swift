@@ -26,6 +26,11 @@ final class SQLiteConnection {
         self.handle = pointer
         self.path = path
         sqlite3_extended_result_codes(pointer, 1)
+        // Keep the -wal and -shm files when the last connection closes (the WAL is emptied, not
+        // deleted): opening the store again then creates no file, so the daemon can start on a
+        // full disk, take what it can in memory, and write once space returns.
+        var persist: Int32 = 1
+        sqlite3_file_control(pointer, "main", SQLITE_FCNTL_PERSIST_WAL, &persist)
     }
 
     deinit {

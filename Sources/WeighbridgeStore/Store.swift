@@ -14,17 +14,21 @@ public actor Store {
     private let connection: SQLiteConnection
     private let reader: StoreReader
     private let heads = StoreTransaction.Heads()
+    /// Held for as long as the store is open: one daemon per store.
+    private let lock: StoreLock
     /// Whether the reports a stopped daemon left in flight have been settled.
     private var interruptedSendsSettled = false
 
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
-    /// Opens the database at `path`, creating it if needed: checks its integrity, refuses a
+    /// Opens the database at `path`, creating it if needed, and only if no other process has it
+    /// open (`busy` then, and nothing is touched): checks its integrity, refuses a
     /// corrupt or newer-schema file without writing to it, migrates an older one, and settles
     /// reports that a crash interrupted mid-send (idempotent ones go back to pending; the others
     /// become `unknown`, since whether they arrived cannot be known). A full or read-only disk
     /// does not stop the opening: the settling waits for `settleInterruptedSends(at:)`.
     public init(path: String, now: Timestamp) throws(StoreError) {
+        lock = try StoreLock(database: path)
         executor = BlockingSerialExecutor(label: "weighbridged.store")
         connection = try SQLiteConnection(path: path)
         try Self.prepare(connection)

@@ -48,5 +48,9 @@ struct CheckConfig: ParsableCommand {
         let configuration = try options.load()
         print("# \(options.path): valid")
         print(configuration.rendered())
+        let secrets = [configuration.api.token] + (configuration.api.oauth.map { [$0.clientSecret] } ?? [])
+        for warning in secrets.compactMap(\.exposure) {
+            FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
+        }
     }
 }

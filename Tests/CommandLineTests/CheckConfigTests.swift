@@ -43,6 +43,24 @@ struct CheckConfigTests {
         #expect(result.output.contains("tolerance_percent = 5"))
     }
 
+    @Test("check-config warns on a secret file its group or others can read, and not on one kept 0600")
+    func warnsOnReadableSecret() async throws {
+        let secret = FileManager.default.temporaryDirectory.appendingPathComponent("token-\(UUID().uuidString)").path
+        try "sandbox-brief-token".write(toFile: secret, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: secret) }
+        let path = try writeVariant(
+            of: "demo.toml", replacing: "token_file = \"/tmp/weighbridged-demo/dwt-token\"",
+            with: "token_file = \"\(secret)\"")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        for (mode, warned) in [(0o644, true), (0o640, true), (0o600, false)] {
+            #expect(chmod(secret, mode_t(mode)) == 0)
+            let result = try await run("weighbridged", ["check-config", "--config", path])
+            #expect(result.status == 0, "\(result.error)")
+            #expect(result.error.contains("warning: \(secret) can be read by its group or others") == warned, "\(mode)")
+            #expect(!result.error.contains("sandbox-brief-token") && !result.output.contains("sandbox-brief-token"))
+        }
+    }
+
     @Test("WEIGHBRIDGED_CONFIG names the file when --config is not given")
     func environmentOverride() async throws {
         let path = repositoryRoot.appendingPathComponent("etc/demo.toml").path

@@ -39,6 +39,19 @@ struct EndToEndTests {
         #expect(result.error.contains(site.directory + "/token"), "\(result.error)")
     }
 
+    @Test("one daemon per store: a second instance exits with a clear message, touching neither socket nor store")
+    func secondInstanceIsRefused() async throws {
+        let site = try await SiteHarness(profile: .brief)
+        try await site.start()
+        let socket = site.directory + "/control.sock"
+        let inode = try FileManager.default.attributesOfItem(atPath: socket)[.systemFileNumber] as? Int
+        let second = try await run("weighbridged", ["--config", site.configuration])
+        #expect(second.status == 73, "\(second.error)")
+        #expect(second.error.contains("another weighbridged is already using this store"), "\(second.error)")
+        #expect(try FileManager.default.attributesOfItem(atPath: socket)[.systemFileNumber] as? Int == inode)
+        #expect(try await site.ctl("status").status == 0)
+    }
+
     @Test("defra-receipt: within tolerance → exactly one receipt POST with the weighed net, tracking id kept")
     func defraReceipt() async throws {
         let site = try await SiteHarness(profile: .defraReceipt)

@@ -139,6 +139,26 @@ struct ConfigurationTests {
             ]))
     }
 
+    @Test(
+        "api.oauth.token_url carries the client secret: https, or plain http only to loopback",
+        arguments: [
+            ("https://auth.example.gov.uk/oauth2/token", true), ("http://127.0.0.1:8080/oauth2/token", true),
+            ("http://auth.example.com/oauth2/token", false), ("ftp://127.0.0.1/token", false),
+        ])
+    func tokenURLTransport(url: String, accepted: Bool) {
+        let text =
+            minimal.replacingOccurrences(of: "profile = \"brief\"", with: "profile = \"defra-receipt\"")
+                + """
+
+                [api.oauth]
+                token_url = "\(url)"
+                client_id = "weighbridged"
+                api_code = "ba6eb330-4f7f-11eb-a2fb-67c34e9ac07c"
+                """
+        let found = problems(text)
+        #expect(found.contains { $0.key == "api.oauth.token_url" } == !accepted, "\(found)")
+    }
+
     @Test("a secret pasted under a wrong key is reported without its value")
     func secretsNeverEchoed() {
         let found = problems(

@@ -105,6 +105,38 @@ struct ControlProtocolTests {
         #expect(errorCode("{\"v\":1,\"cmd\":\"sta\u{01}tus\"}") == .badRequest)
     }
 
+    @Test(
+        "outside text with control characters, or longer than documented, is refused with a clear error",
+        arguments: [
+            (
+                #"{"v":1,"cmd":"expect","movement_id":"M1\n<3>fake","declared_weight_kg":1,"ewc_codes":["200101"]}"#,
+                "control"
+            ),
+            (
+                #"{"v":1,"cmd":"expect","movement_id":"M1\u001b[2J","declared_weight_kg":1,"ewc_codes":["200101"]}"#,
+                "control"
+            ),
+            (#"{"v":1,"cmd":"confirm","movement":"M1","reason":"ok\r\nInjected: yes"}"#, "control"),
+            (#"{"v":1,"cmd":"arrive","bridge":"in\u2028x","movement":"M1"}"#, "control"),
+            (#"{"v":1,"cmd":"resolve","entry":1,"tracking_id":"W\u0085","reason":"r"}"#, "control"),
+            (
+                #"{"v":1,"cmd":"expect","movement_id":"\#(String(repeating: "M", count: 129))","declared_weight_kg":1,"ewc_codes":["200101"]}"#,
+                "1 to 128"
+            ),
+            (
+                #"{"v":1,"cmd":"arrive","bridge":"\#(String(repeating: "b", count: 501))","movement":"M1"}"#,
+                "longer than 500"
+            ),
+        ])
+    func outsideTextIsChecked(line: String, phrase: String) {
+        guard case .failure(let failure) = decode(line) else {
+            Issue.record("accepted: \(line)")
+            return
+        }
+        #expect(failure.error.code == .invalidArgument)
+        #expect(failure.error.message.contains(phrase), "\(failure.error.message)")
+    }
+
     @Test("replies round-trip through the client's reader")
     func replies() throws {
         let ok = ControlResponse.ok(id: .integer(3), .object(["state": .string("held"), "net_kg": .number("10500")]))

@@ -204,6 +204,39 @@ struct DiskFullTests {
     }
 }
 
+@Suite("Start-up with a full disk")
+struct FullDiskStartTests {
+    @Test(
+        "start-up with a full disk works; the send a stop interrupted is settled once space returns",
+        .needs(.root))
+    func startsOnAFullDisk() async throws {
+        let directory = try TemporaryDirectory()
+        let mountPoint = directory.file("small")
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        #expect(try shell("/bin/mount", ["-t", "tmpfs", "-o", "size=2m", "tmpfs", mountPoint]).status == 0)
+        defer { _ = try? shell("/bin/umount", [mountPoint]) }
+        let path = mountPoint + "/db.sqlite"
+        do {
+            let store = try Store(path: path, now: t0)
+            let report = try confirmation("M1")
+            try await store.write(at: t0) { transaction in
+                try transaction.saveMovement(try movement("M1"), receipt: nil)
+                let entry = try transaction.enqueue(report, kind: .receipt, idempotent: false, idempotencyKey: "post")
+                try transaction.transitionOutboxEntry(
+                    id: entry.id, from: .pending, OutboxUpdate(event: .dispatch, attempts: 0, nextAttemptAt: t0))
+            }
+        }
+        // The daemon was killed with the POST in flight; then the disk filled up.
+        _ = try shell("/bin/dd", ["if=/dev/zero", "of=\(mountPoint)/filler", "bs=64k"])
+        let store = try Store(path: path, now: t0.adding(seconds: 60))
+        #expect(try await store.read { try $0.outboxEntries().map(\.state) } == [.sending])
+        await #expect(throws: StoreError.self) { try await store.settleInterruptedSends(at: t0.adding(seconds: 61)) }
+        try FileManager.default.removeItem(atPath: mountPoint + "/filler")
+        try await store.settleInterruptedSends(at: t0.adding(seconds: 62))
+        #expect(try await store.read { try $0.outboxEntries().map(\.state) } == [.unknown])
+    }
+}
+
 @Suite("Read-only disk")
 struct ReadOnlyTests {
     @Test(

@@ -314,6 +314,25 @@ struct StoreOpeningTests {
         }
     }
 
+    @Test("one daemon per store: a second opening is refused at once and touches nothing; closing frees it")
+    func oneDaemonPerStore() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("db.sqlite")
+        do {
+            let first = try Store(path: path, now: t0)
+            _ = try await first.write(at: t0) { try $0.recordWeighing(evidence(22_000)) }
+            let before = try sqlite3(path, "SELECT COUNT(*) FROM audit;")
+            #expect {
+                _ = try Store(path: path, now: t0)
+            } throws: { error in
+                (error as? StoreError)?.code == .busy && "\(error)".contains("another weighbridged")
+            }
+            #expect(try sqlite3(path, "SELECT COUNT(*) FROM audit;") == before)
+            #expect(try await first.read { try $0.unattributedWeighings() }.count == 1)
+        }
+        _ = try Store(path: path, now: t0)
+    }
+
     @Test(
         "migrates from an empty file and from every earlier schema version, keeping data",
         arguments: 0..<Schema.latestVersion)
@@ -322,11 +341,13 @@ struct StoreOpeningTests {
         let path = directory.file("db.sqlite")
         try sqlite3(
             path, Schema.migrations.prefix(version).joined(separator: "\n") + "\nPRAGMA user_version = \(version);")
-        let store = try Store(path: path, now: t0)
-        #expect(try await store.schemaVersion() == Schema.latestVersion)
-        _ = try await store.write(at: t0) { try $0.recordWeighing(evidence(22_000)) }
-        #expect(try await store.verifyAudit().isIntact)
-        // Opening again is a no-op: nothing left to migrate.
+        do {
+            let store = try Store(path: path, now: t0)
+            #expect(try await store.schemaVersion() == Schema.latestVersion)
+            _ = try await store.write(at: t0) { try $0.recordWeighing(evidence(22_000)) }
+            #expect(try await store.verifyAudit().isIntact)
+        }
+        // Opening again (once the first is closed) is a no-op: nothing left to migrate.
         let again = try Store(path: path, now: t0)
         #expect(try await again.read { try $0.unattributedWeighings() }.count == 1)
     }
