@@ -167,14 +167,7 @@ private struct ConfigurationSchema {
         }
         let profile = table.choice("profile", as: APIProfile.self)
         let environment = table.has("environment") ? table.choice("environment", as: APIEnvironment.self) : .sandbox
-        var baseURL = table.string("base_url")
-        if let url = baseURL, !Self.isAcceptableBaseURL(url) {
-            table.report(
-                "base_url",
-                "\"\(url)\" must be an https:// URL (plain http:// only to a loopback host, "
-                    + "such as the local dwt-sandbox)")
-            baseURL = nil
-        }
+        let baseURL = Self.secureURL(table.string("base_url"), key: "base_url", in: &table)
         let caFile = table.string("ca_file")
         let token = secret(
             &table, credentialKey: "token_credential", fileKey: "token_file", defaultCredential: "dwt-token")
@@ -193,15 +186,10 @@ private struct ConfigurationSchema {
                 oauthTable.report(nil, "[api.oauth] is only used with api.profile = \"defra-receipt\"")
                 oauthValid = false
             } else {
-                var tokenURL = oauthTable.requiredString("token_url", why: "Defra's Cognito token endpoint")
-                if let url = tokenURL, !Self.isAcceptableBaseURL(url) {
-                    // The client secret travels in it, as HTTP Basic.
-                    oauthTable.report(
-                        "token_url",
-                        "\"\(url)\" must be an https:// URL (plain http:// only to a loopback host, "
-                            + "such as the local dwt-sandbox): the client secret is sent to it")
-                    tokenURL = nil
-                }
+                // The client secret travels to it, as HTTP Basic.
+                let tokenURL = Self.secureURL(
+                    oauthTable.requiredString("token_url", why: "Defra's Cognito token endpoint"), key: "token_url",
+                    in: &oauthTable)
                 let clientID = oauthTable.requiredString("client_id")
                 let apiCode = oauthTable.requiredString("api_code", why: "the organisation's apiCode UUID")
                 if let apiCode, UUID(uuidString: apiCode) == nil {
@@ -229,6 +217,19 @@ private struct ConfigurationSchema {
             baseURL: baseURL ?? APIConfiguration.defaultBaseURL(profile: profile, environment: environment),
             token: token, caFile: caFile, timeoutSeconds: timeout, maxInFlight: inFlight,
             backoffBaseMilliseconds: base, backoffCapMilliseconds: cap, oauth: oauth)
+    }
+
+    /// `url` if it is one reports and secrets may go to, else nil with the problem reported.
+    private static func secureURL(_ url: String?, key: String, in table: inout TableReader) -> String? {
+        guard let url else { return nil }
+        guard isAcceptableBaseURL(url) else {
+            table.report(
+                key,
+                "\"\(url)\" must be an https:// URL (plain http:// only to a loopback host, such as the local "
+                    + "dwt-sandbox)")
+            return nil
+        }
+        return url
     }
 
     /// Reports and secrets go over TLS; plain HTTP is only for a stand-in on this machine.

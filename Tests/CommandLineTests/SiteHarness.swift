@@ -178,12 +178,14 @@ final class SiteHarness: @unchecked Sendable {
                 productsDirectory.appendingPathComponent("weighbridged").path, "--config", configuration,
             ], environment: environment, errorTo: daemonLog)
         self.daemon = daemon
+        // Up when its socket answers and its bridge is armed: the deck has read zero for the
+        // zero dwell, so the next vehicle is captured (one driven on earlier would not be).
         let deadline = ContinuousClock.now + .seconds(20)
         while ContinuousClock.now < deadline, daemon.process.isRunning {
-            if try await ctl("status").status == 0 { return }
+            if try await ctl("bridges", "--json").output.contains(#""phase":"armed""#) { return }
             try await Task.sleep(for: .milliseconds(50))
         }
-        Issue.record("the daemon did not come up: \(log)")
+        Issue.record("the daemon did not come up with its bridge armed: \(log)")
     }
 
     func killDaemon() { daemon?.kill() }

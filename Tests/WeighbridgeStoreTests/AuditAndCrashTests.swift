@@ -169,17 +169,30 @@ struct CrashTests {
     }
 }
 
+/// A small tmpfs mounted for one test; `unmount()` it when done. Needs root.
+private struct SmallDisk {
+    let directory: TemporaryDirectory
+    let mountPoint: String
+
+    init(megabytes: Int) throws {
+        directory = try TemporaryDirectory()
+        mountPoint = directory.file("small")
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        #expect(try shell("/bin/mount", ["-t", "tmpfs", "-o", "size=\(megabytes)m", "tmpfs", mountPoint]).status == 0)
+    }
+
+    func unmount() { _ = try? shell("/bin/umount", [mountPoint]) }
+}
+
 @Suite("Disk full")
 struct DiskFullTests {
     @Test(
         "a write that cannot reach the disk fails clearly, keeps nothing half-written, and the store recovers",
         .needs(.root))
     func diskFull() async throws {
-        let directory = try TemporaryDirectory()
-        let mountPoint = directory.file("small")
-        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
-        #expect(try shell("/bin/mount", ["-t", "tmpfs", "-o", "size=2m", "tmpfs", mountPoint]).status == 0)
-        defer { _ = try? shell("/bin/umount", [mountPoint]) }
+        let disk = try SmallDisk(megabytes: 2)
+        defer { disk.unmount() }
+        let mountPoint = disk.mountPoint
         let path = mountPoint + "/db.sqlite"
         let store = try Store(path: path, now: t0)
         // Fill the disk around the database, leaving room for a few hundred writes.
@@ -210,11 +223,9 @@ struct FullDiskStartTests {
         "start-up with a full disk works; the send a stop interrupted is settled once space returns",
         .needs(.root))
     func startsOnAFullDisk() async throws {
-        let directory = try TemporaryDirectory()
-        let mountPoint = directory.file("small")
-        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
-        #expect(try shell("/bin/mount", ["-t", "tmpfs", "-o", "size=2m", "tmpfs", mountPoint]).status == 0)
-        defer { _ = try? shell("/bin/umount", [mountPoint]) }
+        let disk = try SmallDisk(megabytes: 2)
+        defer { disk.unmount() }
+        let mountPoint = disk.mountPoint
         let path = mountPoint + "/db.sqlite"
         do {
             let store = try Store(path: path, now: t0)

@@ -177,14 +177,23 @@ level = "info"
             self.wait_until_answering()
 
     def wait_until_answering(self, timeout=60):
+        """Until the control socket answers and each bridge is armed: the daemon re-arms only after
+        the deck has read zero for its zero dwell, so a vehicle driven on sooner is not captured.
+        A bridge with a load on it (a vehicle was on the deck when the daemon stopped) is left to
+        re-arm when that vehicle leaves."""
         deadline = time.monotonic() + timeout
+        bridges = None
         while True:
             try:
-                return self.ctl("status")
+                bridges = self.ctl("bridges")
+                if all(b["phase"] != "waiting_for_zero" or b["weight_kg"] != 0 for b in bridges):
+                    return self.ctl("status")
             except DaemonDown:
                 if time.monotonic() > deadline:
                     raise
-                time.sleep(0.05)
+            if time.monotonic() > deadline:
+                raise DaemonDown(f"a bridge did not arm within {timeout} s: {bridges}")
+            time.sleep(0.05)
 
     def daemon_alive(self):
         return self.daemon is not None and self.daemon.poll() is None
