@@ -10,11 +10,18 @@ public struct LiveView: Sendable {
     public var bridges: @Sendable () async -> [JSONValue]
     /// A one-line summary for `status` (and systemd's STATUS=).
     public var summary: @Sendable () async -> String
+    /// Receipts not yet accepted by the API that are due within a day, and those past their
+    /// legal deadline (zero where the profile has no such deadline).
+    public var deadlines: @Sendable () async -> (dueWithinADay: Int, missed: Int)
 
     /// A view from its parts.
-    public init(bridges: @escaping @Sendable () async -> [JSONValue], summary: @escaping @Sendable () async -> String) {
+    public init(
+        bridges: @escaping @Sendable () async -> [JSONValue], summary: @escaping @Sendable () async -> String,
+        deadlines: @escaping @Sendable () async -> (dueWithinADay: Int, missed: Int) = { (0, 0) }
+    ) {
         self.bridges = bridges
         self.summary = summary
+        self.deadlines = deadlines
     }
 }
 
@@ -88,12 +95,15 @@ public struct ControlService: Sendable {
                     unknown: try transaction.outboxEntries(state: .unknown).count
                 )
             }
+            let deadlines = await live.deadlines()
             return .object([
                 "summary": .string(await live.summary()), "held": .integer(counts.held),
                 "discrepancies": .integer(counts.discrepancies), "unattributed": .integer(counts.unattributed.count),
                 "unattributed_tickets": .array(counts.unattributed.map { .integer($0) }),
                 "outbox_pending": .integer(counts.pending), "outbox_parked": .integer(counts.parked),
                 "outbox_unknown": .integer(counts.unknown),
+                "receipts_due_within_a_day": .integer(Int64(deadlines.dueWithinADay)),
+                "receipts_past_deadline": .integer(Int64(deadlines.missed)),
             ])
         case .bridges:
             return .array(await live.bridges())

@@ -31,6 +31,8 @@ public struct ControlError: Error, Sendable, Hashable, CustomStringConvertible {
         case decisionRequired = "decision_required"
         case alreadyAttached = "already_attached"
         case ambiguousVehicle = "ambiguous_vehicle"
+        /// The legal receipt could not be sent as it stands: supply its data first.
+        case receiptDataMissing = "receipt_data_missing"
         case conflict
         case unavailable
         case internalError = "internal"

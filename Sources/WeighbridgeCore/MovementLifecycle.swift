@@ -126,6 +126,16 @@ public struct MovementLifecycle: Sendable, Hashable, Codable {
         }
     }
 
+    /// When the load was received (its first weighing), once it has been weighed: the legal
+    /// clock for reporting its receipt runs from then.
+    public var receivedAt: Timestamp? {
+        switch stage {
+        case .expected, .arrived, .rejected: nil
+        case .weighing(let first, _): first.time
+        case .decided(let net, _, _), .confirmed(let net, _, _), .discrepancy(let net, _, _, _): net.firstWeighedAt
+        }
+    }
+
     /// Whether nothing more can happen to it but corrections.
     public var isTerminal: Bool {
         switch stage {
@@ -175,6 +185,15 @@ public struct MovementLifecycle: Sendable, Hashable, Codable {
             // An operator may confirm a held verdict or a Discrepancy; the confirmation supersedes it.
             switch stage {
             case .decided(let net, let assessment, _), .discrepancy(let net, let assessment, _, _):
+                // A confirmation queues the legal receipt: one that could not be sent as it stands
+                // would be stranded, so the receipt data comes first.
+                guard context.missingReceiptFields.isEmpty else {
+                    throw LifecycleError(
+                        code: "receipt_data_missing",
+                        message: "the receipt cannot be sent as it stands ("
+                            + context.missingReceiptFields.joined(separator: "; ")
+                            + "); supply the receipt data with expect --file, then confirm")
+                }
                 hold = nil
                 return settle(
                     net: net, assessment: assessment, verdict: .confirm, by: .operator(name),

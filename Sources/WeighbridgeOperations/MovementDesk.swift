@@ -111,9 +111,16 @@ public struct MovementDesk: Sendable {
                 do {
                     try lifecycle.update(movement)
                 } catch let error as LifecycleError {
-                    // Held after weighing (receipt data missing, say): the same movement with new
-                    // receipt data is taken, for `release` to judge again; nothing else may change.
-                    guard existing.lifecycle.movement == movement, existing.lifecycle.hold != nil else {
+                    // Weighed, and its receipt not yet accepted (held, a local Discrepancy, or
+                    // confirmed with its receipt refused): the same movement with new receipt
+                    // data is taken, for `release`, `confirm` or `retry` to use; nothing else may
+                    // change.
+                    let receiptPending = try transaction.outboxEntries(ofMovement: movement.id)
+                        .contains { $0.state != .done }
+                    guard existing.lifecycle.movement == movement,
+                        existing.lifecycle.hold != nil || !existing.lifecycle.isTerminal || receiptPending,
+                        existing.lifecycle.state != .rejected
+                    else {
                         throw DeskError(code: error.code, message: "movement \(movement.id): \(error.message)")
                     }
                 }

@@ -71,6 +71,8 @@ public final class DeliveryService: Sendable {
         var alerted: [String: Timestamp] = [:]
         /// Attempts by how they ended, for the metrics.
         var attempts: [String: Int] = [:]
+        /// Receipts against their legal deadline, as the last sweep found them.
+        var deadlines = ReceiptDeadlines()
     }
 
     /// A service draining `store`'s outbox through `sender`.
@@ -99,6 +101,10 @@ public final class DeliveryService: Sendable {
 
     /// Attempts since start by result: delivered, retry, parked, unknown, payment_required.
     public var attemptsByResult: [String: Int] { state.withLock { $0.attempts } }
+
+    /// Receipts not yet accepted that are due within a day, or past their legal deadline, as the
+    /// last sweep (once a minute, `defra-receipt`) found them.
+    public var deadlines: ReceiptDeadlines { state.withLock { $0.deadlines } }
 
     /// When the loop last went round: at least once a minute while it is healthy.
     public var heartbeat: Timestamp? { state.withLock { $0.heartbeat } }
@@ -456,8 +462,10 @@ public final class DeliveryService: Sendable {
 
     // MARK: Deadlines
 
-    /// Once a minute: the legal deadline of every receipt not yet accepted (notice a day before,
-    /// error hourly once missed), and local Discrepancies left unresolved for a working day.
+    /// Once a minute: the legal deadline of every load received and not yet accepted by the API
+    /// (notice a day before, error hourly once missed): those whose report waits in the outbox in
+    /// any state, and those with none yet (held for any reason, a local Discrepancy, waiting for
+    /// its second weighing). Local Discrepancies left unresolved for a working day are named too.
     private func sweepIfDue(at time: Timestamp) async {
         guard settings.tracksReceiptDeadline else { return }
         let due = state.withLock { loop in
@@ -467,43 +475,42 @@ public final class DeliveryService: Sendable {
         }
         guard due else { return }
         let waiting: [OutboxEntry]
-        let discrepancies: [StoredMovement]
+        let unreported: [StoredMovement]
         do {
-            (waiting, discrepancies) = try await store.read { transaction in
-                (
-                    try OutboxState.allCases.filter { $0 != .done }.flatMap {
-                        try transaction.outboxEntries(state: $0)
-                    },
-                    try transaction.movements(state: .discrepancy)
-                )
+            (waiting, unreported) = try await store.read { transaction in
+                let waiting = try OutboxState.allCases.filter { $0 != .done }.flatMap {
+                    try transaction.outboxEntries(state: $0)
+                }
+                let queued = Set(waiting.map(\.movementID))
+                let unreported = try [MovementState.held, .discrepancy, .weighing].flatMap {
+                    try transaction.movements(state: $0)
+                }.filter { !queued.contains($0.lifecycle.movement.id) }
+                return (waiting, unreported)
             }
         } catch {
             journal.log(LogEvent(.error, "deadline check: cannot read the store: \(error)"))
             return
         }
+        var deadlines = ReceiptDeadlines()
         for entry in waiting {
-            let deadline = calendar.receiptDeadline(receivedAt: entry.report.net.firstWeighedAt)
-            let fields = ["MOVEMENT_ID": entry.movementID, "REPORT_ID": String(entry.id)]
-            if time >= deadline {
-                if shouldAlert(key: "missed-\(entry.id)", at: time, every: 3600) {
-                    journal.log(
-                        LogEvent(
-                            .error,
-                            "receipt of \(entry.movementID) missed its legal deadline \(deadline) "
-                                + "(report \(entry.id) is \(entry.state.rawValue))", fields))
-                }
-            } else if time.milliseconds(to: deadline) <= 86_400_000,
-                shouldAlert(key: "near-\(entry.id)", at: time, every: 365 * 86_400)
-            {
-                journal.log(
-                    LogEvent(
-                        .notice,
-                        "receipt of \(entry.movementID) is due by \(deadline) "
-                            + "(report \(entry.id) is \(entry.state.rawValue))", fields))
-            }
+            track(
+                movement: entry.movementID, receivedAt: entry.report.net.firstWeighedAt,
+                why: "report \(entry.id) is \(entry.state.rawValue)", fields: ["REPORT_ID": String(entry.id)],
+                at: time, into: &deadlines)
         }
-        for movement in discrepancies
-        where calendar.workingDaysElapsed(from: movement.updatedAt, to: time) >= 1 {
+        for movement in unreported {
+            guard let receivedAt = movement.lifecycle.receivedAt else { continue }
+            let why =
+                movement.lifecycle.hold.map { "held: \($0)" } ?? "the movement is \(movement.lifecycle.state.rawValue)"
+            track(
+                movement: movement.lifecycle.movement.id, receivedAt: receivedAt, why: "nothing sent yet, \(why)",
+                fields: [:], at: time, into: &deadlines)
+        }
+        state.withLock { $0.deadlines = deadlines }
+        for movement in unreported
+        where movement.lifecycle.state == .discrepancy
+            && calendar.workingDaysElapsed(from: movement.updatedAt, to: time) >= 1
+        {
             let id = movement.lifecycle.movement.id
             guard shouldAlert(key: "discrepancy-\(id)", at: time, every: 3600) else { continue }
             journal.log(
@@ -514,6 +521,28 @@ public final class DeliveryService: Sendable {
         }
     }
 
+    /// Counts one receipt against its deadline and gives its notice or error when one is due.
+    private func track(
+        movement id: String, receivedAt: Timestamp, why: String, fields: [String: String], at time: Timestamp,
+        into deadlines: inout ReceiptDeadlines
+    ) {
+        let deadline = calendar.receiptDeadline(receivedAt: receivedAt)
+        var fields = fields
+        fields["MOVEMENT_ID"] = id
+        if time >= deadline {
+            deadlines.missed += 1
+            if shouldAlert(key: "missed-\(id)", at: time, every: 3600) {
+                journal.log(
+                    LogEvent(.error, "receipt of \(id) missed its legal deadline \(deadline) (\(why))", fields))
+            }
+        } else if time.milliseconds(to: deadline) <= 86_400_000 {
+            deadlines.dueWithinADay += 1
+            if shouldAlert(key: "near-\(id)", at: time, every: 365 * 86_400) {
+                journal.log(LogEvent(.notice, "receipt of \(id) is due by \(deadline) (\(why))", fields))
+            }
+        }
+    }
+
     private func shouldAlert(key: String, at time: Timestamp, every seconds: Int64) -> Bool {
         state.withLock { loop in
             if let last = loop.alerted[key], last.milliseconds(to: time) < seconds * 1000 { return false }
@@ -521,6 +550,14 @@ public final class DeliveryService: Sendable {
             return true
         }
     }
+}
+
+/// Receipts not yet accepted by the API, against the two-working-day legal deadline.
+public struct ReceiptDeadlines: Sendable, Hashable {
+    /// Due within a day.
+    public var dueWithinADay = 0
+    /// Past their deadline.
+    public var missed = 0
 }
 
 /// Wakes a waiting loop early; a ring with nobody waiting is kept for the next wait.

@@ -126,35 +126,11 @@ public actor Store {
         try await reader.read(body)
     }
 
-    /// Checks the whole audit chain and names the first entry that breaks it.
-    public func verifyAudit() throws(StoreError) -> AuditVerification {
-        let statement = try connection.prepare(
-            "SELECT seq, at_ms, kind, actor, subject, detail, prev_hash, hash FROM audit ORDER BY seq",
-            operation: "verify audit")
-        defer { statement.finish() }
-        var expectedSequence: Int64 = 1
-        var previous = AuditChain.genesis
-        while try statement.step() {
-            let sequence = statement.integer(0)
-            guard sequence == expectedSequence else {
-                return .broken(
-                    sequence: expectedSequence,
-                    reason: "entry \(expectedSequence) is missing (next present is \(sequence))")
-            }
-            guard statement.blob(6) == previous else {
-                return .broken(sequence: sequence, reason: "its previous-hash does not match entry \(sequence - 1)")
-            }
-            let hash = AuditChain.hash(
-                previous: previous, sequence: sequence, at: Timestamp(millisecondsSinceEpoch: statement.integer(1)),
-                kind: statement.text(2), actor: statement.text(3), subject: statement.text(4),
-                detail: statement.text(5))
-            guard statement.blob(7) == hash else {
-                return .broken(sequence: sequence, reason: "its content does not match its hash (edited)")
-            }
-            previous = hash
-            expectedSequence += 1
-        }
-        return .intact(entries: expectedSequence - 1, head: previous.hexadecimal)
+    /// Checks the whole audit chain and names the first entry that breaks it. Runs on the
+    /// reader connection, against a snapshot: however long the log, captures and report
+    /// outcomes are written meanwhile.
+    public nonisolated func verifyAudit() async throws -> AuditVerification {
+        try await reader.verifyAudit()
     }
 
     /// Writes a consistent copy of the database to `path` (SQLite's online backup), while the
@@ -190,6 +166,39 @@ private actor StoreReader {
         executor = BlockingSerialExecutor(label: "weighbridged.store.reader")
         connection = try SQLiteConnection(path: path)
         try connection.execute("PRAGMA busy_timeout = 5000; PRAGMA query_only = 1", operation: "configure reader")
+    }
+
+    /// Checks the whole audit chain in one read transaction (a consistent snapshot).
+    func verifyAudit() throws(StoreError) -> AuditVerification {
+        try connection.run("BEGIN DEFERRED", operation: "begin read")
+        defer { try? connection.run("ROLLBACK", operation: "end read") }
+        let statement = try connection.prepare(
+            "SELECT seq, at_ms, kind, actor, subject, detail, prev_hash, hash FROM audit ORDER BY seq",
+            operation: "verify audit")
+        defer { statement.finish() }
+        var expectedSequence: Int64 = 1
+        var previous = AuditChain.genesis
+        while try statement.step() {
+            let sequence = statement.integer(0)
+            guard sequence == expectedSequence else {
+                return .broken(
+                    sequence: expectedSequence,
+                    reason: "entry \(expectedSequence) is missing (next present is \(sequence))")
+            }
+            guard statement.blob(6) == previous else {
+                return .broken(sequence: sequence, reason: "its previous-hash does not match entry \(sequence - 1)")
+            }
+            let hash = AuditChain.hash(
+                previous: previous, sequence: sequence, at: Timestamp(millisecondsSinceEpoch: statement.integer(1)),
+                kind: statement.text(2), actor: statement.text(3), subject: statement.text(4),
+                detail: statement.text(5))
+            guard statement.blob(7) == hash else {
+                return .broken(sequence: sequence, reason: "its content does not match its hash (edited)")
+            }
+            previous = hash
+            expectedSequence += 1
+        }
+        return .intact(entries: expectedSequence - 1, head: previous.hexadecimal)
     }
 
     func read<Result: Sendable>(_ body: @Sendable (StoreTransaction) throws -> Result) throws -> Result {

@@ -114,7 +114,9 @@ enum Daemon {
         }
         let control = ControlService(
             desk: desk,
-            live: LiveView(bridges: { live.json }, summary: { live.summary }),
+            live: LiveView(
+                bridges: { live.json }, summary: { live.summary },
+                deadlines: { (delivery.deadlines.dueWithinADay, delivery.deadlines.missed) }),
             journal: journal, clock: now, onChange: { delivery.wake() })
         let server = ControlServer(
             settings: ControlServer.Settings(path: configuration.control.socket, group: configuration.control.group),

@@ -203,6 +203,62 @@ struct DeliveryTests {
         try await sandbox.shutdown()
     }
 
+    @Test("an operator's confirm cannot strand a receipt: refused until the receipt data is complete, then sent once")
+    func confirmChecksReceiptData() async throws {
+        let sandbox = try await DWTSandbox.start()
+        let fixture = try await ReportingFixture(profile: .defraReceipt, sandbox: sandbox)
+        let noCarrier = """
+            {"wasteItems":[{"wasteDescription":"Mixed municipal waste","physicalForm":"Mixed","numberOfContainers":1,
+              "typeOfContainers":"SKI","containsPops":false,"containsHazardous":false}]}
+            """
+        // 8% over: a local Discrepancy (Defra has none), with the carrier missing.
+        #expect(try await fixture.visit("M-CONF", grossKg: 22_800, receipt: noCarrier) == .discrepancy)
+        let sam = OperatorIdentity(uid: 1001, name: "sam")
+        await #expect {
+            _ = try await fixture.desk.act(
+                .confirm(by: "sam", reason: "agreed"), on: "M-CONF", by: sam, reason: "agreed")
+        } throws: { error in
+            (error as? DeskError)?.code == "receipt_data_missing" && "\(error)".contains("carrier")
+        }
+        #expect(try await fixture.entries(of: "M-CONF").isEmpty, "a report was queued that cannot be sent")
+        // The corrected receipt data is taken for the undecided movement, and the confirmation goes.
+        let movement = try #require(try await fixture.store.read { try $0.movement(id: "M-CONF")?.lifecycle.movement })
+        _ = try await fixture.desk.expect(movement, receipt: validReceipt, by: "test")
+        _ = try await fixture.desk.act(.confirm(by: "sam", reason: "agreed"), on: "M-CONF", by: sam, reason: "agreed")
+        fixture.delivery.wake()
+        try await fixture.waitFor("M-CONF") { $0.first?.state == .done }
+        #expect(fixture.requests(to: "/movements/receive").filter { $0.body.contains("M-CONF") }.count == 1)
+        await fixture.close()
+        try await sandbox.shutdown()
+    }
+
+    @Test("no legal deadline passes silently: a load held with no report is tracked, noticed, then missed")
+    func heldLoadsAreDeadlineTracked() async throws {
+        let sandbox = try await DWTSandbox.start()
+        let fixture = try await ReportingFixture(profile: .defraReceipt, sandbox: sandbox)
+        #expect(try await fixture.visit("M-HELD", receipt: nil) == .held)  // receipt data missing
+        let receivedAt = try #require(
+            try await fixture.store.read { try $0.movement(id: "M-HELD")?.lifecycle.receivedAt })
+        #expect(try await fixture.entries(of: "M-HELD").isEmpty)
+        let deadline = WorkingCalendar().receiptDeadline(receivedAt: receivedAt)
+        func waitForSweep(_ condition: (ReceiptDeadlines) -> Bool) async throws {
+            let until = ContinuousClock.now + .seconds(15)
+            while !condition(fixture.delivery.deadlines), ContinuousClock.now < until {
+                fixture.delivery.wake()
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(condition(fixture.delivery.deadlines), "\(fixture.delivery.deadlines)")
+        }
+        // Twelve hours before the deadline: due within a day.
+        fixture.clock.advance(seconds: fixture.clock.now.milliseconds(to: deadline) / 1000 - 12 * 3_600)
+        try await waitForSweep { $0.dueWithinADay == 1 && $0.missed == 0 }
+        // An hour after it: missed.
+        fixture.clock.advance(seconds: 13 * 3_600)
+        try await waitForSweep { $0.missed == 1 && $0.dueWithinADay == 0 }
+        await fixture.close()
+        try await sandbox.shutdown()
+    }
+
     @Test("receipt data Defra would refuse is held before any request: unknown field, bad EWC, no vehicle rule")
     func localValidationHoldsBadReceipts() async throws {
         let sandbox = try await DWTSandbox.start()
