@@ -287,6 +287,15 @@ private struct ConfigurationSchema {
                 table.report("listen", "\"\(listen)\" must be host:port, e.g. \"127.0.0.1:9464\"")
                 return nil
             }
+            guard Self.isLoopback(String(parts[0])) else {
+                // Off the box, metrics are node-exporter's to serve (the textfile); the endpoint
+                // has no authentication.
+                table.report(
+                    "listen",
+                    "\"\(listen)\" must be a loopback address (127.0.0.0/8 or localhost); "
+                        + "use textfile for node-exporter to publish further")
+                return nil
+            }
         }
         if let textfile, !textfile.hasPrefix("/") {
             table.report("textfile", "must be an absolute path")

@@ -17,14 +17,21 @@ public struct ControlServer: Sendable {
         public var group: String?
         /// A connection that sends no complete line for this long is closed.
         public var idleTimeout: Duration
+        /// A line must be complete this long after its first byte, however its bytes trickle in
+        /// (a client sending one byte every few seconds is never idle); `tail` followers too.
+        public var lineDeadline: Duration
         /// Connections served at once; more are told so and closed.
         public var maximumConnections: Int
 
         /// Settings from their parts.
-        public init(path: String, group: String?, idleTimeout: Duration = .seconds(30), maximumConnections: Int = 64) {
+        public init(
+            path: String, group: String?, idleTimeout: Duration = .seconds(30), lineDeadline: Duration = .seconds(10),
+            maximumConnections: Int = 64
+        ) {
             self.path = path
             self.group = group
             self.idleTimeout = idleTimeout
+            self.lineDeadline = lineDeadline
             self.maximumConnections = maximumConnections
         }
     }
@@ -42,9 +49,8 @@ public struct ControlServer: Sendable {
     /// when it ends. `ready` is called once the socket accepts connections.
     public func run(ready: @Sendable () -> Void = {}) async throws {
         let groupID = try settings.group.map(Self.groupID)
-        let idle = TimeAmount.nanoseconds(
-            Int64(settings.idleTimeout.components.seconds) * 1_000_000_000
-                + settings.idleTimeout.components.attoseconds / 1_000_000_000)
+        let idle = TimeAmount(settings.idleTimeout)
+        let lineDeadline = TimeAmount(settings.lineDeadline)
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 32)
             .bind(unixDomainSocketPath: settings.path, cleanupExistingSocketFile: true) { channel in
@@ -52,6 +58,7 @@ public struct ControlServer: Sendable {
                     // Idle means neither a request nor a reply for the timeout: a client that is
                     // being answered is never cut off, one that sends half a line and waits is.
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: idle))
+                    try channel.pipeline.syncOperations.addHandler(LineDeadline(limit: lineDeadline))
                     try channel.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(LineFrameDecoder(maximumLength: ControlProtocol.maximumLineLength)))
                     try channel.pipeline.syncOperations.addHandler(CloseWhenIdle(), name: CloseWhenIdle.name)
@@ -249,6 +256,52 @@ struct LineFrameDecoder: ByteToMessageDecoder {
             buffer.clear()
         }
         return .needMoreData
+    }
+}
+
+/// Closes a connection whose line is not complete `limit` after its first byte: the idle timeout
+/// is reset by every byte, so a client trickling bytes would otherwise hold its slot for ever.
+final class LineDeadline: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    private let limit: TimeAmount
+    private var deadline: Scheduled<Void>?
+
+    init(limit: TimeAmount) { self.limit = limit }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let bytes = unwrapInboundIn(data)
+        let view = bytes.readableBytesView
+        if let lastNewline = view.lastIndex(of: UInt8(ascii: "\n")) {
+            // A line ended: the bytes after it, if any, start the next line's clock.
+            deadline?.cancel()
+            deadline = nil
+            if lastNewline + 1 < view.endIndex { arm(context) }
+        } else if deadline == nil, !view.isEmpty {
+            arm(context)
+        }
+        context.fireChannelRead(data)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        deadline?.cancel()
+        deadline = nil
+        context.fireChannelInactive()
+    }
+
+    private func arm(_ context: ChannelHandlerContext) {
+        let channel = context.channel
+        deadline = context.eventLoop.scheduleTask(in: limit) { channel.close(promise: nil) }
+    }
+}
+
+@available(*, unavailable)
+extension LineDeadline: Sendable {}
+
+extension TimeAmount {
+    init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 }
 

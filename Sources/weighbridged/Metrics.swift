@@ -88,16 +88,31 @@ struct MetricsService: Service {
         }
     }
 
+    /// Scrapers served at once; a Prometheus server needs one.
+    static let maximumConnections = 16
+    /// A connection that sends nothing for this long is closed.
+    static let idleTimeout = TimeAmount.seconds(10)
+
     private func serve(_ listen: String, latest: LatestExposition) async throws {
         guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]) else {
             journal.log(LogEvent(.error, "metrics.listen \"\(listen)\" is not host:port"))
             return
         }
         let host = String(listen[..<colon])
+        let open = Atomic<Int>(0)
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
+                // At most `maximumConnections` at once, each closed after `idleTimeout` of
+                // silence: local users cannot use up the daemon's file descriptors through it.
+                guard open.add(1, ordering: .relaxed).newValue <= Self.maximumConnections else {
+                    open.subtract(1, ordering: .relaxed)
+                    return channel.close()
+                }
+                channel.closeFuture.whenComplete { _ in open.subtract(1, ordering: .relaxed) }
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: Self.idleTimeout))
+                    try channel.pipeline.syncOperations.addHandler(CloseOnIdle())
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                     try channel.pipeline.syncOperations.addHandler(MetricsHandler { latest.text })
                 }
@@ -146,6 +161,16 @@ struct MetricsText {
 }
 
 /// Answers `GET /metrics` with the latest rendering; anything else is 404.
+/// Closes a connection when the idle timeout fires.
+final class CloseOnIdle: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is IdleStateHandler.IdleStateEvent else { return context.fireUserInboundEventTriggered(event) }
+        context.close(promise: nil)
+    }
+}
+
 final class MetricsHandler: ChannelInboundHandler, Sendable {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart

@@ -250,6 +250,18 @@ struct EndToEndTests {
         let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/metrics")!)
         #expect((response as? HTTPURLResponse)?.statusCode == 200)
         #expect(String(decoding: data, as: UTF8.self).contains("# TYPE weighbridged_weighings_total counter"))
+
+        // The metrics endpoint cannot starve the daemon: 16 connections at most (the 17th is
+        // closed at once), each closed after 10 s of silence, and the control socket unaffected.
+        let idle = try (0..<17).map { _ in try TCPClient(port: port) }
+        #expect(try await idle[16].readToEnd() == 0, "the connection over the cap was not closed")
+        #expect(try await site.ctl("status").status == 0)
+        let started = ContinuousClock.now
+        #expect(try await idle[0].readToEnd() == 0)
+        let waited = ContinuousClock.now - started
+        #expect(waited < .seconds(15), "an idle connection stayed open \(waited)")
+        let (again, _) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/metrics")!)
+        #expect(String(decoding: again, as: UTF8.self).contains("weighbridged_weighings_total 2"))
     }
 
     @Test("100 000 hostile control lines: each answered, and the daemon's memory stays flat")
@@ -302,5 +314,39 @@ struct EndToEndTests {
         #expect(before > 0)
         #expect(growth < 8_000, "the daemon grew by \(growth) kB over 100 000 requests")
         #expect(try await site.ctl("status").status == 0, "still serving")
+    }
+}
+
+/// A TCP connection to a loopback port that sends nothing, for tests of idle and capped servers.
+private final class TCPClient: Sendable {
+    let descriptor: Int32
+
+    init(port: Int) throws {
+        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard result == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        var timeout = timeval(tv_sec: 20, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    deinit { close(descriptor) }
+
+    /// Reads until the server closes (0) or 20 s pass with nothing (-1), on a thread of its own.
+    func readToEnd() async throws -> Int {
+        try await onOwnThread {
+            var byte: UInt8 = 0
+            while true {
+                let count = read(self.descriptor, &byte, 1)
+                if count <= 0 { return count }
+            }
+        }
     }
 }

@@ -159,6 +159,16 @@ struct ConfigurationTests {
         #expect(found.contains { $0.key == "api.oauth.token_url" } == !accepted, "\(found)")
     }
 
+    @Test(
+        "metrics.listen is loopback only: the endpoint has no authentication",
+        arguments: [
+            ("127.0.0.1:9464", true), ("localhost:9464", true), ("0.0.0.0:9464", false), ("10.0.0.5:9464", false),
+        ])
+    func metricsListenIsLoopback(listen: String, accepted: Bool) {
+        let found = problems(minimal + "\n[metrics]\nlisten = \"\(listen)\"\n")
+        #expect(found.contains { $0.key == "metrics.listen" } == !accepted, "\(found)")
+    }
+
     @Test("a secret pasted under a wrong key is reported without its value")
     func secretsNeverEchoed() {
         let found = problems(

@@ -20,7 +20,7 @@ private final class ServerFixture: Sendable {
     private let task: Task<Void, any Error>
 
     init(
-        idleTimeout: Duration = .seconds(30),
+        idleTimeout: Duration = .seconds(30), lineDeadline: Duration = .seconds(10),
         journal: Journal = Journal(destination: .standardError, threshold: .error)
     ) async throws {
         directory = "/tmp/wbctl-\(UUID().uuidString.prefix(8))"
@@ -37,7 +37,8 @@ private final class ServerFixture: Sendable {
             summary: { "1 bridge polled" })
         let service = ControlService(desk: desk, live: live, journal: journal) { t0 }
         let server = ControlServer(
-            settings: .init(path: socket, group: nil, idleTimeout: idleTimeout), service: service)
+            settings: .init(path: socket, group: nil, idleTimeout: idleTimeout, lineDeadline: lineDeadline),
+            service: service)
         let ready = AsyncStream<Void>.makeStream()
         task = Task { try await server.run { ready.continuation.yield() } }
         for await _ in ready.stream { break }
@@ -98,7 +99,10 @@ private final class RawClient: @unchecked Sendable {
     func send(_ bytes: [UInt8]) {
         var offset = 0
         while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+            // MSG_NOSIGNAL: a server that closed the connection gives EPIPE, not SIGPIPE.
+            let written = bytes[offset...].withUnsafeBytes {
+                Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+            }
             guard written > 0 else { return }
             offset += written
         }
@@ -387,6 +391,31 @@ struct ControlServerTests {
         #expect(try await fixture.ctl("status").status == 0)
         #expect(try await loris.lines(1).isEmpty, "the idle connection was closed without a reply")
         #expect(try await fixture.store.read { try $0.auditEntries().count } == auditBefore)
+    }
+
+    @Test("the control socket cuts off clients that trickle bytes without completing a line; others are served")
+    func tricklingClientsAreCutOff() async throws {
+        let fixture = try await ServerFixture(lineDeadline: .seconds(1))
+        // Every connection the server allows, each trickling one byte every 200 ms: never idle.
+        let clients = try (0..<64).map { _ in try RawClient(path: fixture.socket) }
+        let trickling = Task.detached {
+            for byte in Array(#"{"v":1,"cmd":"status""#.utf8) {
+                for client in clients { client.send([byte]) }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+        }
+        defer { trickling.cancel() }
+        // Within the line deadline (and a margin) every one of them is closed, and the
+        // operator's next command is answered.
+        let closed = try await clients.first!.lines(1)
+        #expect(closed.isEmpty, "cut off without a reply")
+        let deadline = ContinuousClock.now + .seconds(5)
+        var status = try await fixture.ctl("status")
+        while status.status != 0, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+            status = try await fixture.ctl("status")
+        }
+        #expect(status.status == 0, "\(status)")
     }
 
     @Test(

@@ -163,7 +163,7 @@ struct CrashTests {
             }
             if acknowledged.count > before { runsThatCommitted += 1 }
 
-            let store = try Store(path: path, now: t0)
+            let store = try await reopen(path)
             try await checkInvariants(store, acknowledged: acknowledged)
         }
         // Three runs in four wait for commits before the kill: if they did not commit, the writer
@@ -266,7 +266,7 @@ struct FullDiskStartTests {
         }
         // The daemon was killed with the POST in flight; then the disk filled up.
         _ = try shell("/bin/dd", ["if=/dev/zero", "of=\(mountPoint)/filler", "bs=64k"])
-        let store = try Store(path: path, now: t0.adding(seconds: 60))
+        let store = try await reopen(path, now: t0.adding(seconds: 60))
         #expect(try await store.read { try $0.outboxEntries().map(\.state) } == [.sending])
         await #expect(throws: StoreError.self) { try await store.settleInterruptedSends(at: t0.adding(seconds: 61)) }
         try FileManager.default.removeItem(atPath: mountPoint + "/filler")

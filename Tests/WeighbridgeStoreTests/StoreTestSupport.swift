@@ -23,6 +23,20 @@ final class TemporaryDirectory {
     }
 }
 
+/// Opens the store at `path` again once an earlier `Store` on it in this process is gone: its
+/// lock goes with its last reference, which the executor that ran its last job may hold for a
+/// moment after the caller resumed.
+func reopen(_ path: String, now: Timestamp = t0) async throws -> Store {
+    let deadline = ContinuousClock.now + .seconds(5)
+    while true {
+        do {
+            return try Store(path: path, now: now)
+        } catch  where error.code == .busy && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+}
+
 /// Runs a command line tool (the sqlite3 CLI, socat, …) and returns its status and output.
 @discardableResult
 func shell(_ executable: String, _ arguments: [String], input: String? = nil) throws -> (status: Int32, output: String)

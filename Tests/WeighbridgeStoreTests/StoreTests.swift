@@ -194,7 +194,7 @@ struct StoreTests {
                 }
             }
         }
-        let reopened = try Store(path: path, now: t0.adding(seconds: 60))
+        let reopened = try await reopen(path, now: t0.adding(seconds: 60))
         let entries = try await reopened.read { try $0.outboxEntries() }
         #expect(entries.map(\.state) == [.pending, .unknown])
         #expect(entries.allSatisfy { $0.lastError?.contains("interrupted") == true })
@@ -330,7 +330,7 @@ struct StoreOpeningTests {
             #expect(try sqlite3(path, "SELECT COUNT(*) FROM audit;") == before)
             #expect(try await first.read { try $0.unattributedWeighings() }.count == 1)
         }
-        _ = try Store(path: path, now: t0)
+        _ = try await reopen(path)
     }
 
     @Test(
@@ -348,7 +348,7 @@ struct StoreOpeningTests {
             #expect(try await store.verifyAudit().isIntact)
         }
         // Opening again (once the first is closed) is a no-op: nothing left to migrate.
-        let again = try Store(path: path, now: t0)
+        let again = try await reopen(path)
         #expect(try await again.read { try $0.unattributedWeighings() }.count == 1)
     }
 }
