@@ -31,9 +31,10 @@ func reopen(_ path: String, now: Timestamp = t0) async throws -> Store {
     while true {
         do {
             return try Store(path: path, now: now)
-        } catch  where error.code == .busy && ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(10))
+        } catch {
+            guard error.code == .busy, ContinuousClock.now < deadline else { throw error }
         }
+        try await Task.sleep(for: .milliseconds(10))
     }
 }
 
