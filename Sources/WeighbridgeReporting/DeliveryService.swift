@@ -65,8 +65,10 @@ public final class DeliveryService: Sendable {
         var storeRefusals = 0
         var stopping = false
         var lastSweep: Timestamp?
-        /// When the loop last went round (it does at least once a minute).
-        var heartbeat: Timestamp?
+        /// When the loop last went round (it does at least once a minute), on the monotonic
+        /// clock, with the wall clock's reading then (to notice a step of the wall clock).
+        var heartbeat: ContinuousClock.Instant?
+        var wallAtHeartbeat: Timestamp?
         /// Deadline and service-charge alerts already given: key → when.
         var alerted: [String: Timestamp] = [:]
         /// Attempts by how they ended, for the metrics.
@@ -106,8 +108,9 @@ public final class DeliveryService: Sendable {
     /// last sweep (once a minute, `defra-receipt`) found them.
     public var deadlines: ReceiptDeadlines { state.withLock { $0.deadlines } }
 
-    /// When the loop last went round: at least once a minute while it is healthy.
-    public var heartbeat: Timestamp? { state.withLock { $0.heartbeat } }
+    /// When the loop last went round, on the monotonic clock: at least once a minute while it is
+    /// healthy.
+    public var heartbeat: ContinuousClock.Instant? { state.withLock { $0.heartbeat } }
 
     /// Runs until `stop()` (or cancellation, which abandons requests in flight: the store turns
     /// them back into pending, or `unknown` for a POST, when it is next opened).
@@ -115,7 +118,16 @@ public final class DeliveryService: Sendable {
         await withDiscardingTaskGroup { group in
             while !state.withLock({ $0.stopping }) && !Task.isCancelled {
                 let current = now()
-                state.withLock { $0.heartbeat = current }
+                let step = state.withLock { loop -> Int64 in
+                    let monotonic = ContinuousClock.now
+                    defer {
+                        loop.heartbeat = monotonic
+                        loop.wallAtHeartbeat = current
+                    }
+                    guard let then = loop.heartbeat, let wallThen = loop.wallAtHeartbeat else { return 0 }
+                    return wallThen.milliseconds(to: current) - (monotonic - then).wholeMilliseconds
+                }
+                if step < -Self.wallClockStepTolerance { await rebase(byMilliseconds: step, at: current) }
                 await sweepIfDue(at: current)
                 let waitUntil = await pass(at: current) { entry, facts in
                     group.addTask { await self.deliver(entry, facts: facts) }
@@ -274,6 +286,27 @@ public final class DeliveryService: Sendable {
     }
 
     private static let storeBackoff = Backoff(base: .seconds(1), cap: .seconds(60))
+
+    /// How far the wall clock may drift from the monotonic one between two passes before it is
+    /// taken as stepped.
+    private static let wallClockStepTolerance: Int64 = 2_000
+
+    /// The wall clock stepped back by `-milliseconds` (NTP correcting a clock that ran ahead):
+    /// every waiting report's next attempt, and the pause, are moved back as far, so that none is
+    /// delayed by the step. (A step forward only brings them sooner.)
+    private func rebase(byMilliseconds milliseconds: Int64, at time: Timestamp) async {
+        state.withLock { loop in loop.pausedUntil = loop.pausedUntil?.adding(milliseconds: milliseconds) }
+        do {
+            let moved = try await store.write(at: time) { try $0.shiftWaitingAttempts(byMilliseconds: milliseconds) }
+            journal.log(
+                LogEvent(
+                    .warning,
+                    "the wall clock stepped back \(-milliseconds / 1000) s: \(moved) waiting reports rescheduled "
+                        + "as far"))
+        } catch {
+            storeRefused(error, doing: "reschedule waiting reports after a clock step", at: time)
+        }
+    }
 
     /// What the request for `entry` needs from the store; throws `UnreadableOutboxEntry` when its
     /// movement is missing.

@@ -325,6 +325,15 @@ public struct StoreTransaction {
                 ]))
     }
 
+    /// Moves the next attempt of every waiting entry (pending or retry_wait) by `milliseconds`:
+    /// after the wall clock stepped, so that the step delays none. Returns how many moved.
+    public func shiftWaitingAttempts(byMilliseconds milliseconds: Int64) throws(StoreError) -> Int {
+        try connection.run(
+            "UPDATE outbox SET next_attempt_ms = next_attempt_ms + ? WHERE state IN ('pending', 'retry_wait')",
+            [.integer(milliseconds)], operation: "reschedule waiting reports")
+        return connection.changes
+    }
+
     /// Settles entries a stopped daemon left in flight (`sending`), as the lifecycle's
     /// `interrupted` event says: a request safe to repeat waits again, one that is not becomes
     /// `unknown`. Returns how many there were.

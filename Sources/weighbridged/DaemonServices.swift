@@ -262,9 +262,9 @@ struct SystemdNotifier: Service {
         notifier.ready(status: status)
         journal.log(LogEvent(.notice, "ready in \(elapsed) ms: \(status)"))
         while !Task.isCancelled {
-            let time = now()
-            let silent = live.silent(at: time, tolerance: 35_000)
-            let deliveryAlive = delivery.heartbeat.map { $0.milliseconds(to: time) < 150_000 } ?? false
+            // Liveness on the monotonic clock: a wall-clock step must not get the daemon killed.
+            let silent = live.silent(tolerance: .seconds(35))
+            let deliveryAlive = delivery.heartbeat.map { ContinuousClock.now - $0 < .seconds(150) } ?? false
             if silent.isEmpty && deliveryAlive {
                 notifier.watchdog()
             } else {

@@ -25,8 +25,9 @@ final class LiveBridges: Sendable {
         /// Failed polls and reconnections since start, for the metrics.
         var pollErrors = 0
         var reconnects = 0
-        /// The loop's last sign of life (any event), on the wall clock.
-        var heartbeat: Timestamp?
+        /// The loop's last sign of life (any event), on the monotonic clock: a wall-clock step
+        /// (NTP at boot on a box without an RTC) must not make a live loop look dead.
+        var heartbeat: ContinuousClock.Instant?
     }
 
     private let bridges: Mutex<[String: Bridge]>
@@ -48,7 +49,7 @@ final class LiveBridges: Sendable {
             guard var bridge = table[name] else { return }
             change(&bridge)
             bridge.polled = true
-            bridge.heartbeat = time
+            bridge.heartbeat = .now
             table[name] = bridge
         }
     }
@@ -66,11 +67,12 @@ final class LiveBridges: Sendable {
     var allPolled: Bool { bridges.withLock { $0.values.allSatisfy(\.polled) } }
 
     /// Bridges whose loop has not been heard of for `tolerance` (a stuck call, a dead task).
-    func silent(at time: Timestamp, tolerance: Int64) -> [String] {
-        bridges.withLock { table in
+    func silent(tolerance: Duration) -> [String] {
+        let now = ContinuousClock.now
+        return bridges.withLock { table in
             table.values.filter { bridge in
                 guard let heartbeat = bridge.heartbeat else { return true }
-                return heartbeat.milliseconds(to: time) > max(tolerance, Int64(bridge.pollMilliseconds) * 20)
+                return now - heartbeat > max(tolerance, .milliseconds(bridge.pollMilliseconds * 20))
             }.map(\.name).sorted()
         }
     }

@@ -84,6 +84,24 @@ struct DeliveryTests {
         try await sandbox.shutdown()
     }
 
+    @Test(
+        "time steps do not stall delivery: a report due in seconds is sent in seconds after the clock steps back an hour"
+    )
+    func backwardClockStepDoesNotDelay() async throws {
+        let sandbox = try await DWTSandbox.start()
+        let fixture = try await ReportingFixture(profile: .brief, sandbox: sandbox)
+        sandbox.inject([.status(503, retryAfter: "3")])
+        try await fixture.visit("B-STEP")
+        try await fixture.waitFor("B-STEP") { $0.first?.state == .retryWait }
+        // NTP corrects a clock that ran an hour ahead: the report must not wait that hour.
+        fixture.clock.advance(seconds: -3_600)
+        fixture.delivery.wake()
+        let done = try await fixture.waitFor("B-STEP", seconds: 10) { $0.first?.state == .done }.first
+        #expect(done?.attempts == 2)
+        await fixture.close()
+        try await sandbox.shutdown()
+    }
+
     @Test("the delivery loop never spins: an undecodable outbox row is parked with a reason; the others go")
     func poisonRowIsParked() async throws {
         let sqlite3 = try requireTool("/usr/bin/sqlite3", package: "sqlite3")
