@@ -67,6 +67,8 @@ final class SandboxState: Sendable {
         /// defra: wasteTrackingId → body; and our idempotency reference → ids created with it.
         var receipts: [String: JSONValue] = [:]
         var receiptsByReference: [String: [String]] = [:]
+        /// Receipt ids by the weighing ticket they carry (`yourUniqueReference`).
+        var receiptsByTicket: [String: [String]] = [:]
         var movements: [String: JSONValue] = [:]
         /// token → issued at (seconds since start).
         var tokens: [String: Double] = [:]
@@ -185,7 +187,9 @@ final class SandboxState: Sendable {
     }
 
     /// `PUT /confirmations/{id}` and `PUT /discrepancies/{id}`: idempotent by movement; a write
-    /// with another key than the stored record's is a 409 carrying what is stored.
+    /// with another key than the stored record's is a 409 carrying what is stored, and counts as
+    /// a duplicate (the same decision reported twice). A Discrepancy and then a confirmation of
+    /// one movement are two decisions, two records.
     func briefWrite(kind: String, id: String, key: String?, body: JSONValue) -> (Response, duplicate: Bool) {
         var problems: [String] = []
         if case .string(let bodyID)? = body.field("movement_id"), bodyID == id {
@@ -211,10 +215,13 @@ final class SandboxState: Sendable {
                 // The same key again is a replay; another key finds the record taken, and is told
                 // what is stored so that the client can see whether it is its own.
                 if existing.key == key { return (Response(status: 200), false) }
+                // The same decision reported again under another key is what a regulator counts
+                // as a second report, though the record stands once: a duplicate.
+                storage.duplicates += 1
                 return (
                     Response(
                         status: 409, body: .object(["error": .string("already recorded"), "stored": existing.body])),
-                    false
+                    true
                 )
             }
             storage.briefRecords[recordKey] = (key, body)
@@ -237,19 +244,27 @@ final class SandboxState: Sendable {
     }
 
     /// `POST /movements/receive`: validates, mints a new id every time (the real API is not
-    /// idempotent), and counts a POST carrying an idempotency reference already used as a duplicate.
+    /// idempotent), and counts a receipt for a ticket (`yourUniqueReference`) or an idempotency
+    /// reference already received as a duplicate.
     func receive(body: JSONValue) -> (Response, duplicate: Bool) {
         let result = DefraRules.validate(body)
         guard result.errors.isEmpty else { return (validationFailure(result.errors), false) }
         let reference = DefraRules.idempotencyReference(body)
+        let ticket: String? = if case .string(let text)? = body.field("yourUniqueReference") { text } else { nil }
         return storage.withLock { storage in
             storage.trackingCounter += 1
             let id = "SBX" + String(storage.trackingCounter, radix: 36).uppercased()
             storage.receipts[id] = body
+            // Two legal receipts for one load: the same weighing ticket (or the same idempotency
+            // reference) received twice.
             var duplicate = false
             if let reference {
                 duplicate = !(storage.receiptsByReference[reference] ?? []).isEmpty
                 storage.receiptsByReference[reference, default: []].append(id)
+            }
+            if let ticket {
+                duplicate = duplicate || !(storage.receiptsByTicket[ticket] ?? []).isEmpty
+                storage.receiptsByTicket[ticket, default: []].append(id)
             }
             if duplicate { storage.duplicates += 1 }
             var answer: [String: JSONValue] = ["wasteTrackingId": .string(id)]

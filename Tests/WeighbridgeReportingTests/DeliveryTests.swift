@@ -430,6 +430,9 @@ struct DeliveryTests {
         let again = try await fixture.waitFor("B-409") { $0.count == 2 && $0[1].state != .pending }
         #expect(again.last?.state == .done)
         #expect(fixture.requests(to: "/confirmations/B-409").map(\.status) == [201, 409])
+        // The same decision reported again under another key: a regulator's duplicate, though
+        // the record stands once.
+        #expect(sandbox.duplicates == 1)
         // A different report (another confirmer) under another key: the server holds something else.
         var changed = first.report
         changed.by = .operator("sam")
@@ -445,6 +448,26 @@ struct DeliveryTests {
         try await sandbox.shutdown()
     }
 
+    @Test("the sandbox counts duplicates by what a regulator would see: the same ticket received twice")
+    func sandboxCountsDefraDuplicatesByTicket() async throws {
+        let sandbox = try await DWTSandbox.start()
+        let fixture = try await ReportingFixture(profile: .defraReceipt, sandbox: sandbox)
+        try await fixture.visit("M-TWICE")
+        let first = try #require(try await fixture.waitFor("M-TWICE") { $0.first?.state == .done }.first)
+        #expect(sandbox.duplicates == 0)
+        // A second receipt of the same load under a new key (a bug this count exists to catch).
+        try await fixture.store.write(at: fixture.clock.now) { transaction in
+            _ = try transaction.enqueue(
+                first.report, kind: .receipt, idempotent: false, idempotencyKey: "M-TWICE/again")
+        }
+        fixture.delivery.wake()
+        try await fixture.waitFor("M-TWICE") { $0.count == 2 && $0[1].state == .done }
+        #expect(sandbox.duplicates == 1)
+        await fixture.close()
+        try await sandbox.shutdown()
+    }
+
+    // MARK: outage, backlog, TLS
     // MARK: outage, backlog, TLS
 
     @Test("API down for three vehicles: all three delivered after it comes back, none twice")
