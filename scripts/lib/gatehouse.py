@@ -67,8 +67,9 @@ class Site:
     """Starts everything in `work` and stops it on `close()`."""
 
     def __init__(self, bin_dir, work, seed=1, poll_ms=50, settle_ms=300, store_dir=None, api_latency_ms=0,
-                 max_in_flight=4, daemon=None):
+                 max_in_flight=4, daemon=None, profile="brief"):
         self.bin = bin_dir
+        self.profile = profile
         self.daemon_binary = daemon or f"{bin_dir}/weighbridged"
         self.work = work
         self.poll_ms = poll_ms
@@ -119,28 +120,40 @@ class Site:
                                            "--division-kg", "20", "--seed", str(seed + 1000)], self.log)
         self.simulators["rtu-in"] = self.rtu_sim
 
-        token = os.path.join(work, "dwt-token")
-        with open(token, "w") as handle:
-            handle.write("sandbox-brief-token")
+        token, secret = os.path.join(work, "dwt-token"), os.path.join(work, "dwt-client-secret")
+        for path, value in [(token, "sandbox-brief-token"), (secret, "sandbox-client-secret")]:
+            with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
+                handle.write(value)
+        receiver = """name = "Chaos Recovery Facility"
+permit = "EPR/AB1234CD"
+address = "1 Test Road, Testtown"
+postcode = "TE1 1ST"
+""" if self.profile == "defra-receipt" else ""
+        oauth = f"""[api.oauth]
+token_url = "{self.sandbox_url}/oauth2/token"
+client_id = "weighbridged"
+client_secret_file = "{secret}"
+api_code = "ba6eb330-4f7f-11eb-a2fb-67c34e9ac07c"
+""" if self.profile == "defra-receipt" else ""
         self.config = os.path.join(work, "weighbridged.toml")
         with open(self.config, "w") as handle:
             handle.write(f"""[site]
 id = "SITE-CHAOS"
 jurisdiction = "england"
-[store]
+{receiver}[store]
 path = "{self.store_dir}/weighbridged.sqlite"
 [control]
 socket = "{self.socket_path}"
 group = "{subprocess.run(['id', '-gn'], capture_output=True, text=True).stdout.strip()}"
 [api]
-profile = "brief"
+profile = "{self.profile}"
 base_url = "{self.sandbox_url}"
 token_file = "{token}"
 timeout_seconds = 5
 backoff_base_ms = 200
 backoff_cap_ms = 2000
 max_in_flight = {max_in_flight}
-[[bridge]]
+{oauth}[[bridge]]
 name = "tcp-in"
 transport = "tcp"
 host = "127.0.0.1"
@@ -248,10 +261,23 @@ level = "info"
                     raise
                 time.sleep(0.1)
 
+    # What a Defra receipt needs that the weighbridge cannot know, as a WMS would supply it.
+    RECEIPT = {
+        "wasteItems": [{"wasteDescription": "Mixed waste", "physicalForm": "Mixed", "numberOfContainers": 1,
+                        "typeOfContainers": "SKI", "containsPops": False, "containsHazardous": False}],
+        "carrier": {"registrationNumber": "CBDU123456", "organisationName": "Carrier Ltd",
+                    "meansOfTransport": "Road"},
+    }
+
+    def expect(self, movement, vehicle, declared_kg, ewc="20 03 01"):
+        """A movement expected, with receipt data under `defra-receipt`."""
+        receipt = {"receipt": self.RECEIPT} if self.profile == "defra-receipt" else {}
+        self.ctl_when_up("expect", movement_id=movement, declared_weight_kg=declared_kg, ewc_codes=[ewc],
+                         vehicle_registration=vehicle, **receipt)
+
     def expect_with_stored_tare(self, movement, vehicle, declared_kg, tare_kg, ewc="20 03 01"):
         """A movement whose vehicle has a stored tare: one weighing completes it."""
-        self.ctl_when_up("expect", movement_id=movement, declared_weight_kg=declared_kg, ewc_codes=[ewc],
-                         vehicle_registration=vehicle)
+        self.expect(movement, vehicle, declared_kg, ewc)
         self.ctl_when_up("tare-set", vehicle=vehicle, tare_kg=tare_kg, expires_at="2099-01-01T00:00:00Z",
                          reason="stored tare for a scripted run")
 
