@@ -80,15 +80,17 @@ public struct ArrivalBoard: Sendable, Hashable, Codable {
     /// and if nothing fresher is announced the weighing is held as `expired`. An ambiguous capture
     /// consumes nothing: the candidates stay announced until an operator decides.
     public mutating func route(captureOn bridge: String, at time: Timestamp, expiry: Duration) -> WeighingRoute {
-        let queue = pending[bridge, default: []]
+        // An announcement made after the weighing is for a vehicle still to come: it stays.
+        let later = pending[bridge, default: []].filter { $0.at > time }
+        let queue = pending[bridge, default: []].filter { $0.at <= time }
         let expired = queue.filter { $0.at.milliseconds(to: time) > expiry.wholeMilliseconds }
         let fresh = queue.filter { !expired.contains($0) }
-        pending[bridge] = fresh
+        pending[bridge] = fresh + later
         switch fresh.count {
         case 0:
             return expired.isEmpty ? .unannounced : .expired(expired)
         case 1:
-            pending[bridge] = []
+            pending[bridge] = later
             switch fresh[0].subject {
             case .movement(let id): return .movement(id)
             case .unidentifiedVehicle(let vehicle): return .unidentifiedVehicle(vehicle)

@@ -63,7 +63,7 @@ public struct CaptureSettings: Sendable, Hashable {
     public var maximum: Mass?
     /// How long the deck must read zero, between the replies of the first and last zero reading
     /// with no gap longer than `maximumGap`, before the bridge is armed (default 400 ms, two poll
-    /// intervals: at least three readings). One reading at zero is not the deck emptying: a
+    /// intervals), and never on fewer than three readings. One reading at zero is not the deck emptying: a
     /// gateway that answers one all-zero block under a standing vehicle would re-arm it.
     public var zeroDwell: Duration
 
@@ -145,10 +145,11 @@ public struct CaptureStateMachine: Sendable {
         var printRequested = false
     }
 
-    /// Zero readings in a row: the first's and the latest's reply times.
+    /// Zero readings in a row: the first's and the latest's reply times, and how many.
     private struct ZeroRun: Sendable {
         var start: Duration
         var latest: Duration
+        var readings = 1
     }
 
     private enum State: Sendable {
@@ -157,6 +158,9 @@ public struct CaptureStateMachine: Sendable {
         case armed
         case settling(Window)
     }
+
+    /// The least number of zero readings in a row that arm the bridge, however slow the polls.
+    static let zeroReadings = 3
 
     /// The rules this bridge captures by.
     public let settings: CaptureSettings
@@ -203,9 +207,12 @@ public struct CaptureStateMachine: Sendable {
                     return .none
                 }
                 var run = ZeroRun(start: sample.time, latest: sample.time)
-                if let zero, sample.time - zero.latest <= settings.maximumGap { run.start = zero.start }
-                state =
-                    sample.time - run.start >= settings.zeroDwell ? .armed : .waitingForZero(zero: run)
+                if let zero, sample.time - zero.latest <= settings.maximumGap {
+                    run.start = zero.start
+                    run.readings = zero.readings + 1
+                }
+                let dwelt = sample.time - run.start >= settings.zeroDwell && run.readings >= Self.zeroReadings
+                state = dwelt ? .armed : .waitingForZero(zero: run)
             case .settling:
                 // The vehicle left before it settled: nothing was captured since the last zero.
                 state = .armed

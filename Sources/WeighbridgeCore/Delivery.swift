@@ -102,6 +102,9 @@ public enum DeliveryRules {
             return idempotent
                 ? .retry(reason: summary, retryAfter: answer.retryAfter, pause: false)
                 : .unknown(summary, pause: false)
+        case 500..<600 where !idempotent:
+            // Any other server error may follow processing too: for a POST, ambiguous.
+            return .unknown("unexpected \(summary)", pause: false)
         default:
             // Anything else the contract does not name: keep it, and let an operator look.
             return .park("unexpected \(summary)")

@@ -67,7 +67,7 @@ public enum OutboxLifecycle {
             // A request safe to repeat is sent straight from where it waited.
             guard idempotent else { break }
             return verdict.outboxState
-        case (.refusedLocally, .pending), (.refusedLocally, .retryWait), (.refusedLocally, .sending):
+        case (.refusedLocally, .pending), (.refusedLocally, .retryWait):
             return .parked
         case (.interrupted, .sending):
             return idempotent ? .pending : .unknown

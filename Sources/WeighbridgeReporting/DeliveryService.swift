@@ -214,6 +214,8 @@ public final class DeliveryService: Sendable {
                     } catch let bad as UnreadableOutboxEntry {
                         refused.append(bad)
                     } catch {
+                        // A store that cannot read now (an I/O error) is not a bad row: try later.
+                        if let failure = error as? StoreError, failure.code != .corrupt { throw failure }
                         refused.append(
                             UnreadableOutboxEntry(
                                 id: entry.id, state: entry.state, attempts: entry.attempts,
@@ -222,9 +224,15 @@ public final class DeliveryService: Sendable {
                 }
                 return (sendable, refused)
             }
-            if !refused.isEmpty || sendable.contains(where: { !$0.entry.idempotent }) {
+            // An answer that came while the store was read may have paused delivery, or asked
+            // for a health check before the next POST: nothing goes out then.
+            let gated = state.withLock { loop in
+                loop.checkBeforeSending || (loop.pausedUntil.map { $0 > time } ?? false)
+            }
+            let dispatchable = gated ? [] : sendable
+            if !refused.isEmpty || dispatchable.contains(where: { !$0.entry.idempotent }) {
                 try await store.write(at: time) { transaction in
-                    for (entry, _) in sendable where !entry.idempotent {
+                    for (entry, _) in dispatchable where !entry.idempotent {
                         try transaction.transitionOutboxEntry(
                             id: entry.id, from: entry.state,
                             OutboxUpdate(
@@ -240,15 +248,15 @@ public final class DeliveryService: Sendable {
                                 lastError: "not sent: \(bad.reason)"))
                     }
                 }
+                storeAccepted()
             }
-            storeAccepted()
             for bad in refused {
                 journal.log(
                     LogEvent(
                         .error, "report \(bad.id) for \(bad.movementID) parked, not sent: \(bad.reason)",
                         ["MOVEMENT_ID": bad.movementID, "REPORT_ID": String(bad.id)]))
             }
-            let dispatched = sendable.map { candidate -> (entry: OutboxEntry, facts: ReportFacts) in
+            let dispatched = dispatchable.map { candidate -> (entry: OutboxEntry, facts: ReportFacts) in
                 var entry = candidate.entry
                 if !entry.idempotent { entry.state = .sending }
                 return (entry, candidate.facts)
@@ -297,7 +305,9 @@ public final class DeliveryService: Sendable {
     private func rebase(byMilliseconds milliseconds: Int64, at time: Timestamp) async {
         state.withLock { loop in loop.pausedUntil = loop.pausedUntil?.adding(milliseconds: milliseconds) }
         do {
-            let moved = try await store.write(at: time) { try $0.shiftWaitingAttempts(byMilliseconds: milliseconds) }
+            let moved = try await store.write(at: time) {
+                try $0.shiftWaitingAttempts(byMilliseconds: milliseconds, writtenAfter: time)
+            }
             journal.log(
                 LogEvent(
                     .warning,
@@ -367,15 +377,16 @@ public final class DeliveryService: Sendable {
             } catch {
                 storeRefused(error, doing: "record the outcome of reports \(batch.map(\.id))", at: time)
                 let stopping = state.withLock { loop -> Bool in
-                    guard !loop.stopping else {
+                    guard !loop.stopping, !Task.isCancelled else {
                         loop.committing = false
                         return true
                     }
                     loop.outcomes.insert(contentsOf: batch, at: 0)
                     return false
                 }
-                // Stopping: the store settles them when it is next opened (sending → unknown for
-                // a POST; a PUT waits again and is resent, which is safe).
+                // Stopping (or cancelled): the store settles them when it is next opened (sending
+                // → unknown for a POST, even one the API accepted; a PUT waits again and is
+                // resent, which is safe).
                 if stopping { return }
                 continue
             }

@@ -106,7 +106,8 @@ public struct ReportSender: Sendable {
         guard let check = profile.healthCheck else { return nil }
         do {
             switch try await authorisedExchange(check).exchange {
-            case .answered(200..<300, _, _): return nil
+            // The API answers: a refusal of this GET says nothing about the POST's path.
+            case .answered(let status, _, _) where (200..<500).contains(status) && status != 429: return nil
             case .answered(let status, _, _): return "health check answered HTTP \(status)"
             case .failed(let attempt): return "health check failed: \(attempt)"
             }

@@ -325,12 +325,17 @@ public struct StoreTransaction {
                 ]))
     }
 
-    /// Moves the next attempt of every waiting entry (pending or retry_wait) by `milliseconds`:
-    /// after the wall clock stepped, so that the step delays none. Returns how many moved.
-    public func shiftWaitingAttempts(byMilliseconds milliseconds: Int64) throws(StoreError) -> Int {
+    /// Moves the next attempt of every waiting entry (pending or retry_wait) last written after
+    /// `time` by `milliseconds`: after the wall clock stepped back, the entries scheduled on the
+    /// old clock (whose writes are "in the future" now) are moved as far, so that the step delays
+    /// none; those scheduled since keep their time. Returns how many moved.
+    public func shiftWaitingAttempts(byMilliseconds milliseconds: Int64, writtenAfter time: Timestamp)
+        throws(StoreError) -> Int
+    {
         try connection.run(
-            "UPDATE outbox SET next_attempt_ms = next_attempt_ms + ? WHERE state IN ('pending', 'retry_wait')",
-            [.integer(milliseconds)], operation: "reschedule waiting reports")
+            "UPDATE outbox SET next_attempt_ms = next_attempt_ms + ? "
+                + "WHERE state IN ('pending', 'retry_wait') AND updated_at_ms > ?",
+            [.integer(milliseconds), .integer(time.millisecondsSinceEpoch)], operation: "reschedule waiting reports")
         return connection.changes
     }
 

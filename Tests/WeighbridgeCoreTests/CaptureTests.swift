@@ -67,9 +67,10 @@ struct CaptureTests {
     func settleTimeIsReal(replies: [Int], captured: Int?) {
         var machine = CaptureStateMachine(
             settings: CaptureSettings(
-                division: Mass(20, .kilograms), settle: .milliseconds(600), maximumGap: .milliseconds(400),
-                zeroDwell: .zero))
-        _ = machine.receive(IndicatorSample(weight: .zero, status: .stable, time: .zero))
+                division: Mass(20, .kilograms), settle: .milliseconds(600), maximumGap: .milliseconds(400)))
+        for zero in [-400, -200, 0] {  // armed: zero for the dwell, three readings
+            _ = machine.receive(IndicatorSample(weight: .zero, status: .stable, time: .milliseconds(zero)))
+        }
         var capturedAt: Int?
         for (index, reply) in replies.enumerated() {
             let sample = IndicatorSample(
@@ -184,6 +185,12 @@ struct CaptureTests {
         driver.feed(0, [], count: 2)
         driver.feed(12_340, count: 11)
         #expect(driver.captures.count == 1, "re-armed by a glitch")
+        // Two zero readings a whole dwell apart (a delayed poll) are still only two.
+        driver.feed(0, count: 1)
+        driver.time += .milliseconds(200)
+        driver.feed(0, count: 1)
+        driver.feed(12_340, count: 11)
+        #expect(driver.captures.count == 1, "armed on two readings")
         // Zero readings with a gap longer than two poll intervals do not make a dwell either.
         driver.feed(0, count: 2)
         driver.time += .milliseconds(400)

@@ -121,6 +121,11 @@ struct DeliveryRulesTests {
                 Issue.record("\(status) on a POST must be unknown, and pause the others"); return
             }
         }
+        for status in [501, 505, 507, 520, 599] {
+            guard case .unknown = verdict(status, idempotent: false) else {
+                Issue.record("any server error on a POST may follow processing: \(status) must be unknown"); return
+            }
+        }
         guard case .paymentRequired = verdict(402) else { Issue.record("402 must hold everything"); return }
         guard case .park = verdict(418) else { Issue.record("an unexpected status is kept for an operator"); return }
     }

@@ -279,6 +279,12 @@ struct ArrivalTests {
         board.announce(fresh)
         #expect(board.route(captureOn: "in", at: t0.adding(seconds: 3_660), expiry: .seconds(1_800)) == .movement("M2"))
         #expect(board.pending["in"] == [])
+        // An announcement made after the weighing is for the next vehicle: it stays on the board.
+        let next = Arrival(bridge: "in", subject: .movement("M3"), at: t0.adding(seconds: 4_000))
+        board.announce(next)
+        #expect(board.route(captureOn: "in", at: t0.adding(seconds: 3_900), expiry: .seconds(1_800)) == .unannounced)
+        #expect(board.pending["in"] == [next])
+        board.withdraw(.movement("M3"))
         // Exactly at the expiry it still counts.
         board.announce(stale)
         #expect(board.route(captureOn: "in", at: t0.adding(seconds: 1_800), expiry: .seconds(1_800)) == .movement("M1"))
