@@ -39,6 +39,9 @@ class Faults:
         self.rng = rng
         self.disk_full_dir = disk_full_dir
         self.injected = collections.Counter()
+        # (start, end, bridge or None for all, what): the faults that can cost a capture, for the
+        # re-drive accounting. API faults never can.
+        self.windows = []
         self.exits = collections.Counter()  # exit status → times the daemon stopped by itself
         self.stopping = threading.Event()
         self.lock = threading.Lock()
@@ -65,22 +68,35 @@ class Faults:
                 self.errors.append(f"{type(error).__name__}: {error}")
                 self.stopping.set()
 
+    def supervise_only(self):
+        """No fault at all (a calm day): only restart a daemon that stopped by itself."""
+        while not self.stopping.wait(0.1):
+            try:
+                self.supervise()
+            except Exception as error:
+                self.errors.append(f"{type(error).__name__}: {error}")
+                self.stopping.set()
+
     def supervise(self):
         """systemd's Restart=on-failure: a daemon that exited on its own comes back (RestartSec)."""
         with self.lock:
             if self.site.daemon_alive():
                 return
             self.exits[self.site.daemon.returncode] += 1
+            stopped = time.monotonic()
             time.sleep(1)
             self.site.start_daemon(wait=False)
+            self.windows.append((stopped, time.monotonic(), None, "the daemon stopped by itself"))
 
     def kill_and_restart(self):
         with self.lock:
+            killed = time.monotonic()
             self.site.kill_daemon()
             self.injected["daemon SIGKILL"] += 1
             # systemd's RestartSec: a moment before it comes back.
             time.sleep(self.rng.uniform(0.2, 1.5))
             self.site.start_daemon(wait=False)
+            self.windows.append((killed, time.monotonic(), None, "daemon SIGKILL"))
 
     def api_fault(self):
         kind = self.rng.choice(["503", "500", "504 after processing", "drop-after", "drop-before", "429 storm",
@@ -100,6 +116,7 @@ class Faults:
 
     def indicator_fault(self):
         kind = self.rng.choice(["tcp disconnect", "rtu garbage", "rtu bad CRC", "rtu silence"])
+        started = time.monotonic()
         if kind == "tcp disconnect":
             self.site.tcp_sim.command("drop")
         else:
@@ -108,10 +125,12 @@ class Faults:
             time.sleep(self.rng.uniform(0.5, 2.5))
             self.site.rtu_sim.command("fault none")
         self.injected[kind] += 1
+        self.windows.append((started, time.monotonic(), "tcp-in" if kind == "tcp disconnect" else "rtu-in", kind))
 
     def disk_full_window(self):
         """Fills the store's file system to the last byte for a few seconds, then frees it."""
         filler = os.path.join(self.disk_full_dir, "filler")
+        started = time.monotonic()
         try:
             # Unbuffered: a buffered file would try the failed write again when closed, and raise.
             with open(filler, "wb", buffering=0) as handle:
@@ -123,6 +142,7 @@ class Faults:
             time.sleep(self.rng.uniform(3, 8))
         finally:
             os.remove(filler)
+            self.windows.append((started, time.monotonic(), None, "disk full window"))
         self.injected["disk full window"] += 1
 
 
@@ -137,6 +157,7 @@ class Driver:
         self.faults = faults
         self.acknowledged = {}  # ticket → (movement, weight_kg)
         self.reweighed = 0
+        self.redrives = []  # (movement, when the drive began, when it was found not captured)
         self.errors = []
 
     def run(self):
@@ -154,8 +175,10 @@ class Driver:
 
     def weigh(self, movement, index, weight):
         simulator = self.site.simulators[self.bridge]
-        drive, held_since = True, None
+        drive, held_since, began = True, None, time.monotonic()
         while True:
+            if drive:
+                began = time.monotonic()
             if drive and self.arrive(movement["id"], index):
                 simulator.vehicle(weight, HOLD_MS, RAMP_MS, GAP_MS)
             # The capture may still be committing on a loaded machine: look a few times.
@@ -172,6 +195,7 @@ class Driver:
             drive = not self.holding()
             if drive:
                 self.reweighed += 1
+                self.redrives.append((movement["id"], began, time.monotonic()))
                 held_since = None
             else:
                 held_since = held_since or time.monotonic()
@@ -236,6 +260,8 @@ def main():
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--profile", choices=["brief", "defra-receipt"], default="brief")
     parser.add_argument("--keep", action="store_true", help="keep the working directory")
+    parser.add_argument("--calm", action="store_true",
+                        help="inject no fault at all: every vehicle must be captured on its first drive")
     parser.add_argument("--without-disk-full", action="store_true",
                         help="leave out the disk-full window (it needs root, to mount a tmpfs)")
     options = parser.parse_args()
@@ -247,7 +273,7 @@ def main():
     # A small file system of its own under the store, so the disk can be filled without
     # touching the machine's. A tmpfs needs root: without it the run stops, unless the disk-full
     # window was left out on purpose.
-    if not options.without_disk_full:
+    if not options.without_disk_full and not options.calm:
         mount = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", store_dir],
                                capture_output=True, text=True)
         if mount.returncode != 0:
@@ -273,7 +299,7 @@ def main():
         drivers = [Driver(site, bridge, movements[offset::2], random.Random(options.seed + offset), faults)
                    for offset, bridge in enumerate(["tcp-in", "rtu-in"])]
         threads = [threading.Thread(target=driver.run) for driver in drivers]
-        fault_thread = threading.Thread(target=faults.run)
+        fault_thread = threading.Thread(target=faults.supervise_only if options.calm else faults.run)
         fault_thread.start()
         for thread in threads:
             thread.start()
@@ -296,7 +322,7 @@ def main():
                 break
             time.sleep(0.5)
         resolve_unknown_receipts(site, movements)
-        failures += judge(site, movements, drivers)
+        failures += judge(site, movements, drivers, faults.windows)
         exit_status = site.stop_daemon()
         if exit_status != 0:
             failures.append(f"the daemon's exit status on SIGTERM was {exit_status}, not 0")
@@ -337,8 +363,27 @@ def resolve_unknown_receipts(site, movements):
         time.sleep(0.5)
 
 
-def judge(site, movements, drivers):
+REDRIVE_MARGIN_S = 3
+
+
+def unexplained_redrives(drivers, windows):
+    """Re-drives with no fault that can cost a capture (a kill, the daemon stopping, a full disk,
+    this bridge's indicator fault) within REDRIVE_MARGIN_S of the drive: a capture the daemon
+    dropped on its own would show here."""
+    unexplained = []
+    for driver in drivers:
+        for movement, began, noticed in driver.redrives:
+            if not any(start - REDRIVE_MARGIN_S <= noticed and end + REDRIVE_MARGIN_S >= began
+                       and bridge in (None, driver.bridge) for start, end, bridge, _ in windows):
+                unexplained.append(f"{movement} on {driver.bridge} ({noticed - began:.1f} s drive)")
+    return unexplained
+
+
+def judge(site, movements, drivers, windows):
     failures = []
+    unexplained = unexplained_redrives(drivers, windows)
+    judge.unexplained = len(unexplained)
+    failures += [f"re-drive with no fault to explain it: {item}" for item in unexplained]
     tickets = {}
     terminal = collections.Counter()
     for movement in movements:
@@ -409,13 +454,15 @@ def report(options, movements, faults, drivers, site, failures, elapsed, mounted
     print(f"  {'fault injected':<28} {'times':>6}")
     for name, count in sorted(faults.injected.items()):
         print(f"  {name:<28} {count:>6}")
-    if not mounted:
+    if options.calm:
+        print("  a calm run: no fault injected, so every vehicle must be captured on its first drive")
+    elif not mounted:
         print(f"  {'disk full window':<28} {'left out (--without-disk-full)':>6}")
     for status, count in sorted(faults.exits.items()):
         print(f"  the daemon stopped by itself with status {status} {count} times (restarted, as systemd would)")
     print(f"  daemon starts: {site.daemon_starts}; vehicles waved back to weigh again: "
-          f"{sum(driver.reweighed for driver in drivers)}; weighings held through a full disk, then recorded: "
-          f"{getattr(judge, 'held', 0)}")
+          f"{sum(driver.reweighed for driver in drivers)} ({getattr(judge, 'unexplained', 0)} with no fault to "
+          f"explain it); weighings held through a full disk, then recorded: {getattr(judge, 'held', 0)}")
     terminal = getattr(judge, "terminal", {})
     summary = getattr(judge, "summary", {})
     print(f"  movements: {dict(terminal)}; weighings recorded: {len(getattr(judge, 'tickets', {}))}, "
