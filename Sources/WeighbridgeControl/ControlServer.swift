@@ -298,13 +298,6 @@ final class LineDeadline: ChannelInboundHandler {
 @available(*, unavailable)
 extension LineDeadline: Sendable {}
 
-extension TimeAmount {
-    init(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
-    }
-}
-
 /// Closes a connection that has been silent for the idle timeout (slow or stuck clients).
 final class CloseWhenIdle: ChannelInboundHandler, RemovableChannelHandler, Sendable {
     typealias InboundIn = LineFrame

@@ -31,6 +31,13 @@ public struct Movement: Sendable, Hashable, Codable {
         self.carrier = carrier
         self.prenotifiedAt = prenotifiedAt
     }
+
+    /// The codes among `reported` that are not the movement's own: the site's rules (the
+    /// high-risk pre-notification rule above all) judged only `ewcCodes`, so a report may carry
+    /// no other.
+    public func codesNotJudged(_ reported: [EWCCode]) -> [EWCCode] {
+        reported.filter { !ewcCodes.contains($0) }
+    }
 }
 
 /// Why a movement is not valid.

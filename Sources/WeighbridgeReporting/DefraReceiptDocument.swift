@@ -62,17 +62,15 @@ public struct DefraReceiptDocument: Sendable {
         self.apiCode = apiCode
     }
 
-    /// The site's rules (the high-risk pre-notification rule above all) judge the movement's
-    /// `ewc_codes`: a receipt may name only codes among them, or it would report what was never
-    /// judged. A problem naming both lists when it names another.
+    /// A problem naming both lists when the item's codes are not all the movement's
+    /// (`Movement.codesNotJudged`).
     static func codesOutsideMovement(_ codes: JSONValue, item: Int, movement: Movement) -> [String] {
         guard case .array(let list) = codes else { return [] }  // the schema check names its shape
-        let judged = Set(movement.ewcCodes)
-        let reported = list.compactMap { value -> EWCCode? in
-            guard case .string(let text) = value else { return nil }
-            return try? EWCCode(parsing: text)
-        }
-        let outside = reported.filter { !judged.contains($0) }
+        let outside = movement.codesNotJudged(
+            list.compactMap { value -> EWCCode? in
+                guard case .string(let text) = value else { return nil }
+                return try? EWCCode(parsing: text)
+            })
         guard !outside.isEmpty else { return [] }
         return [
             "wasteItems[\(item)].ewcCodes: \(outside.map(\.spaced).joined(separator: ", ")) not among the movement's "

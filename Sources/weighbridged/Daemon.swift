@@ -110,7 +110,7 @@ enum Daemon {
                 AcquisitionService(
                     acquisition: BridgeAcquisition(
                         bridge: bridge, link: link, clock: ContinuousClock(), wallClock: now),
-                    desk: desk, live: live, journal: journal, delivery: delivery, now: now))
+                    desk: desk, live: live, journal: journal, delivery: delivery))
         }
         let control = ControlService(
             desk: desk,
@@ -122,8 +122,7 @@ enum Daemon {
             settings: ControlServer.Settings(path: configuration.control.socket, group: configuration.control.group),
             service: control)
         let notifier = SystemdNotifier(
-            notifier: .fromEnvironment(), live: live, delivery: delivery, journal: journal, startedAt: startedAt,
-            now: now)
+            notifier: .fromEnvironment(), live: live, delivery: delivery, journal: journal, startedAt: startedAt)
         journal.log(
             LogEvent(
                 .notice,

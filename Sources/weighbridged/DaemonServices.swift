@@ -19,7 +19,6 @@ struct AcquisitionService: Service {
     let live: LiveBridges
     let journal: Journal
     let delivery: DeliveryService
-    let now: @Sendable () -> Timestamp
 
     /// Store failures that pass on their own (space is freed, the disk answers again); the others
     /// (a refused constraint, corruption) would fail the same way at every attempt.
@@ -38,12 +37,11 @@ struct AcquisitionService: Service {
     }
 
     private func handle(_ event: AcquisitionEvent, bridge name: String) async throws {
-        let time = now()
         let fields = ["BRIDGE": name]
         switch event {
         case .connected(let instrumentID):
             let wasDown = live.bridge(name).map { !$0.connected && $0.polled } ?? false
-            live.update(name, at: time) {
+            live.update(name) {
                 if wasDown { $0.reconnects += 1 }
                 $0.connected = true
                 $0.failures = 0
@@ -56,7 +54,7 @@ struct AcquisitionService: Service {
                     "bridge \(name) \(wasDown ? "reconnected" : "connected"): \(instrumentID ?? "instrument id not readable")",
                     fields))
         case .pollFailed(let error, let consecutive):
-            live.update(name, at: time) {
+            live.update(name) {
                 $0.connected = false
                 $0.pollErrors += 1
                 $0.failures = consecutive
@@ -70,29 +68,29 @@ struct AcquisitionService: Service {
         case .badReading(let error):
             // Logged when it starts (or changes), not at every poll while it lasts.
             let repeated = live.bridge(name)?.lastError == error.description
-            live.update(name, at: time) { $0.lastError = error.description }
+            live.update(name) { $0.lastError = error.description }
             if !repeated {
                 journal.log(LogEvent(.warning, "bridge \(name) sent an unusable reading: \(error)", fields))
             }
         case .reading(let reading, let phase, let at):
-            live.update(name, at: time) {
+            live.update(name) {
                 $0.connected = true
                 $0.reading = reading
                 $0.phase = phase.rawValue
                 $0.readingAt = at
             }
         case .captured(let captured):
-            try await record(captured, bridge: name, at: time)
+            try await record(captured, bridge: name)
         }
     }
 
-    private func record(_ captured: CapturedWeighing, bridge name: String, at time: Timestamp) async throws {
+    private func record(_ captured: CapturedWeighing, bridge name: String) async throws {
         let evidence = WeighingEvidence(
             bridge: name, weight: captured.capture.sample.weight, division: acquisition.bridge.division,
             weighedAt: captured.at, status: captured.reading.status, legalID: captured.capture.legalCounter,
             instrumentID: captured.instrumentID, rawRegisters: captured.rawRegisters, route: .unannounced)
         let outcome = try await recordHolding(evidence, bridge: name)
-        live.update(name, at: time) { $0.captures += 1 }
+        live.update(name) { $0.captures += 1 }
         switch outcome {
         case .movement(let id, let weighing, let notices):
             var fields = [
@@ -147,7 +145,7 @@ extension AcquisitionService {
                 let outcome = try await desk.recordCapture(evidence, route: route)
                 if attempts > 0 {
                     let held = (ContinuousClock.now - heldSince).wholeMilliseconds
-                    live.update(name, at: now()) {
+                    live.update(name) {
                         $0.lastError = nil
                         $0.heldWeighing = nil
                     }
@@ -162,7 +160,7 @@ extension AcquisitionService {
                 attempts += 1
                 if route == nil { route = try? await desk.route(captureOn: name, at: evidence.weighedAt) }
                 let problem = "weighing of \(weight) held, not yet recorded: \(error)"
-                live.update(name, at: now()) {
+                live.update(name) {
                     $0.lastError = problem
                     $0.heldWeighing = weight
                 }
@@ -240,7 +238,6 @@ struct SystemdNotifier: Service {
     let delivery: DeliveryService
     let journal: Journal
     let startedAt: ContinuousClock.Instant
-    let now: @Sendable () -> Timestamp
     /// Readiness is declared after this even if a bridge has not answered its first poll yet.
     static let readinessLimit: Duration = .seconds(15)
 

@@ -44,7 +44,8 @@ final class LiveBridges: Sendable {
         order = configurations.map(\.name)
     }
 
-    func update(_ name: String, at time: Timestamp, _ change: (inout Bridge) -> Void) {
+    /// Applies `change` to one bridge's state; any update is its loop's sign of life.
+    func update(_ name: String, _ change: (inout Bridge) -> Void) {
         bridges.withLock { table in
             guard var bridge = table[name] else { return }
             change(&bridge)
