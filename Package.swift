@@ -266,7 +266,7 @@ let package = Package(
             name: "WeighbridgeControlTests",
             dependencies: [
                 "WeighbridgeControlProtocol", "WeighbridgeControl", "WeighbridgeOperations", "WeighbridgeStore",
-                "WeighbridgeCore", "WeighbridgeJournal", "weighbridgectl", "TestSupport",
+                "WeighbridgeCore", "WeighbridgeJournal", "WeighbridgeTesting", "weighbridgectl", "TestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: strictSettings

@@ -18,9 +18,10 @@ extension MovementLifecycle {
             "hold": hold.map { .object(["code": .string($0.code), "reason": .string($0.description)]) } ?? .null,
         ]
         switch stage {
-        case .arrived(let bridge, let at):
+        case .arrived(let bridge, let at, let identifiedVehicle):
             fields["bridge"] = .string(bridge)
             fields["arrived_at"] = .string(at.rfc3339)
+            fields["vehicle_identified"] = .bool(identifiedVehicle != nil)
         case .weighing(let first, _):
             fields["first_weighing"] = .integer(first.ticket)
         case .decided(let net, let assessment, _), .confirmed(let net, let assessment, _),

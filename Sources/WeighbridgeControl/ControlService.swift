@@ -52,6 +52,9 @@ public struct ControlService: Sendable {
 
     private var store: Store { desk.store }
 
+    /// How many of the unattributed weighings' tickets `status` lists (the newest); it counts them all.
+    static let unattributedTicketsShown = 100
+
     /// Runs one command for `identity`. Refusals are `ControlError`s; nothing is half-applied.
     public func execute(_ command: ControlCommand, by identity: OperatorIdentity) async throws(ControlError)
         -> JSONValue
@@ -84,22 +87,22 @@ public struct ControlService: Sendable {
         let actor = identity.description
         switch command {
         case .status:
+            // Counted in SQL: a year of history costs the reader a count, not a decode of every row.
             let counts = try await store.read { transaction in
                 (
-                    held: try transaction.movements(state: .held).count,
-                    discrepancies: try transaction.movements(state: .discrepancy).count,
-                    unattributed: try transaction.unattributedWeighings().map(\.ticket),
-                    pending: try transaction.outboxEntries(state: .pending).count
-                        + transaction.outboxEntries(state: .retryWait).count,
-                    parked: try transaction.outboxEntries(state: .parked).count,
-                    unknown: try transaction.outboxEntries(state: .unknown).count
+                    held: try transaction.movementCount(state: .held),
+                    discrepancies: try transaction.movementCount(state: .discrepancy),
+                    unattributed: try transaction.unattributedTickets(newest: Self.unattributedTicketsShown),
+                    pending: try transaction.outboxCount(states: [.pending, .retryWait]),
+                    parked: try transaction.outboxCount(states: [.parked]),
+                    unknown: try transaction.outboxCount(states: [.unknown])
                 )
             }
             let deadlines = await live.deadlines()
             return .object([
                 "summary": .string(await live.summary()), "held": .integer(counts.held),
                 "discrepancies": .integer(counts.discrepancies), "unattributed": .integer(counts.unattributed.count),
-                "unattributed_tickets": .array(counts.unattributed.map { .integer($0) }),
+                "unattributed_tickets": .array(counts.unattributed.tickets.map { .integer($0) }),
                 "outbox_pending": .integer(counts.pending), "outbox_parked": .integer(counts.parked),
                 "outbox_unknown": .integer(counts.unknown),
                 "receipts_due_within_a_day": .integer(Int64(deadlines.dueWithinADay)),
@@ -133,8 +136,11 @@ public struct ControlService: Sendable {
                 "bridge": .string(arrival.bridge), "subject": .string("\(arrival.subject.label)"),
                 "withdrawn": .bool(true),
             ])
-        case .movements(let state):
-            return .array(try await store.read { try $0.movements(state: state) }.map(\.lifecycle.json))
+        case .movements(let state, let page):
+            let listed = try await store.read {
+                try $0.movements(state: state, before: page.before, limit: page.limit)
+            }
+            return .listing("movements", listed.rows.map(\.lifecycle.json), nextBefore: listed.nextBefore)
         case .show(let id):
             return try await show(id)
         case .confirm(let id, let reason):
@@ -176,8 +182,11 @@ public struct ControlService: Sendable {
                         detail: ["action": "tare-expire", "reason": reason]))
             }
             return .object(["vehicle": .string(vehicle.normalised), "expired": .bool(true)])
-        case .outbox(let state):
-            return .array(try await store.read { try $0.outboxEntries(state: state) }.map(\.json))
+        case .outbox(let state, let page):
+            let listed = try await store.read {
+                try $0.outboxEntries(state: state, before: page.before, limit: page.limit)
+            }
+            return .listing("entries", listed.rows.map(\.json), nextBefore: listed.nextBefore)
         case .retry(let target, let reason):
             return try await retry(target, actor: actor, reason: reason)
         case .park(let entry, let reason):
@@ -349,4 +358,10 @@ extension ArrivalTargetArgument {
 
 extension JSONValue {
     static func mass(_ mass: Mass) -> JSONValue { .number(mass.formatted(in: .kilograms)) }
+
+    /// A page of a listing: its rows under `name`, and `next_before`, the `before` that asks for
+    /// the older rows (null when there are none).
+    static func listing(_ name: String, _ rows: [JSONValue], nextBefore: Int64?) -> JSONValue {
+        .object([name: .array(rows), "next_before": nextBefore.map { .integer($0) } ?? .null])
+    }
 }

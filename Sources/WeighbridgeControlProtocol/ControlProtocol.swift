@@ -11,6 +11,23 @@ public enum ControlProtocol {
     /// The longest string argument accepted (a reason, an id, a name), in characters; a
     /// movement id is held to 128 and a reason to 500 of them.
     public static let maximumArgumentLength = 500
+    /// How many rows a listing (`movements`, `outbox`) returns when the request names no `limit`.
+    public static let defaultListLimit = 100
+    /// The most rows one listing returns: a year of movements is read a page at a time.
+    public static let maximumListLimit = 1_000
+}
+
+/// Which page of a listing to return: at most `limit` rows, newest first, all older than the row
+/// whose cursor is `before` (the `next_before` of the page above it), or the newest when nil.
+public struct ListPage: Sendable, Hashable {
+    public var limit: Int
+    public var before: Int64?
+
+    /// A page from its parts.
+    public init(limit: Int = ControlProtocol.defaultListLimit, before: Int64? = nil) {
+        self.limit = limit
+        self.before = before
+    }
 }
 
 /// A refusal with a stable code that scripts can rely on, and a message for people.
@@ -74,7 +91,7 @@ public enum ControlCommand: Sendable, Hashable {
     case expect(ExpectArguments)
     case arrive(bridge: String, target: ArrivalTargetArgument)
     case depart(target: ArrivalTargetArgument)
-    case movements(state: MovementState?)
+    case movements(state: MovementState?, page: ListPage)
     case show(movement: String)
     case confirm(movement: String, reason: String)
     case discrepancy(movement: String, reason: String)
@@ -85,7 +102,7 @@ public enum ControlCommand: Sendable, Hashable {
     case tareSet(vehicle: VehicleRegistration, tare: Mass, expiresAt: Timestamp, reason: String)
     case tareList
     case tareExpire(vehicle: VehicleRegistration, reason: String)
-    case outbox(state: OutboxState?)
+    case outbox(state: OutboxState?, page: ListPage)
     case retry(RetryTarget, reason: String)
     case park(entry: Int64, reason: String)
     case resolve(entry: Int64, trackingID: String?, reason: String)
@@ -252,6 +269,23 @@ private struct Arguments {
     }
 
     /// `movement` or `vehicle`, exactly one.
+    /// A listing's `limit` (1 to `maximumListLimit`, `defaultListLimit` when absent) and `before`.
+    private mutating func listPage() throws -> ListPage {
+        let limit = try optionalInteger("limit") ?? Int64(ControlProtocol.defaultListLimit)
+        guard (1...Int64(ControlProtocol.maximumListLimit)).contains(limit) else {
+            throw ControlError(.invalidArgument, "limit must be from 1 to \(ControlProtocol.maximumListLimit)")
+        }
+        let before = try optionalInteger("before")
+        if let before, before < 1 { throw ControlError(.invalidArgument, "before must be a positive integer") }
+        return ListPage(limit: Int(limit), before: before)
+    }
+
+    /// An integer argument that may be absent, but is refused when present as anything else.
+    private mutating func optionalInteger(_ name: String) throws -> Int64? {
+        guard value(name) != nil else { return nil }
+        return try requiredInteger(name)
+    }
+
     private mutating func arrivalTarget() throws -> ArrivalTargetArgument {
         switch (try string("movement"), try vehicle("vehicle")) {
         case (let id?, nil): return .movement(id)
@@ -273,14 +307,15 @@ private struct Arguments {
         case "depart":
             return .depart(target: try arrivalTarget())
         case "movements":
-            guard let state = try string("state") else { return .movements(state: nil) }
+            let page = try listPage()
+            guard let state = try string("state") else { return .movements(state: nil, page: page) }
             guard let parsed = MovementState(rawValue: state) else {
                 throw ControlError(
                     .invalidArgument,
                     "state must be one of "
                         + MovementState.allCases.map(\.rawValue).joined(separator: ", "))
             }
-            return .movements(state: parsed)
+            return .movements(state: parsed, page: page)
         case "show": return .show(movement: try requiredString("movement"))
         case "confirm": return .confirm(movement: try requiredString("movement"), reason: try reason())
         case "discrepancy": return .discrepancy(movement: try requiredString("movement"), reason: try reason())
@@ -306,14 +341,15 @@ private struct Arguments {
             }
             return .tareExpire(vehicle: vehicle, reason: try reason())
         case "outbox":
-            guard let state = try string("state") else { return .outbox(state: nil) }
+            let page = try listPage()
+            guard let state = try string("state") else { return .outbox(state: nil, page: page) }
             guard let parsed = OutboxState(rawValue: state) else {
                 throw ControlError(
                     .invalidArgument,
                     "state must be one of "
                         + OutboxState.allCases.map(\.rawValue).joined(separator: ", "))
             }
-            return .outbox(state: parsed)
+            return .outbox(state: parsed, page: page)
         case "retry":
             if case .bool(true)? = value("all") { return .retry(.all, reason: try reason()) }
             return .retry(.entry(try requiredInteger("entry")), reason: try reason())

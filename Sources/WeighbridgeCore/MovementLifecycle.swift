@@ -32,8 +32,10 @@ public struct DecisionContext: Sendable, Hashable {
 
 /// An input to a movement's lifecycle.
 public enum MovementEvent: Sendable, Hashable {
-    /// The vehicle was announced on a bridge (first or second weighing).
-    case arrived(bridge: String, at: Timestamp)
+    /// The vehicle was announced on a bridge (first or second weighing). `vehicle` is the
+    /// registration the gatehouse identified it by (`arrive --vehicle`); nil when the announcement
+    /// named the movement alone, which says nothing about which truck came.
+    case arrived(bridge: String, at: Timestamp, vehicle: VehicleRegistration? = nil)
     /// A certified weighing was bound to this movement (by arrival, or attached by an operator).
     case weighed(Weighing)
     /// An operator confirms receipt, despite any deviation.
@@ -80,8 +82,9 @@ public struct MovementLifecycle: Sendable, Hashable, Codable {
     /// How far the movement has come.
     public enum Stage: Sendable, Hashable, Codable {
         case expected
-        /// Announced on a bridge, first weighing not yet taken.
-        case arrived(bridge: String, at: Timestamp)
+        /// Announced on a bridge, first weighing not yet taken; `identifiedVehicle` is the
+        /// registration the announcement identified the vehicle by, if it did.
+        case arrived(bridge: String, at: Timestamp, identifiedVehicle: VehicleRegistration?)
         /// First weighing taken; waiting for the second (tare) weighing.
         case weighing(first: Weighing, arrivedAt: Timestamp)
         /// The net is known and the rules have run; the verdict waits for an operator.
@@ -169,9 +172,9 @@ public struct MovementLifecycle: Sendable, Hashable, Codable {
         -> [MovementAction]
     {
         switch event {
-        case .arrived(let bridge, let at):
+        case .arrived(let bridge, let at, let vehicle):
             switch stage {
-            case .expected, .arrived: stage = .arrived(bridge: bridge, at: at)
+            case .expected, .arrived: stage = .arrived(bridge: bridge, at: at, identifiedVehicle: vehicle)
             case .weighing: break  // announced again for the second weighing; the visit stays open
             default: throw .illegal("announce", in: state, "it has been weighed already")
             }
@@ -252,18 +255,23 @@ public struct MovementLifecycle: Sendable, Hashable, Codable {
         -> [MovementAction]
     {
         switch stage {
-        case .arrived(_, let arrivedAt):
-            // A valid stored tare completes the visit in one weighing. One that has expired, or is
-            // heavier than this weighing (the vehicle came in empty), leaves it to two passes.
-            if let storedTare = context.storedTare, let net = try? NetWeighing(gross: weighing, storedTare: storedTare)
+        case .arrived(_, let arrivedAt, let identifiedVehicle):
+            // A valid stored tare completes the visit in one weighing, but only when the arrival
+            // identified the truck as the one the tare was taken of: a movement announced by its id
+            // alone may have come in a substitute truck, whose own tare is unknown. A tare that has
+            // expired, or is heavier than this weighing (the vehicle came in empty), also leaves it
+            // to two passes.
+            if let storedTare = context.storedTare, identifiedVehicle == storedTare.vehicle,
+                let net = try? NetWeighing(gross: weighing, storedTare: storedTare)
             {
                 return try netKnown(net, arrivedAt: arrivedAt, context: context)
             }
             stage = .weighing(first: weighing, arrivedAt: arrivedAt)
             return []
         case .expected:
-            // Attached by an operator without an arrival: the weighing's time stands for arrival.
-            stage = .arrived(bridge: weighing.bridge, at: weighing.time)
+            // Attached by an operator without an arrival: the weighing's time stands for arrival,
+            // and the operator, who attaches it with a reason, vouches for the vehicle.
+            stage = .arrived(bridge: weighing.bridge, at: weighing.time, identifiedVehicle: movement.vehicle)
             return try weigh(weighing, context: context)
         case .weighing(let first, let arrivedAt):
             guard first.ticket != weighing.ticket else {

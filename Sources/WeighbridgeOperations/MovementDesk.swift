@@ -151,12 +151,16 @@ public struct MovementDesk: Sendable {
     public func arrive(bridge: String, target: ArrivalTarget, by actor: String) async throws -> Arrival {
         try await store.write(at: clock()) { transaction in
             let subject: ArrivalSubject
+            // The registration the vehicle was identified by; an id alone identifies no truck.
+            var identifiedVehicle: VehicleRegistration?
             switch target {
             case .movement(let id):
                 subject = .movement(id)
             case .vehicle(let vehicle):
                 switch VehicleMatch(vehicle: vehicle, openMovements: try transaction.openMovements(vehicle: vehicle)) {
-                case .movement(let id): subject = .movement(id)
+                case .movement(let id):
+                    subject = .movement(id)
+                    identifiedVehicle = vehicle
                 case .none: subject = .unidentifiedVehicle(vehicle)
                 case .ambiguous(let ids):
                     throw DeskError(
@@ -167,7 +171,9 @@ public struct MovementDesk: Sendable {
             let arrival = Arrival(bridge: bridge, subject: subject, at: transaction.now)
             if case .movement(let id) = subject {
                 var stored = try movement(id, in: transaction)
-                _ = try apply(.arrived(bridge: bridge, at: transaction.now), to: &stored, in: transaction)
+                _ = try apply(
+                    .arrived(bridge: bridge, at: transaction.now, vehicle: identifiedVehicle), to: &stored,
+                    in: transaction)
                 try transaction.saveMovement(stored.lifecycle, receipt: stored.receipt)
             }
             var board = try transaction.arrivalBoard()

@@ -186,3 +186,19 @@ public struct StoreCounts: Sendable, Hashable {
     /// When the oldest report not yet accepted was queued.
     public var oldestWaitingSince: Timestamp?
 }
+
+/// One page of a listing, newest first, with the cursor that asks for the page below it.
+public struct ListedPage<Row: Sendable>: Sendable {
+    /// At most the page's limit of rows, newest first.
+    public var rows: [Row]
+    /// The `before` that lists the next, older rows; nil when there are none.
+    public var nextBefore: Int64?
+
+    /// A page from up to `limit + 1` rows read newest first, each with its cursor: the extra
+    /// row, if there is one, only says that more follow.
+    init(rows: [(cursor: Int64, row: Row)], limit: Int) {
+        let kept = rows.prefix(limit)
+        self.rows = kept.map(\.row)
+        self.nextBefore = rows.count > limit ? kept.last?.cursor : nil
+    }
+}

@@ -78,6 +78,17 @@ public struct StoreTransaction {
         try weighings(where: "w.ticket NOT IN (SELECT ticket FROM weighing_bindings)", [])
     }
 
+    /// How many weighings belong to no visit, and the tickets of the newest `limit` of them,
+    /// oldest first.
+    public func unattributedTickets(newest limit: Int) throws(StoreError) -> (count: Int, tickets: [Int64]) {
+        let unbound = "FROM weighings WHERE ticket NOT IN (SELECT ticket FROM weighing_bindings)"
+        let tickets = try connection.rows(
+            "SELECT ticket \(unbound) ORDER BY ticket DESC LIMIT ?", [.integer(Int64(limit))],
+            operation: "read unattributed tickets"
+        ) { $0.integer(0) }
+        return (try count("SELECT count(*) \(unbound)", [], what: "unattributed weighings"), tickets.reversed())
+    }
+
     /// Binds a weighing to a movement's visit. A weighing is bound once: binding it again fails
     /// with `.constraint`.
     public func bind(ticket: Int64, toMovement id: String, by actor: String) throws(StoreError) {
@@ -148,6 +159,40 @@ public struct StoreTransaction {
     public func movements(state: MovementState? = nil) throws(StoreError) -> [StoredMovement] {
         guard let state else { return try movements(where: "1", []) }
         return try movements(where: "state = ?", [.text(state.rawValue)])
+    }
+
+    /// One page of movements, optionally only in `state`, newest first: at most `limit`, all
+    /// registered before the one whose cursor is `before` (the newest when nil).
+    public func movements(state: MovementState?, before: Int64?, limit: Int) throws(StoreError)
+        -> ListedPage<StoredMovement>
+    {
+        var conditions = ["rowid < ?"]
+        var values: [SQLValue] = [.integer(before ?? Int64.max)]
+        if let state {
+            conditions.append("state = ?")
+            values.append(.text(state.rawValue))
+        }
+        values.append(.integer(Int64(limit) + 1))
+        let rows = try connection.rows(
+            "SELECT rowid, id, lifecycle, receipt, created_at_ms, updated_at_ms FROM movements WHERE "
+                + conditions.joined(separator: " AND ") + " ORDER BY rowid DESC LIMIT ?", values,
+            operation: "read movements"
+        ) { row throws(StoreError) in
+            (
+                cursor: row.integer(0),
+                movement: StoredMovement(
+                    lifecycle: try StoredJSON.decode(
+                        MovementLifecycle.self, from: row.text(2), what: "movement \(row.text(1))"),
+                    receipt: row.optionalText(3), createdAt: Timestamp(millisecondsSinceEpoch: row.integer(4)),
+                    updatedAt: Timestamp(millisecondsSinceEpoch: row.integer(5)))
+            )
+        }
+        return ListedPage(rows: rows.map { ($0.cursor, $0.movement) }, limit: limit)
+    }
+
+    /// How many movements are in `state`, without reading them.
+    public func movementCount(state: MovementState) throws(StoreError) -> Int {
+        try count("SELECT count(*) FROM movements WHERE state = ?", [.text(state.rawValue)], what: "movements")
     }
 
     /// Movements still waiting for a vehicle or a weighing: the candidates for `arrive --vehicle`.
@@ -358,6 +403,10 @@ public struct StoreTransaction {
         return interrupted.count
     }
 
+    private func count(_ sql: String, _ values: [SQLValue], what: String) throws(StoreError) -> Int {
+        Int(try connection.rows(sql, values, operation: "count \(what)") { $0.integer(0) }.first ?? 0)
+    }
+
     /// Counts for monitoring: weighings, decisions by outcome, outbox entries by state, and when
     /// the oldest entry not yet done was queued.
     public func counts() throws(StoreError) -> StoreCounts {
@@ -413,6 +462,29 @@ public struct StoreTransaction {
     public func outboxEntries(state: OutboxState? = nil) throws(StoreError) -> [OutboxEntry] {
         guard let state else { return try outboxEntries(where: "1 ORDER BY id", []) }
         return try outboxEntries(where: "state = ? ORDER BY id", [.text(state.rawValue)])
+    }
+
+    /// One page of entries, optionally only in `state`, newest first: at most `limit`, all with
+    /// an id below `before` (the newest when nil).
+    public func outboxEntries(state: OutboxState?, before: Int64?, limit: Int) throws(StoreError)
+        -> ListedPage<OutboxEntry>
+    {
+        var condition = "id < ?"
+        var values: [SQLValue] = [.integer(before ?? Int64.max)]
+        if let state {
+            condition += " AND state = ?"
+            values.append(.text(state.rawValue))
+        }
+        values.append(.integer(Int64(limit) + 1))
+        let entries = try outboxEntries(where: condition + " ORDER BY id DESC LIMIT ?", values)
+        return ListedPage(rows: entries.map { ($0.id, $0) }, limit: limit)
+    }
+
+    /// How many entries are in any of `states`, without reading them.
+    public func outboxCount(states: [OutboxState]) throws(StoreError) -> Int {
+        try count(
+            "SELECT count(*) FROM outbox WHERE state IN (\(states.map { _ in "?" }.joined(separator: ", ")))",
+            states.map { .text($0.rawValue) }, what: "outbox entries")
     }
 
     /// The entries of one movement, oldest first.

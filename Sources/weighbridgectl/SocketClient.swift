@@ -102,6 +102,16 @@ enum Render {
         return ([line(columns.map { $0.uppercased() })] + cells.map(line)).joined(separator: "\n")
     }
 
+    /// A page of a listing as a table of its `rows` field, followed, when older rows remain, by
+    /// the command that lists the next page (`command`, with `--state` if one was given).
+    static func listing(_ rows: String, next command: String, _ state: String?) -> (JSONValue) -> String {
+        { value in
+            guard case .object(let fields) = value, let page = fields[rows] else { return Render.value(value) }
+            guard case .number(let cursor)? = fields["next_before"] else { return table(page) }
+            return table(page) + "\nolder: \(command)\(state.map { " --state \($0)" } ?? "") --before \(cursor)"
+        }
+    }
+
     static func inline(_ value: JSONValue) -> String {
         switch value {
         case .null: "-"

@@ -194,12 +194,35 @@ struct Depart: ParsableCommand {
     }
 }
 
+/// A listing's page options: how many rows, and from which cursor down.
+struct Paging: ParsableArguments {
+    @Option(
+        help:
+            "How many rows, newest first (default \(ControlProtocol.defaultListLimit), at most \(ControlProtocol.maximumListLimit))."
+    )
+    var limit: Int?
+    @Option(help: "List the rows older than this cursor (the next page's, as the previous page printed it).")
+    var before: Int64?
+
+    var arguments: [String: JSONValue] {
+        var fields: [String: JSONValue] = [:]
+        if let limit { fields["limit"] = .integer(Int64(limit)) }
+        if let before { fields["before"] = .integer(before) }
+        return fields
+    }
+}
+
 struct Movements: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List movements, optionally in one state.")
+    static let configuration = CommandConfiguration(
+        abstract: "List movements, newest first, optionally in one state, a page at a time.")
     @OptionGroup var connection: Connection
     @Option(help: "expected, arrived, weighing, confirmed, discrepancy, held or rejected.") var state: String?
+    @OptionGroup var paging: Paging
     func run() throws {
-        try connection.send("movements", state.map { ["state": .string($0)] } ?? [:], render: Render.table)
+        var arguments = paging.arguments
+        if let state { arguments["state"] = .string(state) }
+        try connection.send(
+            "movements", arguments, render: Render.listing("movements", next: "weighbridgectl movements", state))
     }
 }
 
@@ -317,11 +340,16 @@ struct Tare: ParsableCommand {
 }
 
 struct Outbox: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Reports waiting for, or gone through, the API.")
+    static let configuration = CommandConfiguration(
+        abstract: "Reports waiting for, or gone through, the API, newest first, a page at a time.")
     @OptionGroup var connection: Connection
     @Option(help: "pending, sending, done, retry_wait, parked or unknown.") var state: String?
+    @OptionGroup var paging: Paging
     func run() throws {
-        try connection.send("outbox", state.map { ["state": .string($0)] } ?? [:], render: Render.table)
+        var arguments = paging.arguments
+        if let state { arguments["state"] = .string(state) }
+        try connection.send(
+            "outbox", arguments, render: Render.listing("entries", next: "weighbridgectl outbox", state))
     }
 }
 

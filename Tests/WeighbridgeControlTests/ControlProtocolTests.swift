@@ -31,7 +31,7 @@ struct ControlProtocolTests {
         #expect(
             try command(#"{"v":1,"cmd":"attach","ticket":12,"movement":"M1","reason":"ANPR missed"}"#)
                 == .attach(ticket: 12, movement: "M1", reason: "ANPR missed"))
-        #expect(try command(#"{"v":1,"cmd":"movements","state":"held"}"#) == .movements(state: .held))
+        #expect(try command(#"{"v":1,"cmd":"movements","state":"held"}"#) == .movements(state: .held, page: ListPage()))
         #expect(
             try command(#"{"v":1,"cmd":"retry","all":true,"reason":"API back"}"#) == .retry(.all, reason: "API back"))
         #expect(

@@ -7,6 +7,7 @@ import WeighbridgeCore
 import WeighbridgeJournal
 import WeighbridgeOperations
 import WeighbridgeStore
+import WeighbridgeTesting
 
 private let t0 = Timestamp(rfc3339: "2026-11-25T08:00:00Z")!
 private let productsDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
@@ -53,6 +54,11 @@ private final class ServerFixture: Sendable {
     /// Runs weighbridgectl against the in-process server on a thread of its own: blocking a
     /// thread of the concurrency pool on it could starve the very server it is waiting for.
     func ctl(_ arguments: String..., user: String? = nil) async throws -> (status: Int32, output: String, error: String)
+    {
+        try await ctl(arguments, user: user)
+    }
+
+    func ctl(_ arguments: [String], user: String? = nil) async throws -> (status: Int32, output: String, error: String)
     {
         try await onOwnThread { [socket] in try Self.runCtl(arguments, user: user, socket: socket) }
     }
@@ -300,6 +306,84 @@ struct ControlServerTests {
                 $0.event.actor.hasPrefix("operator:") && $0.event.actor.hasSuffix("(uid=\(getuid()))")
             })
         #expect(overrides.contains { $0.event.detail["reason"] == "ANPR missed it" })
+    }
+
+    @Test(
+        "listing commands page their output: newest first, a capped page with the cursor of the next, every row once; status counts without listing"
+    )
+    func listingsPage() async throws {
+        let fixture = try await ServerFixture()
+        let count = 2_500
+        let report = try SampleMovements.confirmed("P00000", ticket: 1, at: t0).1
+        try await fixture.store.write(at: t0) { transaction in
+            for index in 0..<count {
+                let movement = try Movement(
+                    id: String(format: "P%05d", index), declared: Mass(10_000, .kilograms),
+                    ewcCodes: [EWCCode(parsing: "20 03 01")])
+                let hold: HoldReason? = index % 10 == 0 ? .operatorHold("paperwork") : nil
+                try transaction.saveMovement(
+                    MovementLifecycle(movement: movement, stage: .expected, hold: hold), receipt: nil)
+            }
+            for index in 0..<150 {
+                _ = try transaction.enqueue(
+                    report, kind: .confirmation, idempotent: true, idempotencyKey: "P00000/\(index)")
+            }
+        }
+        func page(_ arguments: String...) async throws -> (rows: [[String: Any]], next: Int?) {
+            let result = try await fixture.ctl(arguments + ["--json"])
+            #expect(result.status == 0, "\(arguments): \(result.error)")
+            let object = try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any] ?? [:]
+            let rows = (object["movements"] ?? object["entries"]) as? [[String: Any]] ?? []
+            return (rows, object["next_before"] as? Int)
+        }
+        func walk(_ command: String, _ extra: [String] = []) async throws -> [String] {
+            var ids: [String] = []
+            var before: Int?
+            repeat {
+                let listed = try await fixture.ctl(
+                    [command, "--limit", "1000"] + extra + (before.map { ["--before", String($0)] } ?? []) + ["--json"])
+                let object = try JSONSerialization.jsonObject(with: Data(listed.output.utf8)) as? [String: Any] ?? [:]
+                let rows = (object["movements"] ?? object["entries"]) as? [[String: Any]] ?? []
+                #expect(rows.count <= 1_000)
+                ids += rows.map { "\($0["movement_id"] ?? "")/\($0["id"] ?? "")" }
+                before = object["next_before"] as? Int
+            } while before != nil
+            return ids
+        }
+
+        // The default page: the newest 100, and the way down.
+        let first = try await page("movements")
+        #expect(first.rows.count == ControlProtocol.defaultListLimit)
+        #expect(first.rows.first?["movement_id"] as? String == "P02499")
+        #expect(first.next != nil)
+        // As text: a table, then the command for the next page, which carries on where it stopped.
+        let text = try await fixture.ctl("movements", "--state", "held", "--limit", "5")
+        let hint = "older: weighbridgectl movements --state held --before "
+        let lines = text.output.split(separator: "\n")
+        #expect(lines.count == 7 && lines[1].hasPrefix("P02490") && lines[5].hasPrefix("P02450"), "\(text.output)")
+        let cursor = lines.last.flatMap { $0.hasPrefix(hint) ? String($0.dropFirst(hint.count)) : nil } ?? "none"
+        let next = try await page("movements", "--state", "held", "--limit", "5", "--before", cursor)
+        #expect(next.rows.first?["movement_id"] as? String == "P02440")
+
+        // Walking the pages lists every movement once, newest first; a state filter pages too.
+        let all = try await walk("movements")
+        #expect(all.count == count && Set(all).count == count)
+        #expect(all == (0..<count).reversed().map { String(format: "P%05d/", $0) })
+        #expect(try await walk("movements", ["--state", "held"]).count == count / 10)
+        let outbox = try await walk("outbox")
+        #expect(outbox.count == 150 && Set(outbox).count == 150)
+        let outboxFirst = try await page("outbox", "--state", "pending", "--limit", "100")
+        #expect(outboxFirst.rows.count == 100 && outboxFirst.next == 51)
+        let outboxLast = try await page("outbox", "--state", "pending", "--limit", "100", "--before", "51")
+        #expect(outboxLast.rows.count == 50 && outboxLast.next == nil)
+
+        // Limits outside 1…1000, and a cursor that is not one, are refused.
+        for bad in [["--limit", "0"], ["--limit", "1001"], ["--before", "0"]] {
+            let refused = try await fixture.ctl(["movements"] + bad)
+            #expect(refused.status == 1 && refused.error.contains("invalid_argument"), "\(bad): \(refused.error)")
+        }
+        let status = try await fixture.ctl("status", "--json")
+        #expect(status.output.contains(#""held":250"#) && status.output.contains(#""outbox_pending":150"#))
     }
 
     @Test("exit codes: usage 2, refused 1, daemon unreachable 3")

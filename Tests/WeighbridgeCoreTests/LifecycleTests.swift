@@ -179,7 +179,7 @@ struct LifecycleTests {
             vehicle: vehicle, tare: Mass(12_000, .kilograms), setAt: t0.adding(seconds: -60),
             expiresAt: t0.adding(seconds: 60))
         var lifecycle = MovementLifecycle(movement: movement())
-        _ = try lifecycle.receive(.arrived(bridge: "in", at: t0), context: context(storedTare: valid))
+        _ = try lifecycle.receive(.arrived(bridge: "in", at: t0, vehicle: vehicle), context: context(storedTare: valid))
         let actions = try lifecycle.receive(.weighed(weighing(1, 22_000)), context: context(storedTare: valid))
         #expect(reports(actions).first?.net.tareKind == .preset)
         #expect(lifecycle.state == .confirmed)
@@ -188,9 +188,31 @@ struct LifecycleTests {
             vehicle: vehicle, tare: Mass(12_000, .kilograms), setAt: t0.adding(seconds: -120),
             expiresAt: t0.adding(seconds: -60))
         var second = MovementLifecycle(movement: movement())
-        _ = try second.receive(.arrived(bridge: "in", at: t0), context: context(storedTare: expired))
+        _ = try second.receive(.arrived(bridge: "in", at: t0, vehicle: vehicle), context: context(storedTare: expired))
         #expect(try second.receive(.weighed(weighing(1, 22_000)), context: context(storedTare: expired)).isEmpty)
         #expect(second.state == .weighing)
+    }
+
+    @Test(
+        "a one-pass net with a stored tare needs an arrival that identified the vehicle: announced by movement id, or as another truck, it takes two passes"
+    )
+    func storedTareNeedsIdentifiedVehicle() throws {
+        let vehicle = VehicleRegistration("AB12CDE")!
+        let tare = StoredTare(
+            vehicle: vehicle, tare: Mass(12_000, .kilograms), setAt: t0.adding(seconds: -60),
+            expiresAt: t0.adding(seconds: 3_600))
+        for announcedAs in [nil, VehicleRegistration("XY99XYZ")!] {
+            var lifecycle = MovementLifecycle(movement: movement())
+            _ = try lifecycle.receive(
+                .arrived(bridge: "in", at: t0, vehicle: announcedAs), context: context(storedTare: tare))
+            // The substitute truck's loaded weighing is not netted against the expected truck's tare.
+            #expect(try lifecycle.receive(.weighed(weighing(1, 22_000)), context: context(storedTare: tare)).isEmpty)
+            #expect(lifecycle.state == .weighing)
+            let actions = try lifecycle.receive(
+                .weighed(weighing(2, 11_000, minutes: 10)), context: context(storedTare: tare))
+            #expect(reports(actions).first?.net.net == Mass(11_000, .kilograms))
+            #expect(reports(actions).first?.net.tareKind != .preset)
+        }
     }
 
     @Test("illegal transitions are refused and change nothing")

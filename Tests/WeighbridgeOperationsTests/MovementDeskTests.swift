@@ -231,7 +231,7 @@ struct MovementDeskTests {
         #expect(try await fixture.state("M1") == .expected)
     }
 
-    @Test("a vehicle with a valid stored tare needs one weighing")
+    @Test("a vehicle with a valid stored tare needs one weighing, when the arrival identified it by registration")
     func storedTareOnePass() async throws {
         let fixture = try Fixture()
         let vehicle = VehicleRegistration("AB12CDE")!
@@ -248,6 +248,19 @@ struct MovementDeskTests {
         #expect(try await fixture.state("M1") == .confirmed)
         let report = try await fixture.store.read { try $0.outboxEntries().first?.report }
         #expect(report?.net.tareKind == .preset)
+
+        // Announced by its id (a scanned container, a paper note), the truck is not identified:
+        // it may be a substitute, so the stored tare of the expected truck is not used.
+        _ = try await fixture.desk.expect(try fixture.movement("M2"), receipt: nil, by: "wms")
+        _ = try await fixture.desk.arrive(bridge: "in", target: .movement("M2"), by: "kiosk")
+        _ = try await fixture.capture(22_000)
+        #expect(try await fixture.state("M2") == .weighing)
+        _ = try await fixture.desk.arrive(bridge: "in", target: .movement("M2"), by: "kiosk")
+        _ = try await fixture.capture(11_500)
+        #expect(try await fixture.state("M2") == .confirmed)
+        let second = try await fixture.store.read { try $0.outboxEntries(ofMovement: "M2").first?.report }
+        #expect(second?.net.tareKind == .measured)
+        #expect(second?.net.net == Mass(10_500, .kilograms))
     }
 
     @Test("defra-receipt routing: a Discrepancy is held locally, and missing receipt data holds the load")

@@ -116,7 +116,21 @@ struct CrashTests {
     @Test("SIGKILL at 200 random moments: every acknowledged capture survives whole, tickets gap-free, chain intact")
     func killedWriterLosesNothing() async throws {
         let directory = try TemporaryDirectory()
-        let path = directory.file("db.sqlite")
+        try await killWriterRepeatedly(storeAt: directory.file("db.sqlite"))
+    }
+
+    @Test(
+        "SIGKILL at 200 random moments with the store on ext4 on a loop device: every acknowledged capture survives",
+        .needs(.root))
+    func killedWriterLosesNothingOnExt4() async throws {
+        // The temporary directory may be a tmpfs (where fsync does nothing) on another machine:
+        // this one is the file system a gatehouse box runs, on a block device of its own.
+        let disk = try SmallDisk(megabytes: 64, fileSystem: .ext4OnLoopDevice)
+        defer { disk.unmount() }
+        try await killWriterRepeatedly(storeAt: disk.mountPoint + "/db.sqlite")
+    }
+
+    private func killWriterRepeatedly(storeAt path: String) async throws {
         var generator = SystemRandomNumberGenerator()
         var acknowledged: [(movement: String, tickets: [Int64])] = []
         var runsThatCommitted = 0
@@ -196,16 +210,36 @@ struct CrashTests {
     }
 }
 
-/// A small tmpfs mounted for one test; `unmount()` it when done. Needs root.
+/// A small file system mounted for one test; `unmount()` it when done. Needs root.
 private struct SmallDisk {
+    enum FileSystem {
+        case tmpfs
+        /// ext4 in an image file, mounted through a loop device.
+        case ext4OnLoopDevice
+    }
+
     let directory: TemporaryDirectory
     let mountPoint: String
 
-    init(megabytes: Int) throws {
+    init(megabytes: Int, fileSystem: FileSystem = .tmpfs) throws {
         directory = try TemporaryDirectory()
         mountPoint = directory.file("small")
         try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
-        #expect(try shell("/bin/mount", ["-t", "tmpfs", "-o", "size=\(megabytes)m", "tmpfs", mountPoint]).status == 0)
+        switch fileSystem {
+        case .tmpfs:
+            let mounted = try shell("/bin/mount", ["-t", "tmpfs", "-o", "size=\(megabytes)m", "tmpfs", mountPoint])
+            #expect(mounted.status == 0, "mount a tmpfs: \(mounted.output)")
+        case .ext4OnLoopDevice:
+            let image = directory.file("disk.ext4")
+            #expect(FileManager.default.createFile(atPath: image, contents: nil))
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: image))
+            try handle.truncate(atOffset: UInt64(megabytes) << 20)
+            try handle.close()
+            let made = try shell("/usr/sbin/mkfs.ext4", ["-q", "-F", "-m", "0", image])
+            #expect(made.status == 0, "mkfs.ext4: \(made.output)")
+            let mounted = try shell("/bin/mount", ["-o", "loop", image, mountPoint])
+            #expect(mounted.status == 0, "mount the ext4 image on a loop device: \(mounted.output)")
+        }
     }
 
     func unmount() { _ = try? shell("/bin/umount", [mountPoint]) }

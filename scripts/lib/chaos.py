@@ -179,7 +179,7 @@ class Driver:
         while True:
             if drive:
                 began = time.monotonic()
-            if drive and self.arrive(movement["id"], index):
+            if drive and self.arrive(movement, index):
                 simulator.vehicle(weight, HOLD_MS, RAMP_MS, GAP_MS)
             # The capture may still be committing on a loaded machine: look a few times.
             for _ in range(10):
@@ -207,12 +207,28 @@ class Driver:
         bridges = self.site.ctl_when_up("bridges")
         return any(bridge["name"] == self.bridge and bridge.get("held_weighing_kg") is not None for bridge in bridges)
 
-    def arrive(self, movement_id, index):
-        """Announces the vehicle for pass `index`; False when the movement already has it."""
+    def arrive(self, movement, index):
+        """Announces the vehicle for pass `index`; False when the movement already has it. A
+        vehicle on a stored tare is announced by its registration, as the daemon needs for a
+        one-pass net; a vehicle weighed twice by its movement's id."""
+        movement_id = movement["id"]
         while True:
             try:
-                self.site.ctl_when_up("arrive", bridge=self.bridge, movement=movement_id)
-                return True
+                if not movement["stored_tare"]:
+                    self.site.ctl_when_up("arrive", bridge=self.bridge, movement=movement_id)
+                    return True
+                if len(self.site.ctl_when_up("show", movement=movement_id)["weighings"]) > index:
+                    return False  # recorded after all, just later than the driver looked
+                arrival = self.site.ctl_when_up("arrive", bridge=self.bridge, vehicle=movement["vehicle"])
+                if arrival["subject"] == f"movement {movement_id}":
+                    return True
+                # The registration matched no open movement: its weighing was recorded between the
+                # look and the announcement. Take the announcement back; the vehicle has its ticket.
+                self.site.ctl_when_up("depart", vehicle=movement["vehicle"])
+                if len(self.site.ctl_when_up("show", movement=movement_id)["weighings"]) > index:
+                    return False
+                raise RuntimeError(f"arrive {movement['vehicle']} announced {arrival['subject']}, "
+                                   f"not movement {movement_id}")
             except Refused as refusal:
                 if refusal.code == "unavailable":
                     time.sleep(0.5)  # the store refused the write (a full disk): as an operator would, retry
@@ -263,7 +279,7 @@ def main():
     parser.add_argument("--calm", action="store_true",
                         help="inject no fault at all: every vehicle must be captured on its first drive")
     parser.add_argument("--without-disk-full", action="store_true",
-                        help="leave out the disk-full window (it needs root, to mount a tmpfs)")
+                        help="leave out the disk-full window (it needs root, to mount a small ext4 file system)")
     options = parser.parse_args()
 
     rng = random.Random(options.seed)
@@ -271,16 +287,23 @@ def main():
     store_dir, disk_full, mounted = os.path.join(work, "store"), None, False
     os.makedirs(store_dir)
     # A small file system of its own under the store, so the disk can be filled without
-    # touching the machine's. A tmpfs needs root: without it the run stops, unless the disk-full
-    # window was left out on purpose.
+    # touching the machine's: ext4 on a loop device, the file system a gatehouse box runs on
+    # (fsync, delayed allocation, the journal are its own, not a tmpfs's). Mounting needs root:
+    # without it the run stops, unless the disk-full window was left out on purpose.
     if not options.without_disk_full and not options.calm:
-        mount = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", store_dir],
-                               capture_output=True, text=True)
-        if mount.returncode != 0:
-            shutil.rmtree(work, ignore_errors=True)
-            sys.exit(f"chaos: the disk-full window needs a tmpfs of its own, and mounting one failed "
-                     f"({mount.stderr.strip() or mount.returncode}): run as root, or leave the window out "
-                     f"with --without-disk-full")
+        image = os.path.join(work, "store.ext4")
+        with open(image, "wb") as handle:
+            handle.truncate(64 << 20)
+        for step, command in [
+            ("making an ext4 file system", ["mkfs.ext4", "-q", "-F", "-m", "0", image]),
+            ("mounting it on a loop device", ["mount", "-o", "loop", image, store_dir]),
+        ]:
+            done = subprocess.run(command, capture_output=True, text=True)
+            if done.returncode != 0:
+                shutil.rmtree(work, ignore_errors=True)
+                sys.exit(f"chaos: the disk-full window needs a file system of its own; {step} failed "
+                         f"({done.stderr.strip() or done.returncode}): run as root, or leave the window "
+                         f"out with --without-disk-full")
         disk_full, mounted = store_dir, True
     started = time.monotonic()
     site = None
@@ -350,7 +373,7 @@ def resolve_unknown_receipts(site, movements):
             for movement in movements:
                 if f'"{movement["id"]}"' in request["body"]:
                     stored[movement["id"]] += 1
-    for entry in site.ctl_when_up("outbox", state="unknown"):
+    for entry in site.listed("outbox", "entries", state="unknown"):
         if stored[entry["movement_id"]]:
             site.ctl_when_up("resolve", entry=entry["id"], tracking_id="found-in-the-service",
                              reason="the receipt is in the service")

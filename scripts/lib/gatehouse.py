@@ -261,6 +261,16 @@ level = "info"
                     raise
                 time.sleep(0.1)
 
+    def listed(self, command, rows, **arguments):
+        """Every row of a listing (`movements` under "movements", `outbox` under "entries"),
+        newest first, a page at a time."""
+        page = self.ctl_when_up(command, limit=1000, **arguments)
+        found = page[rows]
+        while page["next_before"] is not None:
+            page = self.ctl_when_up(command, limit=1000, before=page["next_before"], **arguments)
+            found += page[rows]
+        return found
+
     # What a Defra receipt needs that the weighbridge cannot know, as a WMS would supply it.
     RECEIPT = {
         "wasteItems": [{"wasteDescription": "Mixed waste", "physicalForm": "Mixed", "numberOfContainers": 1,
@@ -285,15 +295,17 @@ level = "info"
         """`count` movements (10 000 kg declared, stored tares, all within 5%), each weighed once
         over one of the two bridges; returns the ids and, for each, when its vehicle came to rest
         (microseconds since the epoch)."""
-        ids = []
+        ids, vehicles = [], {}
         for index in range(count):
             ids.append(f"{prefix}-{index:05d}")
-            self.expect_with_stored_tare(ids[-1], f"{prefix[:2]}{index:05d}", declared_kg=10000, tare_kg=12000)
+            vehicles[ids[-1]] = f"{prefix[:2]}{index:05d}"
+            self.expect_with_stored_tare(ids[-1], vehicles[ids[-1]], declared_kg=10000, tare_kg=12000)
         settled = {}
 
         def drive(bridge, movements):
             for number, movement in enumerate(movements):
-                self.ctl_when_up("arrive", bridge=bridge, movement=movement)
+                # By registration: a stored tare is used only for a vehicle identified by it.
+                self.ctl_when_up("arrive", bridge=bridge, vehicle=vehicles[movement])
                 settled[movement] = self.simulators[bridge].vehicle(
                     22000 + 20 * (number % 10), hold_ms, ramp_ms, gap_ms)
 

@@ -6,11 +6,12 @@
 
 # The Debian packages every build and test needs: libmodbus for every Modbus byte, SQLite for the
 # store, libsystemd for the journal and notify protocols, socat for serial pty pairs in tests,
-# systemd for systemd-analyze and a standalone journald in tests, util-linux for runuser, openssl
-# for the self-signed certificate of the TLS test, curl for the demo's calls to the sandbox,
-# python3 and python3-venv for the test tools' virtual environment.
+# systemd for systemd-analyze and a standalone journald in tests, util-linux for runuser and loop
+# mounts, e2fsprogs for the ext4 file systems the crash tests put the store on, openssl for the
+# self-signed certificate of the TLS test, curl for the demo's calls to the sandbox, python3 and
+# python3-venv for the test tools' virtual environment.
 WEIGHBRIDGED_APT_PACKAGES=(pkg-config libmodbus-dev libsqlite3-dev sqlite3 libsystemd-dev socat systemd util-linux
-    openssl curl python3 python3-venv)
+    e2fsprogs openssl curl python3 python3-venv)
 
 # The interpreter of the project's virtual environment: every Python harness runs with it (the
 # Swift tests find it at the same path).
