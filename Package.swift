@@ -25,6 +25,13 @@ let shippedLinkerSettings: [LinkerSetting] = [
     )
 ]
 
+/// The release version: the one place it is written. `weighbridged --version` and
+/// `weighbridgectl --version` print it, and scripts/package names the packages after it.
+let version = "0.1.0"
+/// The commit the binaries come from, when the build is told (scripts/package sets
+/// WEIGHBRIDGED_COMMIT); a manifest is evaluated once and cached, so it cannot ask git itself.
+let commit = Context.environment["WEIGHBRIDGED_COMMIT"] ?? "unknown"
+
 let package = Package(
     name: "weighbridged",
     platforms: [.macOS(.v15)],
@@ -47,6 +54,14 @@ let package = Package(
         .target(
             name: "WeighbridgeCore",
             swiftSettings: strictSettings
+        ),
+        // The version and the commit, compiled in.
+        .target(
+            name: "CBuildInfo",
+            cSettings: [
+                .define("WEIGHBRIDGED_VERSION", to: "\"\(version)\""),
+                .define("WEIGHBRIDGED_COMMIT", to: "\"\(commit)\""),
+            ]
         ),
         // A serial executor on its own thread, for actors that make blocking C calls.
         .target(
@@ -111,7 +126,7 @@ let package = Package(
         .executableTarget(
             name: "weighbridgectl",
             dependencies: [
-                "WeighbridgeControlProtocol",
+                "WeighbridgeControlProtocol", "CBuildInfo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -198,7 +213,7 @@ let package = Package(
             dependencies: [
                 "WeighbridgeCore", "WeighbridgeConfiguration", "WeighbridgeModbus", "WeighbridgeStore",
                 "WeighbridgeOperations", "WeighbridgeReporting", "WeighbridgeControl", "WeighbridgeControlProtocol",
-                "WeighbridgeJournal",
+                "WeighbridgeJournal", "CBuildInfo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

@@ -207,3 +207,11 @@ public struct LogConfiguration: Sendable, Hashable {
     /// The least severe level written.
     public var level: Severity
 }
+
+extension Configuration {
+    /// What is wrong with how the configured secrets are kept (a file others can read), one
+    /// sentence each; check-config prints them and the daemon logs them at every start.
+    public var secretExposures: [String] {
+        ([api.token] + (api.oauth.map { [$0.clientSecret] } ?? [])).compactMap(\.exposure)
+    }
+}

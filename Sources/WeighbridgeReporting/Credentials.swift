@@ -24,7 +24,13 @@ public enum SecretReader {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
         else { throw CredentialError("cannot read \(source) at \(path)") }
         let secret = text.trimmingWhitespace
-        guard !secret.isEmpty else { throw CredentialError("\(source) at \(path) is empty") }
+        guard !secret.isEmpty else {
+            guard case .credential(let name) = source else { throw CredentialError("\(source) at \(path) is empty") }
+            // The unit's empty SetCredential= default: the file LoadCredential= names is missing.
+            throw CredentialError(
+                "\(source) is empty: put the secret in the file the unit's LoadCredential=\(name): names "
+                    + "(/etc/weighbridged/credentials/\(name) in the packaged unit), mode 0600")
+        }
         return secret
     }
 }

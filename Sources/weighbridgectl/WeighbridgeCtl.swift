@@ -1,4 +1,5 @@
 import ArgumentParser
+import CBuildInfo
 import Foundation
 import WeighbridgeControlProtocol
 
@@ -9,6 +10,7 @@ struct WeighbridgeCtl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "weighbridgectl",
         abstract: "Inspect and override weighbridged through its control socket.",
+        version: String(cString: weighbridged_version_line()),
         subcommands: [
             Status.self, Bridges.self, Weight.self, Expect.self, Arrive.self, Depart.self, Movements.self, Show.self,
             Confirm.self,

@@ -22,6 +22,7 @@ struct Run: AsyncParsableCommand {
         let startedAt = ContinuousClock.now
         let configuration = try options.load()
         let journal = Journal.automatic(threshold: configuration.log.level)
+        for warning in configuration.secretExposures { journal.log(LogEvent(.warning, warning)) }
         let daemon: ServiceGroup
         do {
             daemon = try await Daemon.assemble(
@@ -126,8 +127,8 @@ enum Daemon {
         journal.log(
             LogEvent(
                 .notice,
-                "starting: profile \(api.profile.rawValue) at \(api.baseURL), \(configuration.bridges.count) bridge(s), "
-                    + "store \(configuration.store.path)"))
+                "starting with \(configurationPath): profile \(api.profile.rawValue) at \(api.baseURL), "
+                    + "\(configuration.bridges.count) bridge(s), store \(configuration.store.path)"))
         var reporting: [any Service] = [DeliveryRunner(delivery: delivery)]
         if configuration.metrics.listen != nil || configuration.metrics.textfile != nil {
             reporting.append(

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CBuildInfo
 import Foundation
 import WeighbridgeConfiguration
 
@@ -8,7 +9,7 @@ struct Weighbridged: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "weighbridged",
         abstract: "Certified weighbridge capture and Digital Waste Tracking receipt reporting.",
-        version: "0.1.0",
+        version: String(cString: weighbridged_version_line()),
         subcommands: [Run.self, CheckConfig.self, Probe.self],
         defaultSubcommand: Run.self
     )
@@ -48,8 +49,7 @@ struct CheckConfig: ParsableCommand {
         let configuration = try options.load()
         print("# \(options.path): valid")
         print(configuration.rendered())
-        let secrets = [configuration.api.token] + (configuration.api.oauth.map { [$0.clientSecret] } ?? [])
-        for warning in secrets.compactMap(\.exposure) {
+        for warning in configuration.secretExposures {
             FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
         }
     }

@@ -61,6 +61,17 @@ struct CheckConfigTests {
         }
     }
 
+    @Test("--version prints Package.swift's version and the commit, the same for the daemon and the CLI")
+    func version() async throws {
+        let manifest = try String(contentsOf: repositoryRoot.appendingPathComponent("Package.swift"), encoding: .utf8)
+        let declared = try #require(manifest.firstMatch(of: /\nlet version = "([0-9.]+)"\n/)?.1)
+        let daemon = try await run("weighbridged", ["--version"])
+        let cli = try await run("weighbridgectl", ["--version"])
+        #expect(daemon.status == 0 && cli.status == 0)
+        #expect(daemon.output.hasPrefix("\(declared) (commit "), "\(daemon.output)")
+        #expect(daemon.output.hasSuffix(")\n") && cli.output == daemon.output, "\(cli.output)")
+    }
+
     @Test("WEIGHBRIDGED_CONFIG names the file when --config is not given")
     func environmentOverride() async throws {
         let path = repositoryRoot.appendingPathComponent("etc/demo.toml").path
