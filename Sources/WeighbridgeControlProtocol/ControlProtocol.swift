@@ -268,7 +268,6 @@ private struct Arguments {
         }
     }
 
-    /// `movement` or `vehicle`, exactly one.
     /// A listing's `limit` (1 to `maximumListLimit`, `defaultListLimit` when absent) and `before`.
     private mutating func listPage() throws -> ListPage {
         let limit = try optionalInteger("limit") ?? Int64(ControlProtocol.defaultListLimit)
@@ -286,6 +285,7 @@ private struct Arguments {
         return try requiredInteger(name)
     }
 
+    /// `movement` or `vehicle`, exactly one.
     private mutating func arrivalTarget() throws -> ArrivalTargetArgument {
         switch (try string("movement"), try vehicle("vehicle")) {
         case (let id?, nil): return .movement(id)

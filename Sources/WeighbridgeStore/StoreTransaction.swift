@@ -166,27 +166,14 @@ public struct StoreTransaction {
     public func movements(state: MovementState?, before: Int64?, limit: Int) throws(StoreError)
         -> ListedPage<StoredMovement>
     {
-        var conditions = ["rowid < ?"]
+        var condition = "rowid < ?"
         var values: [SQLValue] = [.integer(before ?? Int64.max)]
         if let state {
-            conditions.append("state = ?")
+            condition += " AND state = ?"
             values.append(.text(state.rawValue))
         }
         values.append(.integer(Int64(limit) + 1))
-        let rows = try connection.rows(
-            "SELECT rowid, id, lifecycle, receipt, created_at_ms, updated_at_ms FROM movements WHERE "
-                + conditions.joined(separator: " AND ") + " ORDER BY rowid DESC LIMIT ?", values,
-            operation: "read movements"
-        ) { row throws(StoreError) in
-            (
-                cursor: row.integer(0),
-                movement: StoredMovement(
-                    lifecycle: try StoredJSON.decode(
-                        MovementLifecycle.self, from: row.text(2), what: "movement \(row.text(1))"),
-                    receipt: row.optionalText(3), createdAt: Timestamp(millisecondsSinceEpoch: row.integer(4)),
-                    updatedAt: Timestamp(millisecondsSinceEpoch: row.integer(5)))
-            )
-        }
+        let rows = try movementRows(where: condition, values, then: "ORDER BY rowid DESC LIMIT ?")
         return ListedPage(rows: rows.map { ($0.cursor, $0.movement) }, limit: limit)
     }
 
@@ -204,15 +191,25 @@ public struct StoreTransaction {
     }
 
     private func movements(where condition: String, _ values: [SQLValue]) throws(StoreError) -> [StoredMovement] {
+        try movementRows(where: condition, values, then: "ORDER BY created_at_ms, id").map(\.movement)
+    }
+
+    /// Movements with their rowids (a listing's cursor), `then` ordering and limiting them.
+    private func movementRows(where condition: String, _ values: [SQLValue], then ordering: String)
+        throws(StoreError) -> [(cursor: Int64, movement: StoredMovement)]
+    {
         try connection.rows(
-            "SELECT id, lifecycle, receipt, created_at_ms, updated_at_ms FROM movements WHERE \(condition) "
-                + "ORDER BY created_at_ms, id", values, operation: "read movements"
+            "SELECT id, lifecycle, receipt, created_at_ms, updated_at_ms, rowid FROM movements WHERE \(condition) "
+                + ordering, values, operation: "read movements"
         ) { row throws(StoreError) in
-            StoredMovement(
-                lifecycle: try StoredJSON.decode(
-                    MovementLifecycle.self, from: row.text(1), what: "movement \(row.text(0))"),
-                receipt: row.optionalText(2), createdAt: Timestamp(millisecondsSinceEpoch: row.integer(3)),
-                updatedAt: Timestamp(millisecondsSinceEpoch: row.integer(4)))
+            (
+                cursor: row.integer(5),
+                movement: StoredMovement(
+                    lifecycle: try StoredJSON.decode(
+                        MovementLifecycle.self, from: row.text(1), what: "movement \(row.text(0))"),
+                    receipt: row.optionalText(2), createdAt: Timestamp(millisecondsSinceEpoch: row.integer(3)),
+                    updatedAt: Timestamp(millisecondsSinceEpoch: row.integer(4)))
+            )
         }
     }
 
