@@ -10,7 +10,8 @@ public import WeighbridgeControlProtocol
 
 /// A loopback stand-in for both reporting APIs: the brief's (`PUT /confirmations/{id}`,
 /// `PUT /discrepancies/{id}`, `GET /movements/{id}`) and Defra's Receipt API (`POST
-/// /movements/receive`, `PUT /movements/{id}/receive`, reference data, an OAuth token endpoint),
+/// /movements/receive`, `PUT /movements/{id}/receive`, reference data, an OAuth token endpoint,
+/// `POST /production-approval-tests`),
 /// with Defra's validation rules, fault injection, a record of every request and a duplicate count.
 ///
 /// Tests drive it in-process through this type; the `dwt-sandbox` executable exposes the same
@@ -221,6 +222,8 @@ final class SandboxHandler: ChannelInboundHandler, @unchecked Sendable {
             } else {
                 response = malformed()
             }
+        } else if method == .POST, segments == ["production-approval-tests"] {
+            response = state.isValidOAuthToken(bearer) ? state.approvalTests(body: parsed) : unauthorised()
         } else if method == .GET, segments.count == 2, first == "reference-data" {
             response = state.isValidOAuthToken(bearer) ? state.referenceList(segments[1]) : unauthorised()
         } else {

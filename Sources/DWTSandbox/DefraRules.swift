@@ -91,6 +91,14 @@ enum DefraRules {
                         fail("\(key).weight", "NotProvided", "weight needs metric and amount")
                     }
                 }
+                componentRules(
+                    itemFields, key: key, fail: fail,
+                    warn: { key, message in
+                        warnings.append(
+                            .object([
+                                "key": .string(key), "errorType": .string("NotProvided"), "message": .string(message),
+                            ]))
+                    })
                 if itemFields["disposalOrRecoveryCodes"] == nil {
                     warnings.append(
                         .object([
@@ -109,6 +117,15 @@ enum DefraRules {
                     "carrier.vehicleRegistration", "NotProvided",
                     "If carrier.meansOfTransport is \"Road\" then carrier.vehicleRegistration is required")
             }
+            let registration: String? = if case .string(let text)? = carrier["registrationNumber"] { text } else { nil }
+            let reason: String? =
+                if case .string(let text)? = carrier["reasonForNoRegistrationNumber"] { text } else { nil }
+            if (registration ?? "").isEmpty, (reason ?? "").isEmpty {
+                fail(
+                    "carrier.reasonForNoRegistrationNumber", "NotProvided",
+                    "If carrier.registrationNumber is null or empty then carrier.reasonForNoRegistrationNumber is required"
+                )
+            }
             if carrier["meansOfTransport"] == nil {
                 fail("carrier.meansOfTransport", "NotProvided", "\"carrier.meansOfTransport\" is required")
             }
@@ -119,6 +136,85 @@ enum DefraRules {
                 "A hazardous waste consignment code or a reason for its absence is required for hazardous EWC codes")
         }
         return (errors, warnings)
+    }
+
+    static let popCodes: Set<String> = codes(of: "pop-names")
+    static let hazardousPropertyCodes: Set<String> = codes(of: "hazardous-property-codes")
+    static let componentSources: Set<String> = ["NOT_PROVIDED", "PROVIDED_WITH_WASTE", "GUIDANCE", "OWN_TESTING"]
+
+    private static func codes(of list: String) -> Set<String> {
+        guard let text = SeedLists.all[list], case .array(let items)? = try? JSONValue(parsing: Array(text.utf8))
+        else { return [] }
+        return Set(
+            items.compactMap { item -> String? in
+                if case .string(let code)? = item.field("code") { return code }
+                return nil
+            })
+    }
+
+    /// The `pops` and `hazardous` business rules of one waste item (ReceiptAPI.yml, `wasteItem`).
+    private static func componentRules(
+        _ item: [String: JSONValue], key: String, fail: (String, String, String) -> Void,
+        warn: (String, String) -> Void
+    ) {
+        for (flag, name, componentKey) in [
+            ("containsPops", "pops", "code"), ("containsHazardous", "hazardous", "name"),
+        ] {
+            let path = "\(key).\(name)"
+            guard case .object(let details)? = item[name] else {
+                if item[flag] == .bool(true) {
+                    fail("\(path).sourceOfComponents", "NotProvided", "\"\(path).sourceOfComponents\" is required")
+                }
+                continue
+            }
+            guard case .string(let source)? = details["sourceOfComponents"], componentSources.contains(source) else {
+                fail(
+                    "\(path).sourceOfComponents", "InvalidValue",
+                    "\"\(path).sourceOfComponents\" must be one of \(componentSources.sorted())")
+                continue
+            }
+            var components: [JSONValue] = []
+            if case .array(let list)? = details["components"] { components = list }
+            switch source {
+            case "NOT_PROVIDED" where !components.isEmpty:
+                fail(
+                    "\(path).components", "BusinessRuleViolation",
+                    "components must be empty when no components were provided")
+            case "GUIDANCE", "OWN_TESTING":
+                if components.isEmpty {
+                    fail("\(path).components", "NotProvided", "components are required for source \(source)")
+                }
+            case "PROVIDED_WITH_WASTE" where components.isEmpty:
+                warn("\(path).components", "components are recommended when provided with the waste")
+            default: break
+            }
+            for (index, component) in components.enumerated() {
+                let at = "\(path).components.\(index)"
+                guard case .string(let value)? = component.field(componentKey), !value.isEmpty else {
+                    fail("\(at).\(componentKey)", "NotProvided", "\"\(at).\(componentKey)\" is required")
+                    continue
+                }
+                if name == "pops", !popCodes.contains(value) {
+                    fail("\(at).code", "InvalidValue", "\(value) is not a valid POP code")
+                }
+                if let concentration = component.field("concentration") {
+                    guard case .number(let text) = concentration, let number = Double(text), number > 0 else {
+                        fail("\(at).concentration", "InvalidValue", "concentration must be greater than 0")
+                        continue
+                    }
+                }
+            }
+            if name == "hazardous", case .array(let codes)? = details["hazCodes"] {
+                for code in codes {
+                    guard case .string(let text) = code, hazardousPropertyCodes.contains(text) else {
+                        fail(
+                            "\(path).hazCodes", "InvalidValue",
+                            "\(code.serialized) is not a valid hazardous property code")
+                        continue
+                    }
+                }
+            }
+        }
     }
 
     /// The reference our daemon puts in `otherReferencesForMovement` (label "Idempotency key"),

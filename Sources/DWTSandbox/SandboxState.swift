@@ -74,6 +74,7 @@ final class SandboxState: Sendable {
         var tokens: [String: Double] = [:]
         var tokenCounter = 0
         var trackingCounter = 0
+        var approvalSubmissions = 0
         var paymentRequired = false
         var duplicates = 0
         var concurrent = 0
@@ -295,6 +296,14 @@ final class SandboxState: Sendable {
             return Response(
                 status: 200, headers: [("x-dwt-service-charge-expiry-date", settings.serviceChargeExpiry)],
                 body: .object([:]))
+        }
+    }
+
+    /// `POST /production-approval-tests`: judges each scenario on the receipt stored under its id.
+    func approvalTests(body: JSONValue?) -> Response {
+        storage.withLock { storage in
+            storage.approvalSubmissions += 1
+            return ApprovalJudge.submit(body, receipts: storage.receipts, submission: storage.approvalSubmissions)
         }
     }
 

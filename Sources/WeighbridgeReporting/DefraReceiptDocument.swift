@@ -23,9 +23,10 @@ public struct ReceiverDetails: Sendable, Hashable {
 /// before anything is sent (ReceiptAPI.yml, `receiveMovementRequest`).
 ///
 /// The daemon fills in `apiCode`, `dateTimeReceived` (the first weighing), `receiver`,
-/// `receipt.address`, `yourUniqueReference` (the ticket), each item's `weight` (the weighed
-/// net, `isEstimate: false`), the EWC codes and the vehicle when the receipt leaves them out, and
-/// our movement id and idempotency key in `otherReferencesForMovement`.
+/// `receipt.address`, `yourUniqueReference` (the ticket), each item's `weight` (one item: the
+/// weighed net, `isEstimate: false`; several: the net divided by their shares, `LoadSplit`, each
+/// an estimate), the EWC codes and the vehicle when the receipt leaves them out, and our movement
+/// id and idempotency key in `otherReferencesForMovement`.
 public struct DefraReceiptDocument: Sendable {
     /// Top-level fields the receipt object may carry; anything else is refused (Defra answers an
     /// unknown field with 400 `NotAllowed`).
@@ -49,6 +50,9 @@ public struct DefraReceiptDocument: Sendable {
     /// The business rule's codes; the published schema's enum shows display names instead (see
     /// docs/operators-guide.md, "Defra receipt data").
     static let noConsignmentReasons: Set<String> = ["NON_HAZ_WASTE_TRANSFER", "NO_DOC_WITH_WASTE", "HWRC_RECEIPT"]
+
+    /// Why a carrier may have no registration number (ReceiptAPI.yml, `carrier`).
+    static let noRegistrationReasons: Set<String> = ["ON_SITE", "HOUSEHOLD", "ONE_OFF", "MARINE"]
 
     /// The reference lists in force: the daily refresh replaces them under the document's feet.
     public let catalogue: ReferenceCatalogueCache
@@ -80,23 +84,25 @@ public struct DefraReceiptDocument: Sendable {
     }
 
     /// What a movement's receipt data lacks or has wrong for Defra, one line per field; empty
-    /// when a receipt can be sent. The weight is the one thing not needed: the bridge gives it.
+    /// when a receipt can be sent. The weight is the one thing not needed: the bridge gives it
+    /// (the declared weight stands in for it here, to divide among several items).
     public func problems(movement: Movement, receipt: String?) -> [String] {
         do {
-            let placeholder = Mass(1, .kilograms)
             _ = try body(
-                movement: movement, receipt: receipt, net: placeholder,
+                movement: movement, receipt: receipt, net: movement.declared,
                 receivedAt: Timestamp(millisecondsSinceEpoch: 0),
-                ticket: 1, idempotencyKey: "check")
+                reference: "1", idempotencyKey: "check")
             return []
         } catch {
             return error.problems
         }
     }
 
-    /// The request body, or every problem found with it.
+    /// The request body, or every problem found with it. `reference` is `yourUniqueReference`:
+    /// the weighing ticket of a real receipt.
     public func body(
-        movement: Movement, receipt: String?, net: Mass, receivedAt: Timestamp, ticket: Int64, idempotencyKey: String
+        movement: Movement, receipt: String?, net: Mass, receivedAt: Timestamp, reference: String,
+        idempotencyKey: String
     ) throws(ReceiptProblems) -> JSONValue {
         guard let receipt else { throw ReceiptProblems(["receipt: the movement has no receipt data"]) }
         let supplied: [String: JSONValue]
@@ -119,7 +125,7 @@ public struct DefraReceiptDocument: Sendable {
         var fields = supplied.filter { Self.receiptFields.contains($0.key) }
         fields["apiCode"] = .string(apiCode)
         fields["dateTimeReceived"] = .string(receivedAt.rfc3339)
-        fields["yourUniqueReference"] = .string(String(ticket))
+        fields["yourUniqueReference"] = .string(reference)
         fields["receiver"] = .object([
             "siteName": .string(receiver.siteName), "authorisationNumber": .string(receiver.authorisationNumber),
         ])
@@ -132,19 +138,12 @@ public struct DefraReceiptDocument: Sendable {
         references.append(.object(["label": .string("Idempotency key"), "reference": .string(idempotencyKey)]))
         fields["otherReferencesForMovement"] = .array(references)
 
-        let weight = JSONValue.object([
-            "metric": .string("Kilograms"), "amount": .number(net.formatted(in: .kilograms)),
-            "isEstimate": .bool(false),
-        ])
         if case .array(let items)? = supplied["wasteItems"] {
-            if items.count != 1 {
-                problems.append(
-                    "wasteItems: exactly one item is needed (the bridge weighs the whole load, not each item)")
-            }
+            let weights = itemWeights(items, net: net, problems: &problems)
             fields["wasteItems"] = .array(
                 items.enumerated().map { index, item in
                     guard case .object(var object) = item else { return item }
-                    object["weight"] = weight
+                    if let weight = weights[index] { object["weight"] = weight }
                     if let codes = object["ewcCodes"] {
                         problems += Self.codesOutsideMovement(codes, item: index, movement: movement)
                     } else {
@@ -163,6 +162,46 @@ public struct DefraReceiptDocument: Sendable {
         problems += validate(body)
         guard problems.isEmpty else { throw ReceiptProblems(problems) }
         return body
+    }
+
+    /// Each item's `weight` as sent: one item is the whole weighed net, measured
+    /// (`isEstimate: false`); several divide the net by the shares their receipt data gives
+    /// (`LoadSplit`), each part an estimate, the parts adding up exactly to the net. An item whose
+    /// share is missing or unreadable keeps what it had, for `validate` to name; nil keeps it too.
+    private func itemWeights(_ items: [JSONValue], net: Mass, problems: inout [String]) -> [JSONValue?] {
+        func weight(_ mass: Mass, estimate: Bool) -> JSONValue {
+            .object([
+                "metric": .string("Kilograms"), "amount": .number(mass.formatted(in: .kilograms)),
+                "isEstimate": .bool(estimate),
+            ])
+        }
+        guard items.count > 1 else { return [weight(net, estimate: false)] }
+        let shares = items.map { item in share(item.field("weight")) }
+        guard shares.allSatisfy({ $0 != nil }) else {
+            // A missing weight is named by `validate`; one that is there but unreadable, here.
+            for (index, item) in items.enumerated() where shares[index] == nil && item.field("weight") != nil {
+                problems.append(
+                    "wasteItems[\(index)].weight: its share of the load must be a metric (Grams, Kilograms, "
+                        + "Tonnes) and an exact amount above zero")
+            }
+            return items.map { _ in nil }
+        }
+        do {
+            return try LoadSplit.divide(net, byShares: shares.compactMap { $0 }).map { weight($0, estimate: true) }
+        } catch {
+            problems.append("wasteItems: the net \(net.formatted(in: .kilograms)) kg cannot be divided: \(error)")
+            return items.map { _ in nil }
+        }
+    }
+
+    /// An item's share of the load: the weight its receipt data gives it, in any of Defra's
+    /// metrics; nil when it gives none that reads as a weight.
+    private func share(_ weight: JSONValue?) -> Mass? {
+        let units: [String: MassUnit] = ["Grams": .grams, "Kilograms": .kilograms, "Tonnes": .tonnes]
+        guard case .string(let metric)? = weight?.field("metric"), let unit = units[metric],
+            case .number(let amount)? = weight?.field("amount")
+        else { return nil }
+        return try? Mass(parsing: amount, defaultUnit: unit)
     }
 
     /// Defra's rules for a whole body, one line per broken rule.
@@ -268,7 +307,13 @@ public struct DefraReceiptDocument: Sendable {
         for flag in ["containsPops", "containsHazardous"] {
             if case .bool? = fields[flag] {} else { problems.append("\(path).\(flag): true or false is required") }
         }
-        problems += validate(weight: fields["weight"], at: "\(path).weight")
+        if fields["weight"] == nil {
+            problems.append(
+                "\(path).weight: required (with several waste items, give each its weight or share of the load: "
+                    + "the bridge weighs only the whole load)")
+        } else {
+            problems += validate(weight: fields["weight"], at: "\(path).weight")
+        }
         if case .array(let codes)? = fields["disposalOrRecoveryCodes"] {
             for (index, entry) in codes.enumerated() {
                 if case .string(let code)? = entry.field("code"), catalogue.disposalOrRecoveryCodes.contains(code) {
@@ -279,15 +324,94 @@ public struct DefraReceiptDocument: Sendable {
                     weight: entry.field("weight"), at: "\(path).disposalOrRecoveryCodes[\(index)].weight")
             }
         }
-        if case .array(let codes)? = fields["hazardous"]?.field("hazCodes") {
-            for code in codes {
-                if case .string(let text) = code, catalogue.hazardousPropertyCodes.contains(text) {
+        problems += validate(
+            components: fields["pops"], declared: fields["containsPops"], kind: .pops, at: "\(path).pops",
+            catalogue: catalogue)
+        problems += validate(
+            components: fields["hazardous"], declared: fields["containsHazardous"], kind: .hazardous,
+            at: "\(path).hazardous", catalogue: catalogue)
+        return (problems, hazardous)
+    }
+
+    /// The two kinds of component detail an item can carry.
+    private enum ComponentKind {
+        case pops, hazardous
+
+        var flag: String { self == .pops ? "containsPops" : "containsHazardous" }
+        var fields: Set<String> {
+            self == .pops ? ["sourceOfComponents", "components"] : ["sourceOfComponents", "hazCodes", "components"]
+        }
+        /// What names a component: a POP's code from Defra's list, a hazardous substance's name.
+        var componentName: String { self == .pops ? "code" : "name" }
+    }
+
+    static let componentSources: Set<String> = ["NOT_PROVIDED", "PROVIDED_WITH_WASTE", "GUIDANCE", "OWN_TESTING"]
+
+    /// An item's `pops` or `hazardous` object against its flag and Defra's business rules: present
+    /// exactly when the flag is true; a known source of the component details; no components when
+    /// none were provided, at least one when they come from guidance or testing; each component
+    /// named (a POP by a code in Defra's list), its concentration above zero; hazard codes from
+    /// Defra's list.
+    private func validate(
+        components object: JSONValue?, declared: JSONValue?, kind: ComponentKind, at path: String,
+        catalogue: ReferenceCatalogue
+    ) -> [String] {
+        guard let object else {
+            return declared == .bool(true) ? ["\(path): required because \(kind.flag) is true"] : []
+        }
+        guard case .object(let fields) = object else { return ["\(path): must be an object"] }
+        guard declared == .bool(true) else { return ["\(path): given, but \(kind.flag) is not true"] }
+        var problems = unknownFields(fields, allowed: kind.fields, at: path + ".")
+        let source: String? = if case .string(let text)? = fields["sourceOfComponents"] { text } else { nil }
+        if let source, Self.componentSources.contains(source) {
+        } else {
+            problems.append(
+                "\(path).sourceOfComponents: one of \(Self.componentSources.sorted().joined(separator: ", "))")
+        }
+        var components: [JSONValue] = []
+        switch fields["components"] {
+        case nil: break
+        case .array(let list)?: components = list
+        default: problems.append("\(path).components: must be an array")
+        }
+        if source == "NOT_PROVIDED", !components.isEmpty {
+            problems.append("\(path).components: must be empty when sourceOfComponents is NOT_PROVIDED")
+        }
+        if source == "GUIDANCE" || source == "OWN_TESTING", components.isEmpty {
+            problems.append("\(path).components: at least one is required when sourceOfComponents is \(source ?? "")")
+        }
+        for (index, component) in components.enumerated() {
+            let at = "\(path).components[\(index)]"
+            guard case .object(let parts) = component else {
+                problems.append("\(at): must be an object")
+                continue
+            }
+            problems += unknownFields(parts, allowed: [kind.componentName, "concentration"], at: at + ".")
+            switch (kind, parts[kind.componentName]) {
+            case (.pops, .string(let code)?) where catalogue.popCodes.contains(code): break
+            case (.pops, _): problems.append("\(at).code: one of Defra's POP codes (e.g. PFOS, END)")
+            case (.hazardous, let name?) where nonEmptyString(name) != nil: break
+            case (.hazardous, _): problems.append("\(at).name: required (the substance, e.g. Mercury)")
+            }
+            if let concentration = parts["concentration"] {
+                if case .number(let text) = concentration, !text.hasPrefix("-"),
+                    text.contains(where: { $0 != "0" && $0 != "." })
+                {
                 } else {
-                    problems.append("\(path).hazardous.hazCodes: \(code.serialized) is not HP_1–HP_15 or HP_POP")
+                    problems.append("\(at).concentration: a number above zero (mg/kg)")
                 }
             }
         }
-        return (problems, hazardous)
+        if kind == .hazardous, let codes = fields["hazCodes"] {
+            guard case .array(let list) = codes else { return problems + ["\(path).hazCodes: must be an array"] }
+            for code in list {
+                if case .string(let text) = code, catalogue.hazardousPropertyCodes.contains(text) {
+                } else {
+                    problems.append("\(path).hazCodes: \(code.serialized) is not HP_1–HP_15 or HP_POP")
+                }
+            }
+        }
+        return problems
     }
 
     private func validate(weight: JSONValue?, at path: String) -> [String] {
@@ -310,10 +434,17 @@ public struct DefraReceiptDocument: Sendable {
     private func validate(carrier: JSONValue?) -> [String] {
         guard case .object(let fields)? = carrier else { return ["carrier: required"] }
         var problems = unknownFields(fields, allowed: Self.carrierFields, at: "carrier.")
-        if nonEmptyString(fields["registrationNumber"]) == nil,
-            nonEmptyString(fields["reasonForNoRegistrationNumber"]) == nil
-        {
+        switch (nonEmptyString(fields["registrationNumber"]), nonEmptyString(fields["reasonForNoRegistrationNumber"])) {
+        case (nil, nil):
             problems.append("carrier.registrationNumber: required (or carrier.reasonForNoRegistrationNumber)")
+        case (nil, let reason?) where !Self.noRegistrationReasons.contains(reason):
+            problems.append(
+                "carrier.reasonForNoRegistrationNumber: one of \(Self.noRegistrationReasons.sorted().joined(separator: ", "))"
+            )
+        case (_?, _?):
+            problems.append("carrier.reasonForNoRegistrationNumber: only without a registrationNumber")
+        default:
+            break
         }
         if nonEmptyString(fields["organisationName"]) == nil { problems.append("carrier.organisationName: required") }
         guard case .string(let means)? = fields["meansOfTransport"], Self.meansOfTransport.contains(means) else {

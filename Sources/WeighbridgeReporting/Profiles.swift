@@ -127,7 +127,7 @@ struct DefraReceiptProfile: ReportProfile {
         let net = entry.report.net
         let body = try document.body(
             movement: facts.movement, receipt: facts.receipt, net: net.net, receivedAt: net.firstWeighedAt,
-            ticket: net.gross.ticket, idempotencyKey: entry.idempotencyKey)
+            reference: String(net.gross.ticket), idempotencyKey: entry.idempotencyKey)
         let url: String
         let method: HTTPMethod
         switch entry.kind {

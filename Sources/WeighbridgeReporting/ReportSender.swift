@@ -116,6 +116,19 @@ public struct ReportSender: Sendable {
         }
     }
 
+    /// One request outside the outbox (an approval run's test receipts), with the bearer token:
+    /// the answer's status and body, or why none came.
+    func exchange(_ request: APIRequest) async -> (status: Int?, body: [UInt8], failure: String?) {
+        do {
+            switch try await authorisedExchange(request).exchange {
+            case .answered(let status, _, let body): return (status, body, nil)
+            case .failed(let attempt): return (nil, [], "\(attempt)")
+            }
+        } catch {
+            return (nil, [], error.description)
+        }
+    }
+
     /// One of Defra's reference lists (`GET /reference-data/{list}`) as the API serves it.
     public func referenceList(_ list: String) async throws(ReferenceDataError) -> String {
         let request = APIRequest(method: .GET, url: "\(baseURL)/reference-data/\(list)", headers: [], body: nil)

@@ -65,12 +65,7 @@ enum Daemon {
         var document: DefraReceiptDocument?
         let catalogue = ReferenceCatalogueCache(try await cachedCatalogue(in: store, journal: journal))
         if configuration.api.profile == .defraReceipt, let oauth = configuration.api.oauth {
-            document = DefraReceiptDocument(
-                catalogue: catalogue,
-                receiver: ReceiverDetails(
-                    siteName: site.name ?? "", authorisationNumber: site.permit ?? "", fullAddress: site.address ?? "",
-                    postcode: site.postcode ?? ""),
-                apiCode: oauth.apiCode)
+            document = receiptDocument(site: site, apiCode: oauth.apiCode, catalogue: catalogue)
         }
         let api = configuration.api
         let connection: APIConnection
@@ -153,6 +148,18 @@ enum Daemon {
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: Logger(label: "weighbridged") { _ in SwiftLogNoOpLogHandler() }
             ).withShutdownBounds())
+    }
+
+    /// The builder of Defra receipt bodies for the site's receiver details.
+    static func receiptDocument(site: SiteConfiguration, apiCode: String, catalogue: ReferenceCatalogueCache)
+        -> DefraReceiptDocument
+    {
+        DefraReceiptDocument(
+            catalogue: catalogue,
+            receiver: ReceiverDetails(
+                siteName: site.name ?? "", authorisationNumber: site.permit ?? "", fullAddress: site.address ?? "",
+                postcode: site.postcode ?? ""),
+            apiCode: apiCode)
     }
 
     /// Defra's reference lists as last refreshed into the store, or the shipped seed.

@@ -10,7 +10,7 @@ struct Weighbridged: AsyncParsableCommand {
         commandName: "weighbridged",
         abstract: "Certified weighbridge capture and Digital Waste Tracking receipt reporting.",
         version: String(cString: weighbridged_version_line()),
-        subcommands: [Run.self, CheckConfig.self, Probe.self],
+        subcommands: [Run.self, CheckConfig.self, Probe.self, ApprovalTests.self],
         defaultSubcommand: Run.self
     )
 }

@@ -139,11 +139,7 @@ struct BacklogAndContractTests {
 
     @Test("the project's own schema checks refuse what Defra's rules refuse, field by field")
     func ownSchemaChecks() throws {
-        let document = DefraReceiptDocument(
-            catalogue: ReferenceCatalogueCache(.seed()),
-            receiver: ReceiverDetails(
-                siteName: "Site", authorisationNumber: "EPR/AB1234CD", fullAddress: "1 Road", postcode: "TE1 1ST"),
-            apiCode: apiCode)
+        let document = DefraReceiptDocument.forTests
         let movement = try Movement(
             id: "S-1", declared: Mass(1_000, .kilograms), ewcCodes: [EWCCode(parsing: "16 06 05")], vehicle: nil)
         #expect(
@@ -158,14 +154,14 @@ struct BacklogAndContractTests {
         let twoItems = rail.replacingOccurrences(of: "}],", with: "},{\"wasteDescription\":\"x\"}],")
         #expect(
             document.problems(movement: movement, receipt: twoItems).contains {
-                $0.hasPrefix("wasteItems: exactly one")
+                $0.hasPrefix("wasteItems[0].weight: required (with several waste items")
             })
         let notObject = "[1,2]"
         #expect(document.problems(movement: movement, receipt: notObject) == ["receipt: must be a JSON object"])
         let weightless = try document.body(
             movement: movement, receipt: rail, net: Mass(grams: 1_234_567),
             receivedAt: Timestamp(millisecondsSinceEpoch: 0),
-            ticket: 7, idempotencyKey: "S-1/receipt/1")
+            reference: "7", idempotencyKey: "S-1/receipt/1")
         if case .array(let items)? = weightless.field("wasteItems") {
             #expect(items.first?.field("weight")?.field("amount") == .number("1234.567"))
         } else {

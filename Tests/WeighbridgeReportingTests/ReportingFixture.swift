@@ -21,6 +21,17 @@ final class TestClock: Sendable {
     func advance(seconds: Int64) { offset.withLock { $0 += seconds * 1000 } }
 }
 
+extension DefraReceiptDocument {
+    /// A document builder for a test site, over the shipped reference lists.
+    static let forTests = DefraReceiptDocument(
+        catalogue: ReferenceCatalogueCache(.seed()),
+        receiver: ReceiverDetails(
+            siteName: "Site", authorisationNumber: "EPR/AB1234CD", fullAddress: "1 Road", postcode: "TE1 1ST"),
+        apiCode: testAPICode)
+}
+
+private let testAPICode = apiCode
+
 /// A movement's `receipt` object as an operator's `expect --file` would carry it.
 let validReceipt = """
     {"wasteItems":[{"wasteDescription":"Mixed municipal waste","physicalForm":"Mixed","numberOfContainers":1,
@@ -38,6 +49,7 @@ final class ReportingFixture: Sendable {
     let connection: APIConnection
     let sender: ReportSender
     let catalogue: ReferenceCatalogueCache
+    let document: DefraReceiptDocument
     let clock: TestClock
     private let runner: Task<Void, Never>
 
@@ -99,7 +111,7 @@ final class ReportingFixture: Sendable {
         store = try Store(path: configuration.store.path, now: clock.now)
         let site = configuration.site
         self.catalogue = ReferenceCatalogueCache(catalogue)
-        let document = DefraReceiptDocument(
+        document = DefraReceiptDocument(
             catalogue: self.catalogue,
             receiver: ReceiverDetails(
                 siteName: site.name ?? "", authorisationNumber: site.permit ?? "", fullAddress: site.address ?? "",

@@ -4,14 +4,26 @@
     check_receipt_bodies.py RECEIPT_API_YAML BODY.json [BODY.json ...]
 
 Resolves the OpenAPI document's $refs and validates each body with jsonschema (OpenAPI 3.0 schemas
-are draft 4 in the parts used here: boolean exclusiveMinimum, no additionalProperties). Prints one
-line per problem and exits 1 if any body fails, 0 if all pass.
+are draft 4 in the parts used here: boolean exclusiveMinimum, no additionalProperties), with
+OpenAPI's `nullable: true` read as "or null". Prints one line per problem and exits 1 if any body
+fails, 0 if all pass.
+
+One place where the published schema contradicts its own business rule is read as the rule says:
+the enum of `reasonForNoConsignmentCode` lists display names ("Non-Haz Waste Transfer", ...), while
+the rule, the example and Defra's backend take the codes (BUSINESS_RULE_ENUMS below; see
+docs/defra/README.md).
 """
 import json
 import sys
 
 import jsonschema
 import yaml
+
+
+# Property name -> the values its business rule allows, where the schema's enum says otherwise.
+BUSINESS_RULE_ENUMS = {
+    "reasonForNoConsignmentCode": ["NON_HAZ_WASTE_TRANSFER", "NO_DOC_WITH_WASTE", "HWRC_RECEIPT"],
+}
 
 
 def resolve(node, document):
@@ -21,7 +33,13 @@ def resolve(node, document):
             for part in node["$ref"].lstrip("#/").split("/"):
                 target = target[part]
             return resolve(target, document)
-        return {key: resolve(value, document) for key, value in node.items() if key != "example"}
+        resolved = {key: resolve(value, document) for key, value in node.items() if key not in ("example", "nullable")}
+        if node.get("nullable") is True and isinstance(resolved.get("type"), str):
+            resolved["type"] = [resolved["type"], "null"]
+        for name, values in BUSINESS_RULE_ENUMS.items():
+            if isinstance(resolved.get("properties"), dict) and name in resolved["properties"]:
+                resolved["properties"][name] = dict(resolved["properties"][name], enum=values)
+        return resolved
     if isinstance(node, list):
         return [resolve(item, document) for item in node]
     return node
