@@ -73,6 +73,8 @@ public final class DWTSandbox: Sendable {
     public func setPaymentRequired(_ required: Bool) { state.setPaymentRequired(required) }
     /// A movement for the brief's `GET /movements/{id}`.
     public func addMovement(id: String, body: JSONValue) { state.addMovement(id: id, body: body) }
+    /// A Defra record the carrier created, under `trackingID`, for the receipt's PUT to complete.
+    public func addCarrierMovement(trackingID: String) { state.addCarrierMovement(trackingID: trackingID) }
     /// Every request received so far (admin requests excluded).
     public var requests: [RecordedRequest] { state.requests }
     /// Writes that created a second record of something already recorded.
@@ -272,7 +274,8 @@ final class SandboxHandler: ChannelInboundHandler, @unchecked Sendable {
 
     /// `/__sandbox/faults` (POST `{"faults":[…]}`), `/__sandbox/expire-tokens` (POST),
     /// `/__sandbox/payment` (POST `{"required":bool}`), `/__sandbox/movements` (POST a brief
-    /// movement), `/__sandbox/summary` and `/__sandbox/requests` (GET).
+    /// movement), `/__sandbox/carrier-movements` (POST `{"wasteTrackingId":…}`, a Defra record the
+    /// carrier created), `/__sandbox/summary` and `/__sandbox/requests` (GET).
     private func handleAdmin(method: HTTPMethod, path: String, body: [UInt8]) -> SandboxState.Response {
         let parsed = try? JSONValue(parsing: body)
         switch (method, path) {
@@ -314,6 +317,12 @@ final class SandboxHandler: ChannelInboundHandler, @unchecked Sendable {
                 return adminError("expected {\"required\":true|false}")
             }
             state.setPaymentRequired(required)
+            return SandboxState.Response(status: 200, body: .object([:]))
+        case (.POST, "/__sandbox/carrier-movements"):
+            guard case .string(let id)? = parsed?.field("wasteTrackingId") else {
+                return adminError("expected {\"wasteTrackingId\":\"…\"}")
+            }
+            state.addCarrierMovement(trackingID: id)
             return SandboxState.Response(status: 200, body: .object([:]))
         case (.POST, "/__sandbox/movements"):
             guard case .string(let id)? = parsed?.field("movement_id"), let parsed else {

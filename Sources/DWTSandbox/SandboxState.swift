@@ -98,6 +98,11 @@ final class SandboxState: Sendable {
     func expireTokens() { storage.withLock { $0.tokens.removeAll() } }
     func setPaymentRequired(_ required: Bool) { storage.withLock { $0.paymentRequired = required } }
     func addMovement(id: String, body: JSONValue) { storage.withLock { $0.movements[id] = body } }
+    /// A record the carrier created in Defra's service (as its own API would), for the receiver's
+    /// `PUT /movements/{id}/receive` to complete.
+    func addCarrierMovement(trackingID: String) {
+        storage.withLock { $0.receipts[trackingID] = .object(["createdBy": .string("carrier")]) }
+    }
     var requests: [RecordedRequest] { storage.withLock { $0.requests } }
     var duplicates: Int { storage.withLock { $0.duplicates } }
     /// The most API requests ever being handled at once.

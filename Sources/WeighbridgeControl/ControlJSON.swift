@@ -15,6 +15,7 @@ extension MovementLifecycle {
             "vehicle": movement.vehicle.map { .string($0.normalised) } ?? .null,
             "carrier": movement.carrier.map(JSONValue.string) ?? .null,
             "prenotified_at": movement.prenotifiedAt.map { .string($0.rfc3339) } ?? .null,
+            "waste_tracking_id": movement.wasteTrackingID.map(JSONValue.string) ?? .null,
             "hold": hold.map { .object(["code": .string($0.code), "reason": .string($0.description)]) } ?? .null,
         ]
         switch stage {

@@ -119,13 +119,14 @@ public struct ControlService: Sendable {
             return found
         case .expect(let arguments):
             return try await desk.expect(arguments.movement, receipt: arguments.receipt, by: actor).json
-        case .arrive(let bridge, let target):
+        case .arrive(let bridge, let target, let trackingID):
             // An announcement on a bridge that does not exist would also take the vehicle off
             // the bridge it is really on.
             guard await live.bridges().contains(where: { $0.field("name") == .string(bridge) }) else {
                 throw ControlError(.notFound, "no bridge \(bridge)")
             }
-            let arrival = try await desk.arrive(bridge: bridge, target: target.deskTarget, by: actor)
+            let arrival = try await desk.arrive(
+                bridge: bridge, target: target.deskTarget, trackingID: trackingID, by: actor)
             return .object([
                 "bridge": .string(arrival.bridge), "subject": .string("\(arrival.subject.label)"),
                 "at": .string(arrival.at.rfc3339),
@@ -303,7 +304,7 @@ extension ControlCommand {
         let (action, subject, reason): (String, String, String?)
         switch self {
         case .expect(let arguments): (action, subject, reason) = ("expect", arguments.movement.id, nil)
-        case .arrive(let bridge, let target):
+        case .arrive(let bridge, let target, _):
             fields["BRIDGE"] = bridge
             (action, subject, reason) = ("arrive", "\(target)", nil)
         case .depart(let target): (action, subject, reason) = ("depart", "\(target)", nil)

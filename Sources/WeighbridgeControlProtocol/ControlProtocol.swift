@@ -89,7 +89,8 @@ public enum ControlCommand: Sendable, Hashable {
     case bridges
     case weight(bridge: String?)
     case expect(ExpectArguments)
-    case arrive(bridge: String, target: ArrivalTargetArgument)
+    /// `trackingID`: the carrier's `wasteTrackingId`, typed or scanned at the gate.
+    case arrive(bridge: String, target: ArrivalTargetArgument, trackingID: String?)
     case depart(target: ArrivalTargetArgument)
     case movements(state: MovementState?, page: ListPage)
     case show(movement: String)
@@ -303,7 +304,8 @@ private struct Arguments {
         case "expect": return .expect(try expectArguments())
         case "arrive":
             let bridge = try requiredString("bridge")
-            return .arrive(bridge: bridge, target: try arrivalTarget())
+            let target = try arrivalTarget()
+            return .arrive(bridge: bridge, target: target, trackingID: try wasteTrackingID("tracking_id"))
         case "depart":
             return .depart(target: try arrivalTarget())
         case "movements":
@@ -368,8 +370,20 @@ private struct Arguments {
         }
     }
 
+    /// A `wasteTrackingId` argument, checked as Defra issues them.
+    private mutating func wasteTrackingID(_ name: String) throws -> String? {
+        guard let id = try string(name) else { return nil }
+        do {
+            try Movement.check(wasteTrackingID: id)
+        } catch {
+            throw ControlError(.invalidArgument, "\(name): \(error)")
+        }
+        return id
+    }
+
     /// `expect`: the brief's movement representation (`movement_id`, `declared_weight_kg`,
-    /// `ewc_codes`, `vehicle_registration`, `carrier`, `prenotified_at`) plus `receipt`.
+    /// `ewc_codes`, `vehicle_registration`, `carrier`, `prenotified_at`) plus `receipt` and the
+    /// carrier's `waste_tracking_id`.
     mutating func expectArguments() throws -> ExpectArguments {
         let id = try requiredString("movement_id")
         guard let declared = try mass("declared_weight_kg") else {
@@ -390,6 +404,7 @@ private struct Arguments {
         let vehicle = try self.vehicle("vehicle_registration")
         let carrier = try string("carrier")
         let prenotified = try timestamp("prenotified_at")
+        let trackingID = try wasteTrackingID("waste_tracking_id")
         var receipt: String?
         switch value("receipt") {
         case nil: receipt = nil
@@ -401,7 +416,7 @@ private struct Arguments {
         do {
             let movement = try Movement(
                 id: id, declared: declared, ewcCodes: codes, vehicle: vehicle, carrier: carrier,
-                prenotifiedAt: prenotified)
+                prenotifiedAt: prenotified, wasteTrackingID: trackingID)
             return ExpectArguments(movement: movement, receipt: receipt)
         } catch {
             throw ControlError(.invalidArgument, error.description)

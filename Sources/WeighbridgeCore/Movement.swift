@@ -12,11 +12,14 @@ public struct Movement: Sendable, Hashable, Codable {
     public var carrier: String?
     /// When the load was pre-notified, if it was.
     public var prenotifiedAt: Timestamp?
+    /// The `wasteTrackingId` the carrier already created in Defra's service for this movement,
+    /// if it did: the receipt then updates that record (`PUT`) instead of creating one.
+    public var wasteTrackingID: String?
 
     /// Validates and builds a movement: an id, a positive declared weight and at least one code.
     public init(
         id: String, declared: Mass, ewcCodes: [EWCCode], vehicle: VehicleRegistration? = nil,
-        carrier: String? = nil, prenotifiedAt: Timestamp? = nil
+        carrier: String? = nil, prenotifiedAt: Timestamp? = nil, wasteTrackingID: String? = nil
     ) throws(MovementError) {
         let trimmedID = id.trimmingWhitespace
         guard !trimmedID.isEmpty, trimmedID.count <= 128, !trimmedID.containsControlCharacters else {
@@ -24,12 +27,24 @@ public struct Movement: Sendable, Hashable, Codable {
         }
         guard declared.grams > 0 else { throw .declaredNotPositive(declared) }
         guard !ewcCodes.isEmpty else { throw .noEWCCode }
+        if let wasteTrackingID { try Self.check(wasteTrackingID: wasteTrackingID) }
         self.id = trimmedID
         self.declared = declared
         self.ewcCodes = ewcCodes
         self.vehicle = vehicle
         self.carrier = carrier
         self.prenotifiedAt = prenotifiedAt
+        self.wasteTrackingID = wasteTrackingID
+    }
+
+    /// A `wasteTrackingId` as Defra issues them ("26ABC123"): letters, digits and hyphens, 4 to
+    /// 40 of them. Anything else is a typing or scanning error, refused before it reaches a URL.
+    public static func check(wasteTrackingID id: String) throws(MovementError) {
+        guard (4...40).contains(id.count),
+            id.unicodeScalars.allSatisfy({
+                $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-")
+            })
+        else { throw .invalidWasteTrackingID(id) }
     }
 
     /// The codes among `reported` that are not the movement's own: the site's rules (the
@@ -45,6 +60,7 @@ public enum MovementError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidID(String)
     case declaredNotPositive(Mass)
     case noEWCCode
+    case invalidWasteTrackingID(String)
 
     public var description: String {
         switch self {
@@ -52,6 +68,8 @@ public enum MovementError: Error, Sendable, Equatable, CustomStringConvertible {
             "movement id \(id.debugDescription) must be 1 to 128 characters, without control characters"
         case .declaredNotPositive(let mass): "declared weight \(mass) must be more than zero"
         case .noEWCCode: "a movement needs at least one EWC code"
+        case .invalidWasteTrackingID(let id):
+            "waste tracking id \(id.debugDescription) must be 4 to 40 letters, digits or hyphens (as Defra issues them, e.g. 26ABC123)"
         }
     }
 }

@@ -158,6 +158,15 @@ public struct MovementLifecycle: Sendable, Hashable, Codable {
         }
     }
 
+    /// Records the `wasteTrackingId` the carrier created for the movement (typed or scanned at
+    /// arrival, or a mistyped one put right), at any stage but a load turned away.
+    public mutating func carry(wasteTrackingID: String) throws(LifecycleError) {
+        guard state != .rejected else {
+            throw .illegal("give a waste tracking id to", in: state, "it was turned away")
+        }
+        movement.wasteTrackingID = wasteTrackingID
+    }
+
     /// Applies one event. On error nothing has changed.
     public mutating func receive(_ event: MovementEvent, context: DecisionContext) throws(LifecycleError)
         -> [MovementAction]

@@ -20,15 +20,15 @@ public struct OperatorIdentity: Sendable, Hashable, CustomStringConvertible {
 public struct ReportRouting: Sendable {
     /// Whether a Discrepancy is sent (`brief`) or held locally for the operator (`defra-receipt`).
     public var reportsDiscrepancies: Bool
-    /// The outbox kind of a report, and whether resending it is safe.
-    public var outboxKind: @Sendable (Report.Kind) -> (kind: OutboxKind, idempotent: Bool)
+    /// The outbox kind of a report on a movement, and whether resending it is safe.
+    public var outboxKind: @Sendable (Report.Kind, Movement) -> (kind: OutboxKind, idempotent: Bool)
     /// The receipt fields the profile needs and a movement's receipt data lacks (or has wrong).
     public var missingReceiptFields: @Sendable (_ movement: Movement, _ receipt: String?) -> [String]
 
     /// A routing from its parts.
     public init(
         reportsDiscrepancies: Bool,
-        outboxKind: @escaping @Sendable (Report.Kind) -> (kind: OutboxKind, idempotent: Bool),
+        outboxKind: @escaping @Sendable (Report.Kind, Movement) -> (kind: OutboxKind, idempotent: Bool),
         missingReceiptFields: @escaping @Sendable (_ movement: Movement, _ receipt: String?) -> [String]
     ) {
         self.reportsDiscrepancies = reportsDiscrepancies
@@ -39,7 +39,7 @@ public struct ReportRouting: Sendable {
     /// The brief's API: PUT confirmations and PUT discrepancies, both idempotent.
     public static let brief = ReportRouting(
         reportsDiscrepancies: true,
-        outboxKind: { kind in
+        outboxKind: { kind, _ in
             switch kind {
             case .confirmation: (.confirmation, true)
             case .discrepancy: (.discrepancy, true)
@@ -113,15 +113,23 @@ public struct MovementDesk: Sendable {
                 } catch let error as LifecycleError {
                     // Weighed, and its receipt not yet accepted (held, a local Discrepancy, or
                     // confirmed with its receipt refused): the same movement with new receipt
-                    // data is taken, for `release`, `confirm` or `retry` to use; nothing else may
-                    // change.
+                    // data (or the carrier's tracking id put right) is taken, for `release`,
+                    // `confirm` or `retry` to use; nothing else may change.
                     let receiptPending = try transaction.outboxEntries(ofMovement: movement.id)
                         .contains { $0.state != .done }
-                    guard existing.lifecycle.movement == movement,
+                    var sameMovement = movement
+                    sameMovement.wasteTrackingID = existing.lifecycle.movement.wasteTrackingID
+                    guard existing.lifecycle.movement == sameMovement,
                         existing.lifecycle.hold != nil || !existing.lifecycle.isTerminal || receiptPending,
                         existing.lifecycle.state != .rejected
                     else {
                         throw DeskError(code: error.code, message: "movement \(movement.id): \(error.message)")
+                    }
+                    // An id left out keeps the one the movement has.
+                    if let trackingID = movement.wasteTrackingID,
+                        trackingID != existing.lifecycle.movement.wasteTrackingID
+                    {
+                        try give(trackingID, to: &lifecycle, in: transaction)
                     }
                 }
             }
@@ -134,6 +142,7 @@ public struct MovementDesk: Sendable {
                         "ewc": movement.ewcCodes.map(\.compact).joined(separator: ","),
                         "vehicle": movement.vehicle?.normalised ?? "",
                         "prenotified_at": movement.prenotifiedAt?.rfc3339 ?? "",
+                        "waste_tracking_id": movement.wasteTrackingID ?? "",
                     ]))
             return lifecycle
         }
@@ -148,7 +157,11 @@ public struct MovementDesk: Sendable {
     /// Announces a vehicle on a bridge: the next certified weighing there belongs to it. A
     /// registration matching several open movements is refused (the daemon never guesses); one
     /// matching none is announced as an unidentified vehicle, whose weighing is held.
-    public func arrive(bridge: String, target: ArrivalTarget, by actor: String) async throws -> Arrival {
+    /// `trackingID` is the carrier's `wasteTrackingId` typed or scanned at the gate: the movement
+    /// carries it from now on.
+    public func arrive(bridge: String, target: ArrivalTarget, trackingID: String? = nil, by actor: String)
+        async throws -> Arrival
+    {
         try await store.write(at: clock()) { transaction in
             let subject: ArrivalSubject
             // The registration the vehicle was identified by; an id alone identifies no truck.
@@ -169,8 +182,17 @@ public struct MovementDesk: Sendable {
                 }
             }
             let arrival = Arrival(bridge: bridge, subject: subject, at: transaction.now)
+            if trackingID != nil, case .unidentifiedVehicle(let vehicle) = subject {
+                throw DeskError(
+                    code: "invalid_argument",
+                    message: "\(vehicle) matches no open movement to carry wasteTrackingId \(trackingID ?? ""): "
+                        + "expect the movement first, or arrive by --movement")
+            }
             if case .movement(let id) = subject {
                 var stored = try movement(id, in: transaction)
+                if let trackingID, trackingID != stored.lifecycle.movement.wasteTrackingID {
+                    try give(trackingID, to: &stored.lifecycle, in: transaction)
+                }
                 _ = try apply(
                     .arrived(bridge: bridge, at: transaction.now, vehicle: identifiedVehicle), to: &stored,
                     in: transaction)
@@ -182,7 +204,7 @@ public struct MovementDesk: Sendable {
             try transaction.appendAudit(
                 AuditEvent(
                     kind: "arrival", actor: actor, subject: bridge,
-                    detail: ["subject": "\(subject)"]))
+                    detail: ["subject": "\(subject)", "waste_tracking_id": trackingID ?? ""]))
             return arrival
         }
     }
@@ -334,6 +356,36 @@ public struct MovementDesk: Sendable {
 
     // MARK: Applying the rules
 
+    /// Gives a movement the carrier's `wasteTrackingId`, or puts a mistyped one right. Refused
+    /// once its receipt is queued as a new record (a POST: the movement would be reported twice)
+    /// or once a PUT to the old id is being sent or was accepted.
+    private func give(_ trackingID: String, to lifecycle: inout MovementLifecycle, in transaction: StoreTransaction)
+        throws
+    {
+        let id = lifecycle.movement.id
+        for entry in try transaction.outboxEntries(ofMovement: id) {
+            switch (entry.kind, entry.state) {
+            case (.receipt, _):
+                throw DeskError(
+                    code: "conflict",
+                    message: "movement \(id): its receipt is queued as a new record (report \(entry.id), "
+                        + "\(entry.state.rawValue)); a carrier's wasteTrackingId can no longer be given")
+            case (.carrierReceipt, .done), (.carrierReceipt, .sending):
+                throw DeskError(
+                    code: "conflict",
+                    message: "movement \(id): its receipt to \(lifecycle.movement.wasteTrackingID ?? "?") is "
+                        + "\(entry.state == .done ? "accepted" : "being sent") (report \(entry.id))")
+            default:
+                continue
+            }
+        }
+        do {
+            try lifecycle.carry(wasteTrackingID: trackingID)
+        } catch {
+            throw DeskError(code: error.code, message: "movement \(id): \(error.message)")
+        }
+    }
+
     private func movement(_ id: String, in transaction: StoreTransaction) throws -> StoredMovement {
         guard let stored = try transaction.movement(id: id) else {
             throw DeskError(code: "not_found", message: "no movement \(id)")
@@ -367,7 +419,7 @@ public struct MovementDesk: Sendable {
         for action in actions {
             switch action {
             case .report(let report):
-                let (kind, idempotent) = routing.outboxKind(report.kind)
+                let (kind, idempotent) = routing.outboxKind(report.kind, stored.lifecycle.movement)
                 let sameKind = try transaction.outboxEntries(ofMovement: report.movementID).filter { $0.kind == kind }
                 applied.queued.append(
                     try transaction.enqueue(

@@ -112,7 +112,8 @@ struct BriefProfile: ReportProfile {
 }
 
 /// Defra's Receipt of Waste API: `POST /movements/receive` (not idempotent; the answer's
-/// `wasteTrackingId` is kept) and `PUT /movements/{wasteTrackingId}/receive` for corrections.
+/// `wasteTrackingId` is kept), and `PUT /movements/{wasteTrackingId}/receive` for corrections and
+/// for the receipt of a movement the carrier already created.
 struct DefraReceiptProfile: ReportProfile {
     var baseURL: String
     var document: DefraReceiptDocument
@@ -136,6 +137,12 @@ struct DefraReceiptProfile: ReportProfile {
                 throw ReceiptProblems(["correction: the receipt has no wasteTrackingId to correct"])
             }
             (method, url) = (.PUT, "\(baseURL)/movements/\(percentEncoded(trackingID))/receive")
+        case .carrierReceipt:
+            // The movement's id as it is now: an operator may have put a mistyped one right.
+            guard let trackingID = facts.movement.wasteTrackingID else {
+                throw ReceiptProblems(["receipt: the movement no longer carries the carrier's wasteTrackingId"])
+            }
+            (method, url) = (.PUT, "\(baseURL)/movements/\(percentEncoded(trackingID))/receive")
         case .receipt, .confirmation, .discrepancy:
             (method, url) = (.POST, "\(baseURL)/movements/receive")
         }
@@ -146,6 +153,16 @@ struct DefraReceiptProfile: ReportProfile {
         let parsed = try? JSONValue(parsing: body)
         var trackingID: String?
         if case .string(let id)? = parsed?.field("wasteTrackingId") { trackingID = id }
+        var detail = errorDetail(parsed, body: body)
+        if sent.method == .PUT, status == 404 {
+            // The one answer an operator must act on by checking an id: say which and how.
+            let id = sent.url.split(separator: "/").dropLast().last.map(String.init) ?? "?"
+            detail =
+                "Defra holds no movement with wasteTrackingId \(id): check the id with the carrier (paperwork or "
+                + "scanned code); if it was mistyped, give the right one (`weighbridgectl expect` with "
+                + "waste_tracking_id, or `arrive --tracking-id`) and `weighbridgectl retry` the report. It is never "
+                + "sent as a new receipt without an operator"
+        }
         var warnings: [String] = []
         if case .array(let list)? = parsed?.field("validation")?.field("warnings") {
             warnings = list.map(describeValidation)
@@ -155,8 +172,7 @@ struct DefraReceiptProfile: ReportProfile {
             ?? headers.first(name: "service-charge-expiry-date")).flatMap { Timestamp(rfc3339: $0) }
         return InterpretedAnswer(
             answer: DeliveryAttempt.Answer(
-                status: status, retryAfter: retryAfter(headers), detail: errorDetail(parsed, body: body),
-                serverID: trackingID),
+                status: status, retryAfter: retryAfter(headers), detail: detail, serverID: trackingID),
             warnings: warnings, serviceChargeExpiry: expiry)
     }
 }

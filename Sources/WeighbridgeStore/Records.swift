@@ -110,6 +110,9 @@ public enum OutboxKind: String, Sendable, Hashable, CaseIterable {
     case receipt
     /// `defra-receipt`: PUT /movements/{wasteTrackingId}/receive (idempotent).
     case correction
+    /// `defra-receipt`: PUT /movements/{the carrier's wasteTrackingId}/receive (idempotent): the
+    /// receipt of a movement the carrier already created in Defra's service.
+    case carrierReceipt = "carrier_receipt"
 }
 
 /// A report waiting in, or gone through, the outbox.

@@ -12,8 +12,9 @@ struct DWTSandboxCommand: AsyncParsableCommand {
         discussion: """
             Controls, as HTTP on the same port: POST /__sandbox/faults {"faults":[{"status":503,"retry_after":2},
             {"drop":"after"},{"latency_ms":200}]}, POST /__sandbox/expire-tokens, POST /__sandbox/payment
-            {"required":true}, POST /__sandbox/movements {…brief movement…}, GET /__sandbox/summary,
-            GET /__sandbox/requests.
+            {"required":true}, POST /__sandbox/movements {…brief movement…}, POST /__sandbox/carrier-movements \
+            {"wasteTrackingId":"…"}, GET /__sandbox/summary, GET /__sandbox/requests. Also serves \
+            POST /production-approval-tests, judged as Defra judges it.
             """)
 
     @Option(help: "The address to listen on (loopback only).") var host = "127.0.0.1"

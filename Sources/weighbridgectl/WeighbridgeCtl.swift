@@ -130,6 +130,8 @@ struct Expect: ParsableCommand {
     @Option var vehicle: String?
     @Option(help: "RFC 3339 time of the pre-notification.") var prenotifiedAt: String?
     @Option var carrier: String?
+    @Option(help: "The wasteTrackingId the carrier already created in Defra's service for this movement.")
+    var trackingId: String?
 
     func validate() throws {
         guard (file == nil) != (movement == nil) else { throw ValidationError("give --file or --movement") }
@@ -158,6 +160,7 @@ struct Expect: ParsableCommand {
             if let prenotifiedAt { fields["prenotified_at"] = .string(prenotifiedAt) }
             if let carrier { fields["carrier"] = .string(carrier) }
         }
+        if let trackingId { fields["waste_tracking_id"] = .string(trackingId) }
         try connection.send("expect", fields)
     }
 }
@@ -168,6 +171,9 @@ struct Arrive: ParsableCommand {
     @Option var bridge: String
     @Option var movement: String?
     @Option var vehicle: String?
+    @Option(
+        help: "The carrier's wasteTrackingId, typed or scanned from the paperwork: the receipt updates that record.")
+    var trackingId: String?
     func validate() throws {
         guard (movement == nil) != (vehicle == nil) else { throw ValidationError("give --movement or --vehicle") }
     }
@@ -175,6 +181,7 @@ struct Arrive: ParsableCommand {
         var fields: [String: JSONValue] = ["bridge": .string(bridge)]
         if let movement { fields["movement"] = .string(movement) }
         if let vehicle { fields["vehicle"] = .string(vehicle) }
+        if let trackingId { fields["tracking_id"] = .string(trackingId) }
         try connection.send("arrive", fields)
     }
 }

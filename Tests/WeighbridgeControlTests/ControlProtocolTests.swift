@@ -24,7 +24,13 @@ struct ControlProtocolTests {
         #expect(try command(#"{"v":1,"cmd":"weight","bridge":"in"}"#) == .weight(bridge: "in"))
         #expect(
             try command(#"{"v":1,"cmd":"arrive","bridge":"in","vehicle":"ab12 cde"}"#)
-                == .arrive(bridge: "in", target: .vehicle(VehicleRegistration("AB12CDE")!)))
+                == .arrive(bridge: "in", target: .vehicle(VehicleRegistration("AB12CDE")!), trackingID: nil))
+        #expect(
+            try command(#"{"v":1,"cmd":"arrive","bridge":"in","movement":"M1","tracking_id":"26ABC123"}"#)
+                == .arrive(bridge: "in", target: .movement("M1"), trackingID: "26ABC123"))
+        #expect(
+            errorCode(#"{"v":1,"cmd":"arrive","bridge":"in","movement":"M1","tracking_id":"26/ABC"}"#)
+                == .invalidArgument)
         #expect(
             try command(#"{"v":1,"cmd":"confirm","movement":"M1","reason":"checked"}"#)
                 == .confirm(movement: "M1", reason: "checked"))

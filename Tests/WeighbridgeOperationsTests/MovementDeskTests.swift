@@ -266,7 +266,7 @@ struct MovementDeskTests {
     @Test("defra-receipt routing: a Discrepancy is held locally, and missing receipt data holds the load")
     func defraRouting() async throws {
         let routing = ReportRouting(
-            reportsDiscrepancies: false, outboxKind: { _ in (.receipt, false) },
+            reportsDiscrepancies: false, outboxKind: { _, _ in (.receipt, false) },
             missingReceiptFields: { $1 == nil ? ["wasteItems"] : [] })
         let fixture = try Fixture(routing: routing)
         _ = try await fixture.desk.expect(try fixture.movement("M1"), receipt: nil, by: "wms")

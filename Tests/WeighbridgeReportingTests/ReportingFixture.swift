@@ -147,12 +147,13 @@ final class ReportingFixture: Sendable {
     @discardableResult
     func visit(
         _ id: String, declaredKg: Int64 = 10_000, grossKg: Int64 = 22_000, tareKg: Int64 = 12_000,
-        codes: [String] = ["20 03 01"], receipt: String? = validReceipt, prenotified: Bool = false
+        codes: [String] = ["20 03 01"], receipt: String? = validReceipt, prenotified: Bool = false,
+        trackingID: String? = nil
     ) async throws -> MovementState? {
         let movement = try Movement(
             id: id, declared: Mass(declaredKg, .kilograms), ewcCodes: codes.map { try EWCCode(parsing: $0) },
             vehicle: VehicleRegistration("AB12CDE"),
-            prenotifiedAt: prenotified ? clock.now.adding(seconds: -90_000) : nil)
+            prenotifiedAt: prenotified ? clock.now.adding(seconds: -90_000) : nil, wasteTrackingID: trackingID)
         _ = try await desk.expect(movement, receipt: receipt, by: "test")
         for kilograms in [grossKg, tareKg] {
             _ = try await desk.arrive(bridge: "in", target: .movement(id), by: "test")

@@ -1,0 +1,108 @@
+import DWTSandbox
+import Testing
+import WeighbridgeCore
+import WeighbridgeOperations
+import WeighbridgeStore
+
+@Suite("Defra receipts for a movement the carrier already created: by its wasteTrackingId", .serialized)
+struct CarrierTrackingIDTests {
+    @Test("a movement carrying the carrier's wasteTrackingId is reported by one PUT to it, never a POST")
+    func reportedByPutOnly() async throws {
+        let sandbox = try await DWTSandbox.start()
+        sandbox.addCarrierMovement(trackingID: "26CAR001")
+        let fixture = try await ReportingFixture(profile: .defraReceipt, sandbox: sandbox)
+        // The first attempt meets a gateway failure after processing: a PUT is simply sent again.
+        sandbox.inject([.statusAfterProcessing(504)], path: "/movements/26CAR001/receive")
+        try await fixture.visit("T-1", trackingID: "26CAR001")
+        let entry = try #require(try await fixture.waitFor("T-1") { $0.first?.state == .done }.first)
+        #expect(entry.kind == .carrierReceipt)
+        #expect(entry.idempotent)
+        #expect(entry.attempts == 2)
+        #expect(fixture.requests(to: "/movements/receive").isEmpty)
+        #expect(fixture.requests(to: "/movements/26CAR001/receive").map(\.method) == ["PUT", "PUT"])
+        #expect(sandbox.duplicates == 0)
+        await fixture.close()
+        try await sandbox.shutdown()
+    }
+
+    @Test("a 404 for the carrier's id parks the report naming the id; put right, it is retried as a PUT")
+    func unknownIDParked() async throws {
+        let sandbox = try await DWTSandbox.start()
+        let fixture = try await ReportingFixture(profile: .defraReceipt, sandbox: sandbox)
+        try await fixture.visit("T-2", trackingID: "26CAR0O2")
+        let parked = try #require(try await fixture.waitFor("T-2") { $0.first?.state == .parked }.first)
+        #expect(parked.lastError?.contains("Defra holds no movement with wasteTrackingId 26CAR0O2") == true)
+        #expect(parked.lastError?.contains("never sent as a new receipt without an operator") == true)
+        #expect(fixture.requests(to: "/movements/receive").isEmpty, "a 404 is never turned into a POST")
+        // The operator checks the paperwork: the id was 26CAR002, typed with a letter O.
+        sandbox.addCarrierMovement(trackingID: "26CAR002")
+        let movement = try #require(try await fixture.store.read { try $0.movement(id: "T-2") }?.lifecycle.movement)
+        var corrected = movement
+        corrected.wasteTrackingID = "26CAR002"
+        _ = try await fixture.desk.expect(corrected, receipt: validReceipt, by: "operator:sam")
+        try await fixture.store.write(at: fixture.clock.now) { transaction in
+            try transaction.transitionOutboxEntry(
+                id: parked.id, from: .parked,
+                OutboxUpdate(event: .operatorRetry, attempts: parked.attempts, nextAttemptAt: fixture.clock.now))
+        }
+        fixture.delivery.wake()
+        try await fixture.waitFor("T-2") { $0.first?.state == .done }
+        #expect(fixture.requests(to: "/movements/26CAR002/receive").count == 1)
+        #expect(fixture.requests(to: "/movements/receive").isEmpty)
+        await fixture.close()
+        try await sandbox.shutdown()
+    }
+
+    @Test("an id typed or scanned at arrival is carried by the movement; one for an unknown vehicle is refused")
+    func givenAtArrival() async throws {
+        let sandbox = try await DWTSandbox.start()
+        let fixture = try await ReportingFixture(profile: .defraReceipt, sandbox: sandbox)
+        let movement = try Movement(
+            id: "T-4", declared: Mass(10_000, .kilograms), ewcCodes: [EWCCode(parsing: "20 03 01")],
+            vehicle: VehicleRegistration("AB12CDE"))
+        _ = try await fixture.desk.expect(movement, receipt: validReceipt, by: "test")
+        _ = try await fixture.desk.arrive(
+            bridge: "in", target: .vehicle(VehicleRegistration("AB12CDE")!), trackingID: "26CAR004", by: "anpr")
+        #expect(
+            try await fixture.store.read { try $0.movement(id: "T-4") }?.lifecycle.movement.wasteTrackingID
+                == "26CAR004")
+        let audit = try await fixture.store.read { try $0.auditEntries() }
+        #expect(audit.contains { $0.event.kind == "arrival" && $0.event.detail["waste_tracking_id"] == "26CAR004" })
+        do {
+            _ = try await fixture.desk.arrive(
+                bridge: "in", target: .vehicle(VehicleRegistration("ZZ99ZZZ")!), trackingID: "26CAR005", by: "anpr")
+            Issue.record("an unidentified vehicle's tracking id was taken")
+        } catch let error as DeskError {
+            #expect(error.code == "invalid_argument")
+            #expect(error.message.contains("matches no open movement to carry wasteTrackingId 26CAR005"))
+        }
+        await fixture.close()
+        try await sandbox.shutdown()
+    }
+
+    @Test("a carrier's id cannot be given once the receipt is queued as a new record")
+    func notAfterAPost() async throws {
+        let sandbox = try await DWTSandbox.start()
+        let fixture = try await ReportingFixture(profile: .defraReceipt, sandbox: sandbox)
+        // The POST is refused and parked: the receipt is still to be accepted, as a new record.
+        sandbox.inject([.status(400, retryAfter: nil)], path: "/movements/receive")
+        try await fixture.visit("T-3")
+        try await fixture.waitFor("T-3") { $0.first?.state == .parked }
+        let movement = try #require(try await fixture.store.read { try $0.movement(id: "T-3") }?.lifecycle.movement)
+        var late = movement
+        late.wasteTrackingID = "26CAR003"
+        do {
+            _ = try await fixture.desk.expect(late, receipt: validReceipt, by: "operator:sam")
+            Issue.record("a carrier's id was taken after its receipt was queued as a POST")
+        } catch let error as DeskError {
+            #expect(error.code == "conflict")
+            #expect(error.message.contains("queued as a new record"), "\(error.message)")
+        }
+        #expect(try await fixture.store.read { try $0.movement(id: "T-3") }?.lifecycle.movement.wasteTrackingID == nil)
+        #expect(throws: MovementError.invalidWasteTrackingID("26 CAR")) {
+            try Movement.check(wasteTrackingID: "26 CAR")
+        }
+        await fixture.close()
+        try await sandbox.shutdown()
+    }
+}
