@@ -156,6 +156,20 @@ public struct ControlService: Sendable {
             return try await act(.release(by: identity.name), on: id, identity, reason)
         case .attach(let ticket, let id, let reason):
             return try await desk.attach(ticket: ticket, to: id, by: identity, reason: reason).json
+        case .correct(let id, let receipt, let reason):
+            let correction = try await desk.correct(id, receipt: receipt, by: identity, reason: reason)
+            if correction.late, let deadline = correction.deadline {
+                journal.log(
+                    LogEvent(
+                        .warning,
+                        "correction of \(id)'s receipt is late (its legal deadline was \(deadline)): sent all the same",
+                        ["MOVEMENT_ID": id]))
+            }
+            return .object([
+                "movement_id": .string(id), "queued_report": correction.queued?.json ?? .null,
+                "late": .bool(correction.late),
+                "deadline": correction.deadline.map { .string($0.rfc3339) } ?? .null,
+            ])
         case .tareSet(let vehicle, let tare, let expiresAt, let reason):
             let now = clock()
             guard expiresAt > now else { throw ControlError(.invalidArgument, "expires_at is in the past") }
@@ -238,7 +252,14 @@ public struct ControlService: Sendable {
         guard case .object(var fields) = movement.lifecycle.json else { return movement.lifecycle.json }
         fields["weighings"] = .array(details.weighings.map(\.json))
         fields["decisions"] = .array(details.decisions.map(\.json))
-        fields["reports"] = .array(details.outbox.map(\.json))
+        fields["reports"] = .array(
+            details.outbox.map { entry in
+                guard case .object(var report) = entry.json else { return entry.json }
+                // Every version of the receipt sent, each as it went.
+                report["sent"] =
+                    entry.sentBody.map { (try? JSONValue(parsing: Array($0.utf8))) ?? .string($0) } ?? .null
+                return .object(report)
+            })
         fields["receipt"] = movement.receipt.map { (try? JSONValue(parsing: Array($0.utf8))) ?? .string($0) } ?? .null
         return .object(fields)
     }
@@ -316,6 +337,7 @@ extension ControlCommand {
         case .attach(let ticket, let id, let why):
             fields["TICKET"] = String(ticket)
             (action, subject, reason) = ("attach", id, why)
+        case .correct(let id, _, let why): (action, subject, reason) = ("correct", id, why)
         case .tareSet(let vehicle, _, _, let why), .tareExpire(let vehicle, let why):
             fields["VEHICLE"] = vehicle.normalised
             (action, subject, reason) = (self.isTareSet ? "tare-set" : "tare-expire", vehicle.normalised, why)
@@ -328,7 +350,7 @@ extension ControlCommand {
         switch self {
         case .expect(let arguments): fields["MOVEMENT_ID"] = arguments.movement.id
         case .confirm(let id, _), .discrepancy(let id, _), .reject(let id, _), .hold(let id, _), .release(let id, _),
-            .attach(_, let id, _):
+            .attach(_, let id, _), .correct(let id, _, _):
             fields["MOVEMENT_ID"] = id
         default: break
         }

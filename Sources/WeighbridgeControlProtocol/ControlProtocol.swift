@@ -100,6 +100,8 @@ public enum ControlCommand: Sendable, Hashable {
     case hold(movement: String, reason: String)
     case release(movement: String, reason: String)
     case attach(ticket: Int64, movement: String, reason: String)
+    /// New receipt data (Defra's `receipt` object, compact JSON) for a movement.
+    case correct(movement: String, receipt: String, reason: String)
     case tareSet(vehicle: VehicleRegistration, tare: Mass, expiresAt: Timestamp, reason: String)
     case tareList
     case tareExpire(vehicle: VehicleRegistration, reason: String)
@@ -328,6 +330,12 @@ private struct Arguments {
             return .attach(
                 ticket: try requiredInteger("ticket"), movement: try requiredString("movement"),
                 reason: try reason())
+        case "correct":
+            let movement = try requiredString("movement")
+            guard case .object(let fields)? = value("receipt") else {
+                throw ControlError(.invalidArgument, "receipt must be an object (Defra's receipt data)")
+            }
+            return .correct(movement: movement, receipt: JSONValue.object(fields).serialized, reason: try reason())
         case "tare-set":
             guard let vehicle = try self.vehicle("vehicle"), let tare = try mass("tare_kg"), tare.grams > 0 else {
                 throw ControlError(.invalidArgument, "vehicle and a positive tare_kg are required")

@@ -64,6 +64,17 @@ public struct MovementUpdate: Sendable, Hashable {
     public var queued: [OutboxEntry]
 }
 
+/// What a correction of receipt data came to.
+public struct Correction: Sendable, Hashable {
+    public var movementID: String
+    /// The PUT queued to replace an accepted receipt; nil when none was accepted yet, and the new
+    /// data simply replaces what the waiting receipt will send.
+    public var queued: OutboxEntry?
+    /// The legal deadline of the receipt, and whether the correction comes after it.
+    public var deadline: Timestamp?
+    public var late: Bool
+}
+
 /// Why an operation was refused; nothing was written.
 public struct DeskError: Error, Sendable, Hashable, CustomStringConvertible {
     /// A stable code for the control protocol: not_found, ambiguous_vehicle, illegal_transition, …
@@ -322,6 +333,74 @@ public struct MovementDesk: Sendable {
                         "action": event.name, "reason": reason, "state": stored.lifecycle.state.rawValue,
                     ]))
             return MovementUpdate(lifecycle: stored.lifecycle, notices: applied.notices, queued: applied.queued)
+        }
+    }
+
+    /// Replaces a movement's receipt data, checked as a first receipt is. Before a receipt is
+    /// accepted, the new data is what the waiting receipt will send; once one is, a `PUT` to its
+    /// `wasteTrackingId` is queued (a correction after the legal deadline is still sent, and says
+    /// it is late). Refused while a receipt is on the wire or its outcome is unknown: which
+    /// record to correct is not yet known.
+    public func correct(_ id: String, receipt: String, by identity: OperatorIdentity, reason: String)
+        async throws -> Correction
+    {
+        try await store.write(at: clock()) { transaction in
+            var stored = try movement(id, in: transaction)
+            let lifecycle = stored.lifecycle
+            guard lifecycle.state != .rejected else {
+                throw DeskError(code: "illegal_transition", message: "movement \(id) was rejected: nothing to correct")
+            }
+            let problems = routing.missingReceiptFields(lifecycle.movement, receipt)
+            guard problems.isEmpty else {
+                throw DeskError(
+                    code: "receipt_data_missing",
+                    message: "movement \(id): the corrected receipt data cannot be sent: "
+                        + problems.joined(separator: "; "))
+            }
+            let receipts = try transaction.outboxEntries(ofMovement: id).filter {
+                $0.kind == .receipt || $0.kind == .carrierReceipt
+            }
+            if let busy = receipts.first(where: { $0.state == .sending || $0.state == .unknown }) {
+                throw DeskError(
+                    code: "conflict",
+                    message: busy.state == .sending
+                        ? "movement \(id): its receipt (report \(busy.id)) is being sent: correct it once it is answered"
+                        : "movement \(id): whether its receipt (report \(busy.id)) was stored is unknown: "
+                            + "`resolve \(busy.id)` first, then correct")
+            }
+            let accepted = receipts.last { $0.state == .done }
+            let trackingID = accepted.flatMap {
+                $0.kind == .carrierReceipt ? lifecycle.movement.wasteTrackingID : $0.serverID
+            }
+            let deadline = lifecycle.receivedAt.map { WorkingCalendar().receiptDeadline(receivedAt: $0) }
+            let late = accepted != nil && deadline.map { transaction.now >= $0 } == true
+            stored.receipt = receipt
+            try transaction.saveMovement(stored.lifecycle, receipt: receipt)
+            var queued: OutboxEntry?
+            if let accepted {
+                guard let trackingID else {
+                    throw DeskError(
+                        code: "conflict",
+                        message: "movement \(id): its accepted receipt (report \(accepted.id)) has no wasteTrackingId "
+                            + "to correct")
+                }
+                var report = accepted.report
+                report.by = .operator(identity.name)
+                report.at = transaction.now
+                let corrections = try transaction.outboxEntries(ofMovement: id).filter { $0.kind == .correction }
+                queued = try transaction.enqueue(
+                    report, kind: .correction, idempotent: true,
+                    idempotencyKey: "\(id)/correction/\(corrections.count + 1)", serverID: trackingID)
+            }
+            try transaction.appendAudit(
+                AuditEvent(
+                    kind: "receipt_corrected", actor: identity.description, subject: id,
+                    detail: [
+                        "reason": reason, "receipt": receipt, "waste_tracking_id": trackingID ?? "",
+                        "outbox_id": queued.map { String($0.id) } ?? "",
+                        "before_acceptance": String(accepted == nil), "late": String(late),
+                    ]))
+            return Correction(movementID: id, queued: queued, deadline: deadline, late: late)
         }
     }
 

@@ -426,7 +426,7 @@ public final class DeliveryService: Sendable {
             entry.id, from: entry.state,
             OutboxUpdate(
                 event: .answered(outcome.verdict), attempts: step.attempts, nextAttemptAt: step.nextAttemptAt,
-                lastError: step.lastError, serverID: step.serverID, warnings: warnings))
+                lastError: step.lastError, serverID: step.serverID, warnings: warnings, sentBody: outcome.sentBody))
         log(entry, outcome: outcome, step: step, fields: fields)
         if let expiry = outcome.serviceChargeExpiry { warnAboutServiceCharge(expiry, at: attemptTime) }
     }
@@ -522,9 +522,10 @@ public final class DeliveryService: Sendable {
         let unreported: [StoredMovement]
         do {
             (waiting, unreported) = try await store.read { transaction in
+                // A correction changes a receipt already accepted: it has no deadline of its own.
                 let waiting = try OutboxState.allCases.filter { $0 != .done }.flatMap {
                     try transaction.outboxEntries(state: $0)
-                }
+                }.filter { $0.kind != .correction }
                 let queued = Set(waiting.map(\.movementID))
                 let unreported = try [MovementState.held, .discrepancy, .weighing].flatMap {
                     try transaction.movements(state: $0)

@@ -12,6 +12,8 @@ public struct SendOutcome: Sendable, Hashable {
     public var warnings: [String]
     /// When the organisation's Defra service charge runs out, if the answer said.
     public var serviceChargeExpiry: Timestamp?
+    /// The body of the request sent, when one was.
+    public var sentBody: String?
 }
 
 /// Sends one outbox entry through the configured profile: builds and checks the request, adds the
@@ -68,17 +70,19 @@ public struct ReportSender: Sendable {
                     .notSent(error.description), idempotent: entry.idempotent, tokenRefreshed: false),
                 status: nil, warnings: [], serviceChargeExpiry: nil)
         }
+        let sentBody = request.body.map { String(decoding: $0, as: UTF8.self) }
         switch exchange {
         case .failed(let attempt):
             return SendOutcome(
                 verdict: DeliveryRules.classify(attempt, idempotent: entry.idempotent, tokenRefreshed: refreshed),
-                status: nil, warnings: [], serviceChargeExpiry: nil)
+                status: nil, warnings: [], serviceChargeExpiry: nil, sentBody: sentBody)
         case .answered(let status, let headers, let body):
             let interpreted = profile.interpret(status: status, headers: headers, body: body, sent: request)
             return SendOutcome(
                 verdict: DeliveryRules.classify(
                     .answered(interpreted.answer), idempotent: entry.idempotent, tokenRefreshed: refreshed),
-                status: status, warnings: interpreted.warnings, serviceChargeExpiry: interpreted.serviceChargeExpiry)
+                status: status, warnings: interpreted.warnings, serviceChargeExpiry: interpreted.serviceChargeExpiry,
+                sentBody: sentBody)
         }
     }
 

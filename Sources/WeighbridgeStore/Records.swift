@@ -133,6 +133,8 @@ public struct OutboxEntry: Sendable, Hashable {
     public var serverID: String?
     /// Warnings the API returned when it accepted the report, one per line.
     public var warnings: String?
+    /// The body of the request last sent for it, as sent.
+    public var sentBody: String?
     public var createdAt: Timestamp
     public var updatedAt: Timestamp
 }
@@ -166,11 +168,13 @@ public struct OutboxUpdate: Sendable, Hashable {
     public var serverID: String?
     /// Warnings the API returned with an acceptance; nil keeps those already stored.
     public var warnings: String?
+    /// The body of the request the attempt sent; nil keeps the one already stored.
+    public var sentBody: String?
 
     /// An update from its parts.
     public init(
         event: OutboxEvent, attempts: Int, nextAttemptAt: Timestamp, lastError: String? = nil,
-        serverID: String? = nil, warnings: String? = nil
+        serverID: String? = nil, warnings: String? = nil, sentBody: String? = nil
     ) {
         self.event = event
         self.attempts = attempts
@@ -178,6 +182,7 @@ public struct OutboxUpdate: Sendable, Hashable {
         self.lastError = lastError
         self.serverID = serverID
         self.warnings = warnings
+        self.sentBody = sentBody
     }
 }
 

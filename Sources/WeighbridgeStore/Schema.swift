@@ -116,6 +116,10 @@ enum Schema {
         """
         ALTER TABLE outbox ADD COLUMN warnings TEXT;
         """,
+        // 3: the body of the request last sent for a report: every version of a receipt sent.
+        """
+        ALTER TABLE outbox ADD COLUMN sent_body TEXT;
+        """,
     ]
 
     /// The version a fully migrated database has.

@@ -262,21 +262,22 @@ public struct StoreTransaction {
     // MARK: Outbox
 
     /// Puts a report in the outbox, due now. The idempotency key is unique: enqueueing the same
-    /// key twice fails with `.constraint` rather than sending twice.
-    public func enqueue(_ report: Report, kind: OutboxKind, idempotent: Bool, idempotencyKey: String)
-        throws(StoreError) -> OutboxEntry
-    {
+    /// key twice fails with `.constraint` rather than sending twice. `serverID` is the API's id of
+    /// the record it changes (a correction's `wasteTrackingId`).
+    public func enqueue(
+        _ report: Report, kind: OutboxKind, idempotent: Bool, idempotencyKey: String, serverID: String? = nil
+    ) throws(StoreError) -> OutboxEntry {
         let json = try StoredJSON.encode(report, what: "report for \(report.movementID)")
         try connection.run(
             """
             INSERT INTO outbox (movement_id, kind, idempotent, idempotency_key, report, state, attempts,
-                next_attempt_ms, created_at_ms, updated_at_ms)
-            VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)
+                next_attempt_ms, server_id, created_at_ms, updated_at_ms)
+            VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?)
             """,
             [
                 .text(report.movementID), .text(kind.rawValue), .integer(idempotent ? 1 : 0), .text(idempotencyKey),
-                .text(json), .integer(now.millisecondsSinceEpoch), .integer(now.millisecondsSinceEpoch),
-                .integer(now.millisecondsSinceEpoch),
+                .text(json), .integer(now.millisecondsSinceEpoch), .optional(serverID),
+                .integer(now.millisecondsSinceEpoch), .integer(now.millisecondsSinceEpoch),
             ],
             operation: "enqueue report for \(report.movementID)")
         let id = connection.lastInsertRowID
@@ -287,7 +288,8 @@ public struct StoreTransaction {
         return OutboxEntry(
             id: id, movementID: report.movementID, kind: kind, idempotent: idempotent,
             idempotencyKey: idempotencyKey, report: report, state: .pending, attempts: 0,
-            nextAttemptAt: now, lastError: nil, serverID: nil, warnings: nil, createdAt: now, updatedAt: now)
+            nextAttemptAt: now, lastError: nil, serverID: serverID, warnings: nil, sentBody: nil, createdAt: now,
+            updatedAt: now)
     }
 
     /// Entries due at `time` (pending, or retry_wait whose time has come), oldest first, leaving
@@ -345,13 +347,15 @@ public struct StoreTransaction {
         try connection.run(
             """
             UPDATE outbox SET state = ?, attempts = ?, next_attempt_ms = ?, last_error = ?,
-                server_id = COALESCE(?, server_id), warnings = COALESCE(?, warnings), updated_at_ms = ?
+                server_id = COALESCE(?, server_id), warnings = COALESCE(?, warnings),
+                sent_body = COALESCE(?, sent_body), updated_at_ms = ?
             WHERE id = ? AND state = ?
             """,
             [
                 .text(next.rawValue), .integer(Int64(update.attempts)),
                 .integer(update.nextAttemptAt.millisecondsSinceEpoch), .optional(update.lastError),
-                .optional(update.serverID), .optional(update.warnings), .integer(now.millisecondsSinceEpoch),
+                .optional(update.serverID), .optional(update.warnings), .optional(update.sentBody),
+                .integer(now.millisecondsSinceEpoch),
                 .integer(id), .text(current.rawValue),
             ],
             operation: operation)
@@ -505,7 +509,7 @@ public struct StoreTransaction {
         try connection.rows(
             """
             SELECT id, movement_id, kind, idempotent, idempotency_key, report, state, attempts, next_attempt_ms,
-                last_error, server_id, created_at_ms, updated_at_ms, warnings
+                last_error, server_id, created_at_ms, updated_at_ms, warnings, sent_body
             FROM outbox WHERE \(condition)
             """, values, operation: "read outbox"
         ) { row in
@@ -529,7 +533,7 @@ public struct StoreTransaction {
                     id: id, movementID: row.text(1), kind: kind, idempotent: row.integer(3) != 0,
                     idempotencyKey: row.text(4), report: report, state: state, attempts: Int(row.integer(7)),
                     nextAttemptAt: Timestamp(millisecondsSinceEpoch: row.integer(8)), lastError: row.optionalText(9),
-                    serverID: row.optionalText(10), warnings: row.optionalText(13),
+                    serverID: row.optionalText(10), warnings: row.optionalText(13), sentBody: row.optionalText(14),
                     createdAt: Timestamp(millisecondsSinceEpoch: row.integer(11)),
                     updatedAt: Timestamp(millisecondsSinceEpoch: row.integer(12))))
         }

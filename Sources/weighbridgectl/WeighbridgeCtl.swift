@@ -14,7 +14,8 @@ struct WeighbridgeCtl: AsyncParsableCommand {
         subcommands: [
             Status.self, Bridges.self, Weight.self, Expect.self, Arrive.self, Depart.self, Movements.self, Show.self,
             Confirm.self,
-            Discrepancy.self, Reject.self, Hold.self, Release.self, Attach.self, Tare.self, Outbox.self, Retry.self,
+            Discrepancy.self, Reject.self, Hold.self, Release.self, Attach.self, Correct.self, Tare.self, Outbox.self,
+            Retry.self,
             Park.self, Resolve.self, Audit.self, Tail.self,
         ])
 
@@ -263,6 +264,31 @@ struct Confirm: MovementOverride {
     @OptionGroup var connection: Connection
     @Argument var movement: String
     @Option var reason: String
+}
+
+struct Correct: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Replace a movement's Defra receipt data; an accepted receipt is corrected with a PUT.",
+        discussion: """
+            The file holds the receipt object (Defra's field names, as under "receipt" in expect --file). \
+            It is checked as a first receipt is. Before the receipt is accepted, the new data is what will \
+            be sent; after, a PUT to its wasteTrackingId is queued. Every version sent is listed by show.
+            """)
+    @OptionGroup var connection: Connection
+    @Argument var movement: String
+    @Option(help: "A JSON file holding the corrected receipt object.") var file: String
+    @Option var reason: String
+    func run() throws {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: file)) } catch {
+            throw ValidationError("cannot read \(file): \(error.localizedDescription)")
+        }
+        guard case .object(let receipt) = try JSONValue(parsing: Array(data)) else {
+            throw ValidationError("\(file) must hold a JSON object (the receipt data)")
+        }
+        try connection.send(
+            "correct", ["movement": .string(movement), "receipt": .object(receipt), "reason": .string(reason)])
+    }
 }
 
 struct Discrepancy: MovementOverride {

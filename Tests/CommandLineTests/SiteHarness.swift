@@ -279,11 +279,16 @@ final class SiteHarness: @unchecked Sendable {
         Issue.record("reports of \(id) never all \(state): \(try await show(id)["reports"] ?? "none")\n\(log)")
     }
 
-    /// What the sandbox recorded: (method, path, body) of every API request.
-    func sandboxRequests() async throws -> [(method: String, path: String, body: String)] {
+    /// What the sandbox recorded: (method, path, body, status answered) of every API request.
+    func sandboxRequests() async throws -> [(method: String, path: String, body: String, status: Int?)] {
         let (data, _) = try await URLSession.shared.data(from: URL(string: sandboxURL + "/__sandbox/requests")!)
         let list = try JSONSerialization.jsonObject(with: data) as? [[String: Any]] ?? []
-        return list.map { ($0["method"] as? String ?? "", $0["path"] as? String ?? "", $0["body"] as? String ?? "") }
+        return list.map {
+            (
+                $0["method"] as? String ?? "", $0["path"] as? String ?? "", $0["body"] as? String ?? "",
+                $0["status"] as? Int
+            )
+        }
     }
 
     func sandboxSummary() async throws -> [String: Int] {

@@ -40,12 +40,7 @@ struct CarrierTrackingIDTests {
         var corrected = movement
         corrected.wasteTrackingID = "26CAR002"
         _ = try await fixture.desk.expect(corrected, receipt: validReceipt, by: "operator:sam")
-        try await fixture.store.write(at: fixture.clock.now) { transaction in
-            try transaction.transitionOutboxEntry(
-                id: parked.id, from: .parked,
-                OutboxUpdate(event: .operatorRetry, attempts: parked.attempts, nextAttemptAt: fixture.clock.now))
-        }
-        fixture.delivery.wake()
+        try await fixture.retry(parked)
         try await fixture.waitFor("T-2") { $0.first?.state == .done }
         #expect(fixture.requests(to: "/movements/26CAR002/receive").count == 1)
         #expect(fixture.requests(to: "/movements/receive").isEmpty)

@@ -167,6 +167,17 @@ final class ReportingFixture: Sendable {
         return try await store.read { try $0.movement(id: id)?.lifecycle.state }
     }
 
+    /// An operator's `retry` of a parked entry, and the delivery service woken to send it.
+    func retry(_ parked: OutboxEntry) async throws {
+        let now = clock.now
+        try await store.write(at: now) { transaction in
+            try transaction.transitionOutboxEntry(
+                id: parked.id, from: .parked,
+                OutboxUpdate(event: .operatorRetry, attempts: parked.attempts, nextAttemptAt: now))
+        }
+        delivery.wake()
+    }
+
     func entries(of id: String) async throws -> [OutboxEntry] {
         try await store.read { try $0.outboxEntries(ofMovement: id) }
     }

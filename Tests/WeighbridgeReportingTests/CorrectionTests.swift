@@ -1,0 +1,113 @@
+import DWTSandbox
+import Testing
+import WeighbridgeControlProtocol
+import WeighbridgeCore
+import WeighbridgeOperations
+import WeighbridgeStore
+
+private let sam = OperatorIdentity(uid: 1001, name: "sam")
+
+/// `validReceipt` with another waste description: the corrected version.
+private let correctedReceipt = validReceipt.replacingOccurrences(
+    of: "Mixed municipal waste", with: "Mixed municipal waste, with bulky items")
+
+@Suite("Correcting Defra receipt data: before acceptance it replaces what is sent, after it a PUT", .serialized)
+struct CorrectionTests {
+    @Test("a correction of an accepted receipt is one PUT to its wasteTrackingId; both versions sent are kept")
+    func correctsAnAcceptedReceipt() async throws {
+        let sandbox = try await DWTSandbox.start()
+        let fixture = try await ReportingFixture(profile: .defraReceipt, sandbox: sandbox)
+        try await fixture.visit("C-1")
+        let receipt = try #require(try await fixture.waitFor("C-1") { $0.first?.state == .done }.first)
+        let trackingID = try #require(receipt.serverID)
+        let correction = try await fixture.desk.correct(
+            "C-1", receipt: correctedReceipt, by: sam, reason: "driver's note: bulky items")
+        #expect(correction.queued?.kind == .correction)
+        #expect(correction.queued?.serverID == trackingID)
+        #expect(!correction.late)
+        fixture.delivery.wake()
+        let entries = try await fixture.waitFor("C-1") { $0.count == 2 && $0.allSatisfy { $0.state == .done } }
+        let puts = fixture.requests(to: "/movements/\(trackingID)/receive")
+        #expect(puts.map(\.method) == ["PUT"])
+        #expect(puts.first?.body.contains("with bulky items") == true)
+        #expect(fixture.requests(to: "/movements/receive").count == 1, "a correction never POSTs a second receipt")
+        // Every version sent, as it went: the first receipt, then the correction.
+        #expect(entries[0].sentBody?.contains("with bulky items") == false)
+        #expect(entries[0].sentBody?.contains("Mixed municipal waste") == true)
+        #expect(entries[1].sentBody == puts.first?.body)
+        let audit = try await fixture.store.read { try $0.auditEntries() }
+        let corrected = try #require(audit.last { $0.event.kind == "receipt_corrected" })
+        #expect(corrected.event.actor == sam.description)
+        #expect(corrected.event.detail["reason"] == "driver's note: bulky items")
+        #expect(corrected.event.detail["waste_tracking_id"] == trackingID)
+        #expect(sandbox.duplicates == 0)
+        await fixture.close()
+        try await sandbox.shutdown()
+    }
+
+    @Test("before the receipt is accepted, the corrected data is what the waiting receipt sends; no PUT")
+    func correctsBeforeAcceptance() async throws {
+        let sandbox = try await DWTSandbox.start()
+        let fixture = try await ReportingFixture(profile: .defraReceipt, sandbox: sandbox)
+        sandbox.inject([.status(400, retryAfter: nil)], path: "/movements/receive")
+        try await fixture.visit("C-2")
+        let parked = try #require(try await fixture.waitFor("C-2") { $0.first?.state == .parked }.first)
+        let correction = try await fixture.desk.correct("C-2", receipt: correctedReceipt, by: sam, reason: "fixed")
+        #expect(correction.queued == nil)
+        try await fixture.retry(parked)
+        let entries = try await fixture.waitFor("C-2") { $0.first?.state == .done }
+        #expect(entries.count == 1)
+        let posts = fixture.requests(to: "/movements/receive")
+        #expect(posts.count == 2)
+        #expect(posts.last?.body.contains("with bulky items") == true)
+        #expect(sandbox.requests.filter { $0.method == "PUT" }.isEmpty)
+        await fixture.close()
+        try await sandbox.shutdown()
+    }
+
+    @Test("refused: receipt data Defra would refuse, a receipt whose outcome is unknown, a rejected load")
+    func refusals() async throws {
+        let sandbox = try await DWTSandbox.start()
+        let fixture = try await ReportingFixture(profile: .defraReceipt, sandbox: sandbox)
+        try await fixture.visit("C-3")
+        try await fixture.waitFor("C-3") { $0.first?.state == .done }
+        do {
+            _ = try await fixture.desk.correct("C-3", receipt: #"{"wasteItems":[]}"#, by: sam, reason: "x")
+            Issue.record("bad receipt data was taken")
+        } catch let error as DeskError {
+            #expect(error.code == "receipt_data_missing")
+            #expect(error.message.contains("wasteItems: at least one waste item is required"), "\(error.message)")
+        }
+        sandbox.inject([.statusAfterProcessing(504)], path: "/movements/receive")
+        try await fixture.visit("C-4")
+        try await fixture.waitFor("C-4") { $0.first?.state == .unknown }
+        do {
+            _ = try await fixture.desk.correct("C-4", receipt: correctedReceipt, by: sam, reason: "x")
+            Issue.record("a correction was taken while the receipt's outcome was unknown")
+        } catch let error as DeskError {
+            #expect(error.code == "conflict")
+            #expect(error.message.contains("resolve"), "\(error.message)")
+        }
+        #expect(try await fixture.entries(of: "C-4").count == 1)
+        await fixture.close()
+        try await sandbox.shutdown()
+    }
+
+    @Test("a correction after the legal deadline is still queued, and says it is late")
+    func lateCorrection() async throws {
+        let sandbox = try await DWTSandbox.start()
+        let fixture = try await ReportingFixture(profile: .defraReceipt, sandbox: sandbox)
+        try await fixture.visit("C-5")
+        try await fixture.waitFor("C-5") { $0.first?.state == .done }
+        fixture.clock.advance(seconds: 6 * 86_400)
+        let correction = try await fixture.desk.correct("C-5", receipt: correctedReceipt, by: sam, reason: "late note")
+        #expect(correction.late)
+        #expect(correction.queued != nil)
+        fixture.delivery.wake()
+        try await fixture.waitFor("C-5") { $0.count == 2 && $0.allSatisfy { $0.state == .done } }
+        let audit = try await fixture.store.read { try $0.auditEntries() }
+        #expect(audit.last { $0.event.kind == "receipt_corrected" }?.event.detail["late"] == "true")
+        await fixture.close()
+        try await sandbox.shutdown()
+    }
+}
