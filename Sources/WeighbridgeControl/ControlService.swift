@@ -25,6 +25,16 @@ public struct LiveView: Sendable {
     }
 }
 
+/// What the reporting API says of a movement id scanned at the gate (the brief's
+/// `GET /movements/{id}`).
+public enum MovementLookupAnswer: Sendable {
+    /// The movement, in the brief's representation.
+    case found([String: JSONValue])
+    case notFound
+    /// The API could not be asked, or gave no usable answer: why.
+    case unavailable(String)
+}
+
 /// Carries out control commands: reads answer from the store and the live view; every state
 /// change goes through the movement desk (or the store's named operations), with the operator
 /// the kernel identified recorded in the audit log beside their reason.
@@ -37,17 +47,22 @@ public struct ControlService: Sendable {
     /// Called after every accepted state change (a confirmation queued, a report released for
     /// retry), so the delivery service looks at the outbox at once.
     private let onChange: @Sendable () -> Void
+    /// Asks the reporting API for a movement `arrive` names and the store does not know (the
+    /// brief's scanned container id); nil where the profile has no such lookup.
+    private let lookUpMovement: (@Sendable (String) async -> MovementLookupAnswer)?
 
     /// A service over `desk`, reporting live state from `live`, logging overrides to `journal`.
     public init(
         desk: MovementDesk, live: LiveView, journal: Journal, clock: @escaping @Sendable () -> Timestamp,
-        onChange: @escaping @Sendable () -> Void = {}
+        onChange: @escaping @Sendable () -> Void = {},
+        lookUpMovement: (@Sendable (String) async -> MovementLookupAnswer)? = nil
     ) {
         self.desk = desk
         self.live = live
         self.journal = journal
         self.clock = clock
         self.onChange = onChange
+        self.lookUpMovement = lookUpMovement
     }
 
     private var store: Store { desk.store }
@@ -124,6 +139,11 @@ public struct ControlService: Sendable {
             // the bridge it is really on.
             guard await live.bridges().contains(where: { $0.field("name") == .string(bridge) }) else {
                 throw ControlError(.notFound, "no bridge \(bridge)")
+            }
+            if case .movement(let id) = target, lookUpMovement != nil,
+                try await store.read({ try $0.movement(id: id) }) == nil
+            {
+                try await fetchMovement(id, by: actor)
             }
             let arrival = try await desk.arrive(
                 bridge: bridge, target: target.deskTarget, trackingID: trackingID, by: actor)
@@ -231,6 +251,41 @@ public struct ControlService: Sendable {
             }
         case .tail:
             throw ControlError(.invalidArgument, "tail is a stream: the server answers it on the connection")
+        }
+    }
+
+    /// Registers a movement the API knows and this site does not yet (a scanned container id),
+    /// audited as fetched from the API; refuses the arrival when the API does not know it or
+    /// cannot be asked.
+    private func fetchMovement(_ id: String, by actor: String) async throws {
+        guard let lookUpMovement else { return }
+        let source = "GET /movements/\(id)"
+        switch await lookUpMovement(id) {
+        case .found(let fields):
+            let arguments: ExpectArguments
+            do {
+                arguments = try ExpectArguments(decoding: fields)
+            } catch {
+                throw ControlError(
+                    .unavailable, "movement \(id) from the API (\(source)) cannot be used: \(error.message)")
+            }
+            guard arguments.movement.id == id else {
+                throw ControlError(
+                    .unavailable, "the API answered \(source) with movement \(arguments.movement.id), not \(id)")
+            }
+            _ = try await desk.expect(arguments.movement, receipt: arguments.receipt, by: actor, source: source)
+            journal.log(
+                LogEvent(
+                    .notice, "movement \(id) fetched from the API (\(source)) for its arrival", ["MOVEMENT_ID": id]))
+        case .notFound:
+            throw ControlError(
+                .notFound,
+                "movement \(id) is known neither here nor to the API (\(source) answered 404): check the scanned id")
+        case .unavailable(let why):
+            throw ControlError(
+                .unavailable,
+                "movement \(id) is not known here and the API cannot be asked now (\(why)): the lookup works once "
+                    + "the API answers again, or register it by hand with `weighbridgectl expect`")
         }
     }
 

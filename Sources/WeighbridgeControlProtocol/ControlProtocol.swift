@@ -75,6 +75,24 @@ public struct ExpectArguments: Sendable, Hashable {
     public var movement: Movement
     /// The `receipt` object as compact JSON, passed through to the reporting profile.
     public var receipt: String?
+
+    /// A movement in the brief's representation, from wherever it came (an `expect` request, or
+    /// the brief's `GET /movements/{id}`), checked as `expect` checks it.
+    public init(decoding fields: [String: JSONValue]) throws(ControlError) {
+        var arguments = Arguments(fields: fields)
+        do {
+            self = try arguments.expectArguments()
+        } catch let error as ControlError {
+            throw error
+        } catch {
+            throw ControlError(.invalidArgument, "\(error)")
+        }
+    }
+
+    init(movement: Movement, receipt: String?) {
+        self.movement = movement
+        self.receipt = receipt
+    }
 }
 
 /// Which outbox entries `retry` is for.

@@ -113,8 +113,11 @@ public struct MovementDesk: Sendable {
     // MARK: Expected movements and arrivals
 
     /// Registers a movement, or updates it while nothing has been weighed yet; a held movement
-    /// takes new receipt data (the movement itself unchanged).
-    public func expect(_ movement: Movement, receipt: String?, by actor: String) async throws -> MovementLifecycle {
+    /// takes new receipt data (the movement itself unchanged). `source` says where the movement
+    /// came from when not from the actor (the brief's API, for a scanned id), for the audit log.
+    public func expect(_ movement: Movement, receipt: String?, by actor: String, source: String? = nil) async throws
+        -> MovementLifecycle
+    {
         try await store.write(at: clock()) { transaction in
             var lifecycle = MovementLifecycle(movement: movement)
             if let existing = try transaction.movement(id: movement.id) {
@@ -153,7 +156,7 @@ public struct MovementDesk: Sendable {
                         "ewc": movement.ewcCodes.map(\.compact).joined(separator: ","),
                         "vehicle": movement.vehicle?.normalised ?? "",
                         "prenotified_at": movement.prenotifiedAt?.rfc3339 ?? "",
-                        "waste_tracking_id": movement.wasteTrackingID ?? "",
+                        "waste_tracking_id": movement.wasteTrackingID ?? "", "source": source ?? "",
                     ]))
             return lifecycle
         }

@@ -185,7 +185,7 @@ private func withoutPlusSign(_ percent: String) -> String {
 }
 
 /// `segment` as one URL path segment: every byte but RFC 3986's unreserved ones percent-encoded.
-private func percentEncoded(_ segment: String) -> String {
+func percentEncoded(_ segment: String) -> String {
     let hex = Array("0123456789ABCDEF".unicodeScalars)
     var encoded = ""
     for byte in segment.utf8 {

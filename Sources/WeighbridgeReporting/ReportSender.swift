@@ -133,6 +133,33 @@ public struct ReportSender: Sendable {
         }
     }
 
+    /// What the brief's `GET /movements/{id}` said of a movement.
+    public enum MovementLookup: Sendable {
+        /// The movement's representation, as the API gave it.
+        case found([UInt8])
+        case notFound
+        /// No usable answer: why.
+        case failed(String)
+    }
+
+    /// The brief's `GET /movements/{id}`: the movement a scanned container id names.
+    public func lookUpMovement(id: String) async -> MovementLookup {
+        let request = APIRequest(
+            method: .GET, url: "\(baseURL)/movements/\(percentEncoded(id))", headers: [], body: nil)
+        do {
+            switch try await authorisedExchange(request).exchange {
+            case .answered(200, _, let body): return .found(body)
+            case .answered(404, _, _): return .notFound
+            case .answered(let status, _, _): return .failed("HTTP \(status)")
+            case .failed(.notSent(let reason)): return .failed("not sent: \(reason)")
+            case .failed(.noAnswer(let reason)): return .failed("no answer: \(reason)")
+            case .failed(.answered(let answer)): return .failed("HTTP \(answer.status)")
+            }
+        } catch {
+            return .failed(error.description)
+        }
+    }
+
     /// One of Defra's reference lists (`GET /reference-data/{list}`) as the API serves it.
     public func referenceList(_ list: String) async throws(ReferenceDataError) -> String {
         let request = APIRequest(method: .GET, url: "\(baseURL)/reference-data/\(list)", headers: [], body: nil)

@@ -4,6 +4,7 @@ import Logging
 import ServiceLifecycle
 import WeighbridgeConfiguration
 import WeighbridgeControl
+import WeighbridgeControlProtocol
 import WeighbridgeCore
 import WeighbridgeJournal
 import WeighbridgeModbus
@@ -108,12 +109,14 @@ enum Daemon {
                         bridge: bridge, link: link, clock: ContinuousClock(), wallClock: now),
                     desk: desk, live: live, journal: journal, delivery: delivery))
         }
+        let lookUpMovement: (@Sendable (String) async -> MovementLookupAnswer)? =
+            api.profile == .brief ? { @Sendable id in await lookUp(id, through: sender) } : nil
         let control = ControlService(
             desk: desk,
             live: LiveView(
                 bridges: { live.json }, summary: { live.summary },
                 deadlines: { (delivery.deadlines.dueWithinADay, delivery.deadlines.missed) }),
-            journal: journal, clock: now, onChange: { delivery.wake() })
+            journal: journal, clock: now, onChange: { delivery.wake() }, lookUpMovement: lookUpMovement)
         let server = ControlServer(
             settings: ControlServer.Settings(path: configuration.control.socket, group: configuration.control.group),
             service: control)
@@ -148,6 +151,19 @@ enum Daemon {
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: Logger(label: "weighbridged") { _ in SwiftLogNoOpLogHandler() }
             ).withShutdownBounds())
+    }
+
+    /// The brief's `GET /movements/{id}`, as the control commands take its answer.
+    private static func lookUp(_ id: String, through sender: ReportSender) async -> MovementLookupAnswer {
+        switch await sender.lookUpMovement(id: id) {
+        case .found(let body):
+            guard case .object(let fields)? = try? JSONValue(parsing: body) else {
+                return .unavailable("the API's answer is not a movement object")
+            }
+            return .found(fields)
+        case .notFound: return .notFound
+        case .failed(let why): return .unavailable(why)
+        }
     }
 
     /// The builder of Defra receipt bodies for the site's receiver details.
