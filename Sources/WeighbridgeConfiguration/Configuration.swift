@@ -48,7 +48,7 @@ public struct ControlConfiguration: Sendable, Hashable {
     public var group: String
 }
 
-/// Which government contract reports go to (API-PROFILES.md).
+/// Which government contract reports go to (docs/api-profiles.md).
 public enum APIProfile: String, Sendable, Hashable, CaseIterable {
     /// The contract described in the brief: PUT confirmations and discrepancies.
     case brief
@@ -107,7 +107,7 @@ public struct APIConfiguration: Sendable, Hashable {
     /// Only for `defra-receipt`.
     public var oauth: OAuthConfiguration?
 
-    /// The default base URL of a profile in an environment (API-PROFILES.md).
+    /// The default base URL of a profile in an environment (docs/api-profiles.md).
     public static func defaultBaseURL(profile: APIProfile, environment: APIEnvironment) -> String {
         switch (profile, environment) {
         case (.brief, .production): "https://tracking.defra.gov.uk/api/v2"

@@ -63,7 +63,7 @@ struct WorkingCalendarTests {
     }
 }
 
-@Suite("Delivery classification (API-PROFILES.md)")
+@Suite("Delivery classification (docs/reporting.md)")
 struct DeliveryRulesTests {
     @Test("a non-idempotent POST is never resent automatically after an answer that may follow processing")
     func ambiguity() {
