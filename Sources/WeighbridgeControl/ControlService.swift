@@ -31,6 +31,8 @@ public enum MovementLookupAnswer: Sendable {
     /// The movement, in the brief's representation.
     case found([String: JSONValue])
     case notFound
+    /// The movement is bound for another site (its `destination_site_id`).
+    case forAnotherSite(String)
     /// The API could not be asked, or gave no usable answer: why.
     case unavailable(String)
 }
@@ -277,6 +279,11 @@ public struct ControlService: Sendable {
             journal.log(
                 LogEvent(
                     .notice, "movement \(id) fetched from the API (\(source)) for its arrival", ["MOVEMENT_ID": id]))
+        case .forAnotherSite(let site):
+            throw ControlError(
+                .conflict,
+                "movement \(id) is bound for site \(site), not this one (\(source)): check the container and its "
+                    + "paperwork before it is tipped here")
         case .notFound:
             throw ControlError(
                 .notFound,

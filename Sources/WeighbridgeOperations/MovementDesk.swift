@@ -24,16 +24,21 @@ public struct ReportRouting: Sendable {
     public var outboxKind: @Sendable (Report.Kind, Movement) -> (kind: OutboxKind, idempotent: Bool)
     /// The receipt fields the profile needs and a movement's receipt data lacks (or has wrong).
     public var missingReceiptFields: @Sendable (_ movement: Movement, _ receipt: String?) -> [String]
+    /// Whether reports carry receipt data and waste tracking ids (`defra-receipt`), so that they
+    /// can be corrected and given a carrier's id.
+    public var carriesReceiptData: Bool
 
     /// A routing from its parts.
     public init(
         reportsDiscrepancies: Bool,
         outboxKind: @escaping @Sendable (Report.Kind, Movement) -> (kind: OutboxKind, idempotent: Bool),
-        missingReceiptFields: @escaping @Sendable (_ movement: Movement, _ receipt: String?) -> [String]
+        missingReceiptFields: @escaping @Sendable (_ movement: Movement, _ receipt: String?) -> [String],
+        carriesReceiptData: Bool
     ) {
         self.reportsDiscrepancies = reportsDiscrepancies
         self.outboxKind = outboxKind
         self.missingReceiptFields = missingReceiptFields
+        self.carriesReceiptData = carriesReceiptData
     }
 
     /// The brief's API: PUT confirmations and PUT discrepancies, both idempotent.
@@ -45,7 +50,7 @@ public struct ReportRouting: Sendable {
             case .discrepancy: (.discrepancy, true)
             }
         },
-        missingReceiptFields: { _, _ in [] })
+        missingReceiptFields: { _, _ in [] }, carriesReceiptData: false)
 }
 
 /// What a capture became.
@@ -118,10 +123,20 @@ public struct MovementDesk: Sendable {
     public func expect(_ movement: Movement, receipt: String?, by actor: String, source: String? = nil) async throws
         -> MovementLifecycle
     {
-        try await store.write(at: clock()) { transaction in
+        if movement.wasteTrackingID != nil, !routing.carriesReceiptData {
+            throw DeskError(
+                code: "invalid_argument", message: "a wasteTrackingId is Defra's: the brief profile has none")
+        }
+        return try await store.write(at: clock()) { transaction in
             var lifecycle = MovementLifecycle(movement: movement)
+            var movement = movement
+            var receipt = receipt
             if let existing = try transaction.movement(id: movement.id) {
                 lifecycle = existing.lifecycle
+                // A carrier's id or receipt data left out keeps what the movement has: a site's
+                // system sending the movement again must not lose what the gate added.
+                movement.wasteTrackingID = movement.wasteTrackingID ?? existing.lifecycle.movement.wasteTrackingID
+                receipt = receipt ?? existing.receipt
                 do {
                     try lifecycle.update(movement)
                 } catch let error as LifecycleError {
@@ -347,7 +362,12 @@ public struct MovementDesk: Sendable {
     public func correct(_ id: String, receipt: String, by identity: OperatorIdentity, reason: String)
         async throws -> Correction
     {
-        try await store.write(at: clock()) { transaction in
+        guard routing.carriesReceiptData else {
+            throw DeskError(
+                code: "invalid_argument",
+                message: "the brief profile sends no receipt data: there is nothing to correct")
+        }
+        return try await store.write(at: clock()) { transaction in
             var stored = try movement(id, in: transaction)
             let lifecycle = stored.lifecycle
             guard lifecycle.state != .rejected else {
@@ -372,22 +392,23 @@ public struct MovementDesk: Sendable {
                             + "`resolve \(busy.id)` first, then correct")
             }
             let accepted = receipts.last { $0.state == .done }
-            let trackingID = accepted.flatMap {
-                $0.kind == .carrierReceipt ? lifecycle.movement.wasteTrackingID : $0.serverID
-            }
+            // The record to correct: the accepted receipt's, or the carrier's record a PUT may be
+            // completing now with the old data (a PUT goes out from where it waits, unmarked).
+            let corrected = accepted ?? receipts.last { $0.kind == .carrierReceipt && $0.state != .parked }
+            let trackingID = corrected?.serverID
             let deadline = lifecycle.receivedAt.map { WorkingCalendar().receiptDeadline(receivedAt: $0) }
             let late = accepted != nil && deadline.map { transaction.now >= $0 } == true
             stored.receipt = receipt
             try transaction.saveMovement(stored.lifecycle, receipt: receipt)
             var queued: OutboxEntry?
-            if let accepted {
+            if let corrected {
                 guard let trackingID else {
                     throw DeskError(
                         code: "conflict",
-                        message: "movement \(id): its accepted receipt (report \(accepted.id)) has no wasteTrackingId "
-                            + "to correct")
+                        message:
+                            "movement \(id): its receipt (report \(corrected.id)) has no wasteTrackingId to correct")
                 }
-                var report = accepted.report
+                var report = corrected.report
                 report.by = .operator(identity.name)
                 report.at = transaction.now
                 let corrections = try transaction.outboxEntries(ofMovement: id).filter { $0.kind == .correction }
@@ -439,25 +460,34 @@ public struct MovementDesk: Sendable {
     // MARK: Applying the rules
 
     /// Gives a movement the carrier's `wasteTrackingId`, or puts a mistyped one right. Refused
-    /// once its receipt is queued as a new record (a POST: the movement would be reported twice)
-    /// or once a PUT to the old id is being sent or was accepted.
+    /// once its receipt is queued as a new record (a POST: the movement would be reported twice),
+    /// and once a PUT to the old id may have reached a record: only a PUT that Defra answered 404
+    /// (no such record) is moved to the new id, in the same write.
     private func give(_ trackingID: String, to lifecycle: inout MovementLifecycle, in transaction: StoreTransaction)
         throws
     {
         let id = lifecycle.movement.id
+        guard routing.carriesReceiptData else {
+            throw DeskError(
+                code: "invalid_argument", message: "a wasteTrackingId is Defra's: the brief profile has none")
+        }
+        var retargeted: [OutboxEntry] = []
         for entry in try transaction.outboxEntries(ofMovement: id) {
-            switch (entry.kind, entry.state) {
-            case (.receipt, _):
+            switch entry.kind {
+            case .receipt:
                 throw DeskError(
                     code: "conflict",
                     message: "movement \(id): its receipt is queued as a new record (report \(entry.id), "
                         + "\(entry.state.rawValue)); a carrier's wasteTrackingId can no longer be given")
-            case (.carrierReceipt, .done), (.carrierReceipt, .sending):
+            case .carrierReceipt where entry.state == .parked && entry.lastError?.hasPrefix("HTTP 404") == true:
+                retargeted.append(entry)
+            case .carrierReceipt:
                 throw DeskError(
                     code: "conflict",
-                    message: "movement \(id): its receipt to \(lifecycle.movement.wasteTrackingID ?? "?") is "
-                        + "\(entry.state == .done ? "accepted" : "being sent") (report \(entry.id))")
-            default:
+                    message: "movement \(id): its receipt to \(entry.serverID ?? "?") is \(entry.state.rawValue) "
+                        + "(report \(entry.id)) and may reach that record: the id can change only after Defra "
+                        + "answered 404 for it")
+            case .confirmation, .discrepancy, .correction:
                 continue
             }
         }
@@ -466,6 +496,7 @@ public struct MovementDesk: Sendable {
         } catch {
             throw DeskError(code: error.code, message: "movement \(id): \(error.message)")
         }
+        for entry in retargeted { try transaction.retargetParkedEntry(id: entry.id, serverID: trackingID) }
     }
 
     private func movement(_ id: String, in transaction: StoreTransaction) throws -> StoredMovement {
@@ -503,10 +534,13 @@ public struct MovementDesk: Sendable {
             case .report(let report):
                 let (kind, idempotent) = routing.outboxKind(report.kind, stored.lifecycle.movement)
                 let sameKind = try transaction.outboxEntries(ofMovement: report.movementID).filter { $0.kind == kind }
+                // The record a PUT completes is fixed when it is queued: the carrier's id as it is now.
+                let target = kind == .carrierReceipt ? stored.lifecycle.movement.wasteTrackingID : nil
                 applied.queued.append(
                     try transaction.enqueue(
                         report, kind: kind, idempotent: idempotent,
-                        idempotencyKey: "\(report.movementID)/\(kind.rawValue)/\(sameKind.count + 1)"))
+                        idempotencyKey: "\(report.movementID)/\(kind.rawValue)/\(sameKind.count + 1)", serverID: target)
+                )
             case .notify(let notice):
                 applied.notices.append(notice)
             }

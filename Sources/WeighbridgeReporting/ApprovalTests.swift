@@ -211,9 +211,11 @@ public struct ApprovalTestRun: Sendable {
     public init(
         document: DefraReceiptDocument, sender: ReportSender, baseURL: String, now: @escaping @Sendable () -> Timestamp
     ) throws(ApprovalRunRefusal) {
-        let host = baseURL.split(separator: "/", omittingEmptySubsequences: true).dropFirst().first.map {
-            String($0.split(separator: ":").first ?? $0).lowercased()
-        }
+        // The authority's host, without user information, port or a trailing dot.
+        let authority = baseURL.split(separator: "/", omittingEmptySubsequences: true).dropFirst().first ?? ""
+        let hostAndPort = authority.split(separator: "@").last ?? authority
+        var host = (hostAndPort.split(separator: ":").first ?? hostAndPort).lowercased()
+        while host.hasSuffix(".") { host.removeLast() }
         guard host != Self.productionHost else { throw ApprovalRunRefusal(baseURL: baseURL) }
         self.document = document
         self.sender = sender

@@ -189,7 +189,16 @@ public struct DefraReceiptDocument: Sendable {
         do {
             return try LoadSplit.divide(net, byShares: shares.compactMap { $0 }).map { weight($0, estimate: true) }
         } catch {
-            problems.append("wasteItems: the net \(net.formatted(in: .kilograms)) kg cannot be divided: \(error)")
+            let net = "the net \(net.formatted(in: .kilograms)) kg"
+            switch error {
+            case .itemComesToNothing(let item, let unit):
+                problems.append(
+                    "wasteItems[\(item)].weight: its share comes to less than \(unit) of \(net): give it a larger one")
+            case .shareNotPositive(let item):
+                problems.append("wasteItems[\(item)].weight: its share must be more than zero")
+            case .noItems, .netNotPositive, .sharesTooLarge:
+                problems.append("wasteItems: \(net) cannot be divided: \(error)")
+            }
             return items.map { _ in nil }
         }
     }
@@ -394,9 +403,7 @@ public struct DefraReceiptDocument: Sendable {
             case (.hazardous, _): problems.append("\(at).name: required (the substance, e.g. Mercury)")
             }
             if let concentration = parts["concentration"] {
-                if case .number(let text) = concentration, !text.hasPrefix("-"),
-                    text.contains(where: { $0 != "0" && $0 != "." })
-                {
+                if case .number(let text) = concentration, isAboveZero(text) {
                 } else {
                     problems.append("\(at).concentration: a number above zero (mg/kg)")
                 }
@@ -421,9 +428,7 @@ public struct DefraReceiptDocument: Sendable {
         } else {
             problems.append("\(path).metric: Grams, Kilograms or Tonnes")
         }
-        if case .number(let amount)? = fields["amount"], !amount.hasPrefix("-"),
-            amount.contains(where: { $0 != "0" && $0 != "." })
-        {
+        if case .number(let amount)? = fields["amount"], isAboveZero(amount) {
         } else {
             problems.append("\(path).amount: a number above zero")
         }
@@ -456,6 +461,12 @@ public struct DefraReceiptDocument: Sendable {
             problems.append("carrier.vehicleRegistration: required for Road (or give the movement a vehicle)")
         }
         return problems
+    }
+
+    /// Whether a JSON number's text is above zero: not negative, and a digit other than zero in
+    /// its mantissa ("0e5" and "0.000" are zero).
+    private func isAboveZero(_ number: String) -> Bool {
+        !number.hasPrefix("-") && number.prefix { $0 != "e" && $0 != "E" }.contains { ("1"..."9").contains($0) }
     }
 
     private func unknownFields(_ fields: [String: JSONValue], allowed: Set<String>, at path: String) -> [String] {

@@ -45,8 +45,18 @@ public final class DeliveryService: Sendable {
     private struct LoopState {
         /// Requests on the wire.
         var inFlight = 0
-        /// Entries taken by this service whose outcome is not yet recorded: never taken twice.
-        var unsettled: Set<Int64> = []
+        /// Entries taken by this service whose outcome is not yet recorded, with their movements:
+        /// never taken twice.
+        var unsettled: [Int64: String] = [:]
+        /// Due entries left waiting because another report of their movement is in flight: one
+        /// request per movement at a time, so that an older version never lands after a newer.
+        var deferred: [Int64: String] = [:]
+
+        /// Entries not to take now: those in flight, and those waiting for their movement's.
+        var held: Set<Int64> {
+            let busy = Set(unsettled.values)
+            return Set(unsettled.keys).union(deferred.filter { busy.contains($0.value) }.keys)
+        }
         /// Outcomes waiting for the next group commit, and whether one is being written.
         var outcomes: [Outcome] = []
         var committing = false
@@ -188,7 +198,7 @@ public final class DeliveryService: Sendable {
             for (entry, facts) in taken { start(entry, facts) }
             // With every slot busy, a finishing request rings; otherwise the next due entry that
             // is not already held (held ones ring when their outcome is written).
-            let held = state.withLock { $0.unsettled }
+            let held = state.withLock { $0.held }
             guard taken.count < capacity,
                 let next = try? await store.read({ try $0.nextOutboxAttempt(excluding: held) })
             else { return oneMinute }
@@ -196,19 +206,27 @@ public final class DeliveryService: Sendable {
         }
     }
 
-    /// Takes up to `limit` due entries. A request that is safe to repeat goes out straight from
-    /// where it waited; one that is not (Defra's POST) is first marked `sending` in the store, so
-    /// that a crash mid-request leaves it `unknown` rather than silently resent. A due entry that
-    /// cannot be read or sent as it stands is parked with the reason, in the same write.
+    /// Takes up to `limit` due entries, at most one per movement and none of a movement with a
+    /// report in flight. A request that is safe to repeat goes out straight from where it waited;
+    /// one that is not (Defra's POST) is first marked `sending` in the store, so that a crash
+    /// mid-request leaves it `unknown` rather than silently resent, and its data is read in that
+    /// same write (a correction that came meanwhile is in it, or finds it sending). A due entry
+    /// that cannot be read or sent as it stands is parked with the reason, in the same write.
     private func take(upTo limit: Int, at time: Timestamp) async -> [(entry: OutboxEntry, facts: ReportFacts)] {
-        let excluded = state.withLock { $0.unsettled }
+        let (excluded, busy) = state.withLock { loop in (loop.held, Set(loop.unsettled.values)) }
         do {
             // The entries and everything their requests need, in one read.
-            let (sendable, refused) = try await store.read { transaction in
+            let (sendable, refused, deferred) = try await store.read { transaction in
                 let due = try transaction.dueOutboxEntries(at: time, limit: limit, excluding: excluded)
                 var sendable: [(entry: OutboxEntry, facts: ReportFacts)] = []
                 var refused = due.unreadable
+                var deferred: [Int64: String] = [:]
+                var movements = busy
                 for entry in due.entries {
+                    guard movements.insert(entry.movementID).inserted else {
+                        deferred[entry.id] = entry.movementID
+                        continue
+                    }
                     do {
                         sendable.append((entry, try Self.facts(for: entry, in: transaction)))
                     } catch let bad as UnreadableOutboxEntry {
@@ -222,22 +240,26 @@ public final class DeliveryService: Sendable {
                                 movementID: entry.movementID, reason: "its weighing cannot be read: \(error)"))
                     }
                 }
-                return (sendable, refused)
+                return (sendable, refused, deferred)
             }
+            state.withLock { $0.deferred = deferred }
             // An answer that came while the store was read may have paused delivery, or asked
             // for a health check before the next POST: nothing goes out then.
             let gated = state.withLock { loop in
                 loop.checkBeforeSending || (loop.pausedUntil.map { $0 > time } ?? false)
             }
             let dispatchable = gated ? [] : sendable
+            var factsAtDispatch: [Int64: ReportFacts] = [:]
             if !refused.isEmpty || dispatchable.contains(where: { !$0.entry.idempotent }) {
-                try await store.write(at: time) { transaction in
+                factsAtDispatch = try await store.write(at: time) { transaction in
+                    var facts: [Int64: ReportFacts] = [:]
                     for (entry, _) in dispatchable where !entry.idempotent {
                         try transaction.transitionOutboxEntry(
                             id: entry.id, from: entry.state,
                             OutboxUpdate(
                                 event: .dispatch, attempts: entry.attempts, nextAttemptAt: entry.nextAttemptAt,
                                 lastError: entry.lastError))
+                        facts[entry.id] = try Self.facts(for: entry, in: transaction)
                     }
                     for bad in refused {
                         guard let state = bad.state else { continue }
@@ -247,6 +269,7 @@ public final class DeliveryService: Sendable {
                                 event: .refusedLocally(bad.reason), attempts: bad.attempts, nextAttemptAt: time,
                                 lastError: "not sent: \(bad.reason)"))
                     }
+                    return facts
                 }
                 storeAccepted()
             }
@@ -259,11 +282,11 @@ public final class DeliveryService: Sendable {
             let dispatched = dispatchable.map { candidate -> (entry: OutboxEntry, facts: ReportFacts) in
                 var entry = candidate.entry
                 if !entry.idempotent { entry.state = .sending }
-                return (entry, candidate.facts)
+                return (entry, factsAtDispatch[entry.id] ?? candidate.facts)
             }
             state.withLock { loop in
                 loop.inFlight += dispatched.count
-                loop.unsettled.formUnion(dispatched.map(\.entry.id))
+                for (entry, _) in dispatched { loop.unsettled[entry.id] = entry.movementID }
             }
             return dispatched
         } catch {
@@ -390,7 +413,9 @@ public final class DeliveryService: Sendable {
                 if stopping { return }
                 continue
             }
-            state.withLock { loop in loop.unsettled.subtract(batch.map(\.id)) }
+            state.withLock { loop in
+                for outcome in batch { loop.unsettled[outcome.id] = nil }
+            }
             doorbell.ring()
         }
     }

@@ -138,9 +138,9 @@ struct DefraReceiptProfile: ReportProfile {
             }
             (method, url) = (.PUT, "\(baseURL)/movements/\(percentEncoded(trackingID))/receive")
         case .carrierReceipt:
-            // The movement's id as it is now: an operator may have put a mistyped one right.
-            guard let trackingID = facts.movement.wasteTrackingID else {
-                throw ReceiptProblems(["receipt: the movement no longer carries the carrier's wasteTrackingId"])
+            // The record it was queued for (moved only after a 404, with the movement's id).
+            guard let trackingID = entry.serverID else {
+                throw ReceiptProblems(["receipt: the report names no carrier's wasteTrackingId to complete"])
             }
             (method, url) = (.PUT, "\(baseURL)/movements/\(percentEncoded(trackingID))/receive")
         case .receipt, .confirmation, .discrepancy:
@@ -158,10 +158,10 @@ struct DefraReceiptProfile: ReportProfile {
             // The one answer an operator must act on by checking an id: say which and how.
             let id = sent.url.split(separator: "/").dropLast().last.map(String.init) ?? "?"
             detail =
-                "Defra holds no movement with wasteTrackingId \(id): check the id with the carrier (paperwork or "
-                + "scanned code); if it was mistyped, give the right one (`weighbridgectl expect` with "
-                + "waste_tracking_id, or `arrive --tracking-id`) and `weighbridgectl retry` the report. It is never "
-                + "sent as a new receipt without an operator"
+                "Defra holds no movement with wasteTrackingId \(id). If it is the carrier's id, check it against the "
+                + "paperwork or scanned code; if it was mistyped, give the right one (`weighbridgectl expect` with "
+                + "--tracking-id, or waste_tracking_id in the file) and `weighbridgectl retry` the report. It is "
+                + "never sent as a new receipt without an operator"
         }
         var warnings: [String] = []
         if case .array(let list)? = parsed?.field("validation")?.field("warnings") {

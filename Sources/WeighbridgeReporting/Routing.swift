@@ -10,6 +10,7 @@ extension ReportRouting {
             reportsDiscrepancies: false,
             outboxKind: { _, movement in movement.wasteTrackingID == nil ? (.receipt, false) : (.carrierReceipt, true)
             },
-            missingReceiptFields: { movement, receipt in document.problems(movement: movement, receipt: receipt) })
+            missingReceiptFields: { movement, receipt in document.problems(movement: movement, receipt: receipt) },
+            carriesReceiptData: true)
     }
 }

@@ -371,6 +371,22 @@ public struct StoreTransaction {
                 ]))
     }
 
+    /// Points a parked entry at another record of the API (a carrier's `wasteTrackingId` put
+    /// right after Defra answered 404 for the old one), and audits it. Only a parked entry moves:
+    /// one that may be on its way keeps the record it was queued for.
+    public func retargetParkedEntry(id: Int64, serverID: String) throws(StoreError) {
+        let operation = "retarget report \(id)"
+        try connection.run(
+            "UPDATE outbox SET server_id = ?, updated_at_ms = ? WHERE id = ? AND state = 'parked'",
+            [.text(serverID), .integer(now.millisecondsSinceEpoch), .integer(id)], operation: operation)
+        guard connection.changes == 1 else {
+            throw StoreError(code: .conflict, operation: operation, message: "the entry is no longer parked")
+        }
+        try appendAudit(
+            AuditEvent(
+                kind: "report_retargeted", actor: "auto", subject: "outbox:\(id)", detail: ["server_id": serverID]))
+    }
+
     /// Moves the next attempt of every waiting entry (pending or retry_wait) last written after
     /// `time` by `milliseconds`: after the wall clock stepped back, the entries scheduled on the
     /// old clock (whose writes are "in the future" now) are moved as far, so that the step delays

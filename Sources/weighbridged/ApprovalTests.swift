@@ -48,7 +48,17 @@ struct ApprovalTests: AsyncParsableCommand {
         let document = Daemon.receiptDocument(
             site: configuration.site, apiCode: oauth.apiCode, catalogue: ReferenceCatalogueCache(.seed()))
         let api = configuration.api
-        let connection = try APIConnection(caFile: api.caFile, timeoutSeconds: api.timeoutSeconds, maxConnections: 1)
+        guard api.environment != .production else {
+            fail(
+                "\(options.path): api.environment is production: approval tests run against Defra's external test environment (\"sandbox\") or a local sandbox"
+            )
+        }
+        let connection: APIConnection
+        do {
+            connection = try APIConnection(caFile: api.caFile, timeoutSeconds: api.timeoutSeconds, maxConnections: 1)
+        } catch {
+            fail("\(options.path): api.ca_file \(api.caFile ?? ""): \(error)")
+        }
         let runner: ApprovalTestRun
         do {
             let sender = try ReportSender(
@@ -76,14 +86,19 @@ struct ApprovalTests: AsyncParsableCommand {
         }
         writer.writeSummary(outcomes, submitted: submission != nil, at: now())
         print(Self.table(outcomes, submitted: submit))
+        let stored = outcomes.contains { $0.trackingID != nil }
         if submit, let submission, submission.status != 200 {
             print(
                 "submission answered \(submission.status.map(String.init) ?? "nothing"): \(submission.responseBody?.serialized ?? submission.failure ?? "")"
             )
+        } else if submit, !stored {
+            print("nothing submitted: no scenario stored a receipt")
         }
         print("evidence: \(directory)")
         if writer.failures > 0 { print("warning: \(writer.failures) evidence file(s) could not be written") }
-        guard outcomes.allSatisfy(\.succeeded), !submit || submission?.status == 200 else { throw ExitCode(1) }
+        guard outcomes.allSatisfy(\.succeeded), !submit || !stored || submission?.status == 200 else {
+            throw ExitCode(1)
+        }
     }
 
     private func chosenScenarios() throws -> [ApprovalScenario] {

@@ -110,7 +110,7 @@ enum Daemon {
                     desk: desk, live: live, journal: journal, delivery: delivery))
         }
         let lookUpMovement: (@Sendable (String) async -> MovementLookupAnswer)? =
-            api.profile == .brief ? { @Sendable id in await lookUp(id, through: sender) } : nil
+            api.profile == .brief ? { @Sendable id in await lookUp(id, through: sender, site: site.id) } : nil
         let control = ControlService(
             desk: desk,
             live: LiveView(
@@ -153,12 +153,18 @@ enum Daemon {
             ).withShutdownBounds())
     }
 
-    /// The brief's `GET /movements/{id}`, as the control commands take its answer.
-    private static func lookUp(_ id: String, through sender: ReportSender) async -> MovementLookupAnswer {
+    /// The brief's `GET /movements/{id}`, as the control commands take its answer: a movement
+    /// bound for another site (`destination_site_id`) is not this site's to receive.
+    private static func lookUp(_ id: String, through sender: ReportSender, site: String?) async
+        -> MovementLookupAnswer
+    {
         switch await sender.lookUpMovement(id: id) {
         case .found(let body):
             guard case .object(let fields)? = try? JSONValue(parsing: body) else {
                 return .unavailable("the API's answer is not a movement object")
+            }
+            if let site, case .string(let destination)? = fields["destination_site_id"], destination != site {
+                return .forAnotherSite(destination)
             }
             return .found(fields)
         case .notFound: return .notFound

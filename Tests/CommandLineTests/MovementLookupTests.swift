@@ -45,6 +45,23 @@ struct MovementLookupTests {
             "\(missing.output)\(missing.error)")
         #expect(try await site.show(unknown)["state"] == nil, "nothing registered for an id nobody knows")
 
+        // A container bound for another site is refused, not registered here.
+        let elsewhere = "11111111-2222-4333-8444-555555555555"
+        request.httpBody = Data(
+            #"{"movement_id":"\#(elsewhere)","ewc_codes":["20 03 01"],"declared_weight_kg":5000,"destination_site_id":"SITE-OTHER"}"#
+                .utf8)
+        _ = try await URLSession.shared.data(for: request)
+        let misdirected = try await site.ctl("arrive", "--bridge", "inbound", "--movement", elsewhere)
+        #expect(misdirected.status != 0)
+        #expect((misdirected.output + misdirected.error).contains("is bound for site SITE-OTHER, not this one"))
+        #expect(try await site.show(elsewhere)["state"] == nil)
+        // The brief sends no receipt data: nothing to correct, no carrier's tracking id.
+        let file = site.directory + "/receipt.json"
+        try Data(#"{"wasteItems":[]}"#.utf8).write(to: URL(fileURLWithPath: file))
+        let correction = try await site.ctl("correct", id, "--file", file, "--reason", "x")
+        #expect(correction.status != 0)
+        #expect((correction.output + correction.error).contains("the brief profile sends no receipt data"))
+
         site.stopSandbox()
         let outage = try await site.ctl("arrive", "--bridge", "inbound", "--movement", unknown)
         #expect(outage.status != 0)

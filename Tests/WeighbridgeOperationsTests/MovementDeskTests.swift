@@ -267,7 +267,7 @@ struct MovementDeskTests {
     func defraRouting() async throws {
         let routing = ReportRouting(
             reportsDiscrepancies: false, outboxKind: { _, _ in (.receipt, false) },
-            missingReceiptFields: { $1 == nil ? ["wasteItems"] : [] })
+            missingReceiptFields: { $1 == nil ? ["wasteItems"] : [] }, carriesReceiptData: true)
         let fixture = try Fixture(routing: routing)
         _ = try await fixture.desk.expect(try fixture.movement("M1"), receipt: nil, by: "wms")
         _ = try await fixture.desk.expect(

@@ -63,6 +63,11 @@ struct CarrierTrackingIDTests {
                 == "26CAR004")
         let audit = try await fixture.store.read { try $0.auditEntries() }
         #expect(audit.contains { $0.event.kind == "arrival" && $0.event.detail["waste_tracking_id"] == "26CAR004" })
+        // The site's system sends the movement again, without the id: the gate's id stays.
+        _ = try await fixture.desk.expect(movement, receipt: nil, by: "site-system")
+        let kept = try await fixture.store.read { try $0.movement(id: "T-4") }
+        #expect(kept?.lifecycle.movement.wasteTrackingID == "26CAR004")
+        #expect(kept?.receipt == validReceipt, "receipt data left out is kept too")
         do {
             _ = try await fixture.desk.arrive(
                 bridge: "in", target: .vehicle(VehicleRegistration("ZZ99ZZZ")!), trackingID: "26CAR005", by: "anpr")
@@ -75,6 +80,23 @@ struct CarrierTrackingIDTests {
         try await sandbox.shutdown()
     }
 
+    @Test("the id cannot change while a PUT to the old one may reach its record")
+    func notWhileAPutMayLand() async throws {
+        let sandbox = try await DWTSandbox.start()
+        sandbox.addCarrierMovement(trackingID: "26CAR006")
+        let fixture = try await ReportingFixture(profile: .defraReceipt, sandbox: sandbox)
+        // The gateway fails after the backend stored it: the PUT waits to be sent again.
+        sandbox.inject(
+            [.statusAfterProcessing(502), .status(503, retryAfter: "30")], path: "/movements/26CAR006/receive")
+        try await fixture.visit("T-6", trackingID: "26CAR006")
+        try await fixture.waitFor("T-6") { $0.first?.state == .retryWait && $0.first?.attempts == 2 }
+        try await expectRefused(fixture, "T-6", givenID: "26CAR007", saying: "may reach that record")
+        let entry = try #require(try await fixture.entries(of: "T-6").first)
+        #expect(entry.serverID == "26CAR006")
+        await fixture.close()
+        try await sandbox.shutdown()
+    }
+
     @Test("a carrier's id cannot be given once the receipt is queued as a new record")
     func notAfterAPost() async throws {
         let sandbox = try await DWTSandbox.start()
@@ -83,21 +105,28 @@ struct CarrierTrackingIDTests {
         sandbox.inject([.status(400, retryAfter: nil)], path: "/movements/receive")
         try await fixture.visit("T-3")
         try await fixture.waitFor("T-3") { $0.first?.state == .parked }
-        let movement = try #require(try await fixture.store.read { try $0.movement(id: "T-3") }?.lifecycle.movement)
-        var late = movement
-        late.wasteTrackingID = "26CAR003"
-        do {
-            _ = try await fixture.desk.expect(late, receipt: validReceipt, by: "operator:sam")
-            Issue.record("a carrier's id was taken after its receipt was queued as a POST")
-        } catch let error as DeskError {
-            #expect(error.code == "conflict")
-            #expect(error.message.contains("queued as a new record"), "\(error.message)")
-        }
+        try await expectRefused(fixture, "T-3", givenID: "26CAR003", saying: "queued as a new record")
         #expect(try await fixture.store.read { try $0.movement(id: "T-3") }?.lifecycle.movement.wasteTrackingID == nil)
         #expect(throws: MovementError.invalidWasteTrackingID("26 CAR")) {
             try Movement.check(wasteTrackingID: "26 CAR")
         }
         await fixture.close()
         try await sandbox.shutdown()
+    }
+
+    /// Gives movement `id` another carrier's id through `expect`, and expects the refusal.
+    private func expectRefused(
+        _ fixture: ReportingFixture, _ id: String, givenID: String, saying words: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
+        var movement = try #require(try await fixture.store.read { try $0.movement(id: id) }?.lifecycle.movement)
+        movement.wasteTrackingID = givenID
+        do {
+            _ = try await fixture.desk.expect(movement, receipt: validReceipt, by: "operator:sam")
+            Issue.record("\(id) took wasteTrackingId \(givenID)", sourceLocation: sourceLocation)
+        } catch let error as DeskError {
+            #expect(error.code == "conflict", sourceLocation: sourceLocation)
+            #expect(error.message.contains(words), "\(error.message)", sourceLocation: sourceLocation)
+        }
     }
 }

@@ -89,6 +89,41 @@ struct CorrectionTests {
             #expect(error.message.contains("resolve"), "\(error.message)")
         }
         #expect(try await fixture.entries(of: "C-4").count == 1)
+        let turnedAway = try Movement(
+            id: "C-6", declared: Mass(10_000, .kilograms), ewcCodes: [EWCCode(parsing: "20 03 01")],
+            vehicle: VehicleRegistration("AB12CDE"))
+        _ = try await fixture.desk.expect(turnedAway, receipt: validReceipt, by: "test")
+        _ = try await fixture.desk.act(
+            .reject(by: "sam", reason: "wrong waste"), on: "C-6", by: sam, reason: "wrong waste")
+        do {
+            _ = try await fixture.desk.correct("C-6", receipt: correctedReceipt, by: sam, reason: "x")
+            Issue.record("a rejected load's receipt data was corrected")
+        } catch let error as DeskError {
+            #expect(error.code == "illegal_transition")
+        }
+        await fixture.close()
+        try await sandbox.shutdown()
+    }
+
+    @Test("two corrections in a row go one after the other, the newer data landing last")
+    func correctionsInOrder() async throws {
+        var settings = SandboxSettings()
+        settings.latencyMilliseconds = 300
+        let sandbox = try await DWTSandbox.start(settings: settings)
+        let fixture = try await ReportingFixture(profile: .defraReceipt, sandbox: sandbox)
+        try await fixture.visit("C-7")
+        let receipt = try #require(try await fixture.waitFor("C-7") { $0.first?.state == .done }.first)
+        let trackingID = try #require(receipt.serverID)
+        _ = try await fixture.desk.correct("C-7", receipt: correctedReceipt, by: sam, reason: "first")
+        let second = validReceipt.replacingOccurrences(of: "Mixed municipal waste", with: "Second version")
+        _ = try await fixture.desk.correct("C-7", receipt: second, by: sam, reason: "second")
+        fixture.delivery.wake()
+        try await fixture.waitFor("C-7") { $0.count == 3 && $0.allSatisfy { $0.state == .done } }
+        let puts = fixture.requests(to: "/movements/\(trackingID)/receive").sorted { $0.receivedAt < $1.receivedAt }
+        #expect(puts.count == 2)
+        // One request of a movement at a time: the second arrived after the first was answered.
+        if puts.count == 2 { #expect(puts[1].receivedAt - puts[0].receivedAt >= 300_000) }
+        #expect(puts.last?.body.contains("Second version") == true)
         await fixture.close()
         try await sandbox.shutdown()
     }

@@ -30,6 +30,8 @@ extension DefraReceiptDocument {
         apiCode: testAPICode)
 }
 
+/// The test organisation's `apiCode` under another name: inside the extension above, `apiCode`
+/// names the document's own property.
 private let testAPICode = apiCode
 
 /// A movement's `receipt` object as an operator's `expect --file` would carry it.
