@@ -144,8 +144,18 @@ public struct MovementDesk: Sendable {
                     // confirmed with its receipt refused): the same movement with new receipt
                     // data (or the carrier's tracking id put right) is taken, for `release`,
                     // `confirm` or `retry` to use; nothing else may change.
-                    let receiptPending = try transaction.outboxEntries(ofMovement: movement.id)
-                        .contains { $0.state != .done }
+                    let entries = try transaction.outboxEntries(ofMovement: movement.id)
+                    let receiptPending = entries.contains { $0.state != .done }
+                    if routing.carriesReceiptData, receipt != existing.receipt,
+                        let sent = entries.first(where: { !Self.resendsCurrentData($0) })
+                    {
+                        throw DeskError(
+                            code: "conflict",
+                            message:
+                                "movement \(movement.id): its receipt (report \(sent.id), \(sent.kind.rawValue)) is "
+                                + "\(sent.state.rawValue) and may carry the data it has: change it with "
+                                + "`weighbridgectl correct`, which sends the new data to Defra")
+                    }
                     var sameMovement = movement
                     sameMovement.wasteTrackingID = existing.lifecycle.movement.wasteTrackingID
                     guard existing.lifecycle.movement == sameMovement,
@@ -459,10 +469,21 @@ public struct MovementDesk: Sendable {
 
     // MARK: Applying the rules
 
+    /// Whether new receipt data given to `expect` reaches Defra through `entry` as it stands: a
+    /// POST not yet sent reads the data when it is marked sending, and a report parked is sent
+    /// again only with the data it has then. Anything accepted, on its way or maybe stored needs
+    /// a correction instead.
+    private static func resendsCurrentData(_ entry: OutboxEntry) -> Bool {
+        switch (entry.kind, entry.state) {
+        case (.receipt, .pending), (.receipt, .retryWait), (.receipt, .parked), (.carrierReceipt, .parked): true
+        default: false
+        }
+    }
+
     /// Gives a movement the carrier's `wasteTrackingId`, or puts a mistyped one right. Refused
     /// once its receipt is queued as a new record (a POST: the movement would be reported twice),
-    /// and once a PUT to the old id may have reached a record: only a PUT that Defra answered 404
-    /// (no such record) is moved to the new id, in the same write.
+    /// and once a PUT to the old id (the receipt, or a correction of it) may have reached a record:
+    /// only PUTs that Defra answered 404 (no such record) are moved to the new id, in the same write.
     private func give(_ trackingID: String, to lifecycle: inout MovementLifecycle, in transaction: StoreTransaction)
         throws
     {
@@ -479,15 +500,17 @@ public struct MovementDesk: Sendable {
                     code: "conflict",
                     message: "movement \(id): its receipt is queued as a new record (report \(entry.id), "
                         + "\(entry.state.rawValue)); a carrier's wasteTrackingId can no longer be given")
-            case .carrierReceipt where entry.state == .parked && entry.lastError?.hasPrefix("HTTP 404") == true:
-                retargeted.append(entry)
-            case .carrierReceipt:
+            case .carrierReceipt, .correction:
+                if entry.state == .parked && entry.lastError?.hasPrefix("HTTP 404") == true {
+                    retargeted.append(entry)
+                    continue
+                }
                 throw DeskError(
                     code: "conflict",
-                    message: "movement \(id): its receipt to \(entry.serverID ?? "?") is \(entry.state.rawValue) "
-                        + "(report \(entry.id)) and may reach that record: the id can change only after Defra "
-                        + "answered 404 for it")
-            case .confirmation, .discrepancy, .correction:
+                    message: "movement \(id): its \(entry.kind.rawValue) to \(entry.serverID ?? "?") is "
+                        + "\(entry.state.rawValue) (report \(entry.id)) and may reach that record: the id can change "
+                        + "only after Defra answered 404 for it")
+            case .confirmation, .discrepancy:
                 continue
             }
         }

@@ -46,17 +46,11 @@ public final class DeliveryService: Sendable {
         /// Requests on the wire.
         var inFlight = 0
         /// Entries taken by this service whose outcome is not yet recorded, with their movements:
-        /// never taken twice.
+        /// never taken twice, and no other entry of their movement is taken meanwhile (one request
+        /// per movement at a time, so that an older version never lands after a newer).
         var unsettled: [Int64: String] = [:]
-        /// Due entries left waiting because another report of their movement is in flight: one
-        /// request per movement at a time, so that an older version never lands after a newer.
-        var deferred: [Int64: String] = [:]
-
-        /// Entries not to take now: those in flight, and those waiting for their movement's.
-        var held: Set<Int64> {
-            let busy = Set(unsettled.values)
-            return Set(unsettled.keys).union(deferred.filter { busy.contains($0.value) }.keys)
-        }
+        var held: Set<Int64> { Set(unsettled.keys) }
+        var busyMovements: Set<String> { Set(unsettled.values) }
         /// Outcomes waiting for the next group commit, and whether one is being written.
         var outcomes: [Outcome] = []
         var committing = false
@@ -198,9 +192,9 @@ public final class DeliveryService: Sendable {
             for (entry, facts) in taken { start(entry, facts) }
             // With every slot busy, a finishing request rings; otherwise the next due entry that
             // is not already held (held ones ring when their outcome is written).
-            let held = state.withLock { $0.held }
+            let (held, busy) = state.withLock { ($0.held, $0.busyMovements) }
             guard taken.count < capacity,
-                let next = try? await store.read({ try $0.nextOutboxAttempt(excluding: held) })
+                let next = try? await store.read({ try $0.nextOutboxAttempt(excluding: held, busyMovements: busy) })
             else { return oneMinute }
             return min(oneMinute, next)
         }
@@ -213,20 +207,18 @@ public final class DeliveryService: Sendable {
     /// same write (a correction that came meanwhile is in it, or finds it sending). A due entry
     /// that cannot be read or sent as it stands is parked with the reason, in the same write.
     private func take(upTo limit: Int, at time: Timestamp) async -> [(entry: OutboxEntry, facts: ReportFacts)] {
-        let (excluded, busy) = state.withLock { loop in (loop.held, Set(loop.unsettled.values)) }
+        let (excluded, busy) = state.withLock { loop in (loop.held, loop.busyMovements) }
         do {
             // The entries and everything their requests need, in one read.
-            let (sendable, refused, deferred) = try await store.read { transaction in
-                let due = try transaction.dueOutboxEntries(at: time, limit: limit, excluding: excluded)
+            let (sendable, refused) = try await store.read { transaction in
+                let due = try transaction.dueOutboxEntries(
+                    at: time, limit: limit, excluding: excluded, busyMovements: busy)
                 var sendable: [(entry: OutboxEntry, facts: ReportFacts)] = []
                 var refused = due.unreadable
-                var deferred: [Int64: String] = [:]
+                // One of each movement: the next of a movement goes when this one has settled.
                 var movements = busy
                 for entry in due.entries {
-                    guard movements.insert(entry.movementID).inserted else {
-                        deferred[entry.id] = entry.movementID
-                        continue
-                    }
+                    guard movements.insert(entry.movementID).inserted else { continue }
                     do {
                         sendable.append((entry, try Self.facts(for: entry, in: transaction)))
                     } catch let bad as UnreadableOutboxEntry {
@@ -240,9 +232,8 @@ public final class DeliveryService: Sendable {
                                 movementID: entry.movementID, reason: "its weighing cannot be read: \(error)"))
                     }
                 }
-                return (sendable, refused, deferred)
+                return (sendable, refused)
             }
-            state.withLock { $0.deferred = deferred }
             // An answer that came while the store was read may have paused delivery, or asked
             // for a health check before the next POST: nothing goes out then.
             let gated = state.withLock { loop in
@@ -254,12 +245,15 @@ public final class DeliveryService: Sendable {
                 factsAtDispatch = try await store.write(at: time) { transaction in
                     var facts: [Int64: ReportFacts] = [:]
                     for (entry, _) in dispatchable where !entry.idempotent {
+                        // Read first: an entry whose data cannot be read now is left where it
+                        // waits, for the next read to judge; the others still go.
+                        guard let current = try? Self.facts(for: entry, in: transaction) else { continue }
                         try transaction.transitionOutboxEntry(
                             id: entry.id, from: entry.state,
                             OutboxUpdate(
                                 event: .dispatch, attempts: entry.attempts, nextAttemptAt: entry.nextAttemptAt,
                                 lastError: entry.lastError))
-                        facts[entry.id] = try Self.facts(for: entry, in: transaction)
+                        facts[entry.id] = current
                     }
                     for bad in refused {
                         guard let state = bad.state else { continue }
@@ -279,10 +273,13 @@ public final class DeliveryService: Sendable {
                         .error, "report \(bad.id) for \(bad.movementID) parked, not sent: \(bad.reason)",
                         ["MOVEMENT_ID": bad.movementID, "REPORT_ID": String(bad.id)]))
             }
-            let dispatched = dispatchable.map { candidate -> (entry: OutboxEntry, facts: ReportFacts) in
+            let dispatched = dispatchable.compactMap { candidate -> (entry: OutboxEntry, facts: ReportFacts)? in
+                guard !candidate.entry.idempotent else { return candidate }
+                // A POST goes only as marked sending, with the data read in that same write.
+                guard let facts = factsAtDispatch[candidate.entry.id] else { return nil }
                 var entry = candidate.entry
-                if !entry.idempotent { entry.state = .sending }
-                return (entry, factsAtDispatch[entry.id] ?? candidate.facts)
+                entry.state = .sending
+                return (entry, facts)
             }
             state.withLock { loop in
                 loop.inFlight += dispatched.count

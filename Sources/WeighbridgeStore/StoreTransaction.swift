@@ -293,14 +293,16 @@ public struct StoreTransaction {
     }
 
     /// Entries due at `time` (pending, or retry_wait whose time has come), oldest first, leaving
-    /// out `excluded` (those a sender already holds). Reading them changes nothing. A due row that
-    /// cannot be read whole (its report does not decode) comes back apart, so that one bad row
-    /// never stands in the way of the others.
-    public func dueOutboxEntries(at time: Timestamp, limit: Int, excluding excluded: Set<Int64> = [])
-        throws(StoreError) -> (entries: [OutboxEntry], unreadable: [UnreadableOutboxEntry])
-    {
+    /// out `excluded` (those a sender already holds) and every entry of `busyMovements` (those
+    /// with a request in flight). Reading them changes nothing. A due row that cannot be read
+    /// whole (its report does not decode) comes back apart, so that one bad row never stands in
+    /// the way of the others.
+    public func dueOutboxEntries(
+        at time: Timestamp, limit: Int, excluding excluded: Set<Int64> = [], busyMovements: Set<String> = []
+    ) throws(StoreError) -> (entries: [OutboxEntry], unreadable: [UnreadableOutboxEntry]) {
         // Only the chosen entries are read whole (their reports decoded).
-        let chosen = try waiting(dueBy: time, count: limit, excluding: excluded).map(\.id)
+        let chosen = try waiting(dueBy: time, count: limit, excluding: excluded, busyMovements: busyMovements).map(
+            \.id)
         guard !chosen.isEmpty else { return ([], []) }
         let rows = try outboxRows(
             where: "id IN (\(chosen.map { _ in "?" }.joined(separator: ",")))", chosen.map { .integer($0) })
@@ -442,27 +444,32 @@ public struct StoreTransaction {
     }
 
     /// When the earliest waiting entry (pending or retry_wait) falls due, leaving out `excluded`
-    /// (those a sender holds: pending in the store, but in flight); nil when none waits.
-    public func nextOutboxAttempt(excluding excluded: Set<Int64> = []) throws(StoreError) -> Timestamp? {
-        try waiting(dueBy: nil, count: 1, excluding: excluded).first.map { Timestamp(millisecondsSinceEpoch: $0.due) }
+    /// (those a sender holds: pending in the store, but in flight) and the entries of
+    /// `busyMovements` (their turn comes when their movement's request settles); nil when none waits.
+    public func nextOutboxAttempt(excluding excluded: Set<Int64> = [], busyMovements: Set<String> = [])
+        throws(StoreError) -> Timestamp?
+    {
+        try waiting(dueBy: nil, count: 1, excluding: excluded, busyMovements: busyMovements).first.map {
+            Timestamp(millisecondsSinceEpoch: $0.due)
+        }
     }
 
     /// The first `count` waiting entries (pending or retry_wait) by due time, due by `time` if
     /// given, leaving out `excluded`. One query per state, each walking the (state,
     /// next_attempt_ms) index in order: a single query over both states would sort the whole
     /// backlog on every call.
-    private func waiting(dueBy time: Timestamp?, count: Int, excluding excluded: Set<Int64>) throws(StoreError)
-        -> [(due: Int64, id: Int64)]
-    {
+    private func waiting(
+        dueBy time: Timestamp?, count: Int, excluding excluded: Set<Int64>, busyMovements: Set<String>
+    ) throws(StoreError) -> [(due: Int64, id: Int64)] {
+        let busy = busyMovements.sorted()
+        let notBusy = busy.isEmpty ? "" : "AND movement_id NOT IN (\(busy.map { _ in "?" }.joined(separator: ", "))) "
         var candidates: [(due: Int64, id: Int64)] = []
         for state in [OutboxState.pending, .retryWait] {
             candidates += try connection.rows(
-                "SELECT next_attempt_ms, id FROM outbox WHERE state = ? AND next_attempt_ms <= ? "
+                "SELECT next_attempt_ms, id FROM outbox WHERE state = ? AND next_attempt_ms <= ? \(notBusy)"
                     + "ORDER BY next_attempt_ms, id LIMIT ?",
-                [
-                    .text(state.rawValue), .integer(time?.millisecondsSinceEpoch ?? .max),
-                    .integer(Int64(count + excluded.count)),
-                ],
+                [.text(state.rawValue), .integer(time?.millisecondsSinceEpoch ?? .max)] + busy.map { .text($0) }
+                    + [.integer(Int64(count + excluded.count))],
                 operation: "read outbox"
             ) { ($0.integer(0), $0.integer(1)) }
         }

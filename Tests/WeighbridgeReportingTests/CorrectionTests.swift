@@ -115,15 +115,66 @@ struct CorrectionTests {
         let receipt = try #require(try await fixture.waitFor("C-7") { $0.first?.state == .done }.first)
         let trackingID = try #require(receipt.serverID)
         _ = try await fixture.desk.correct("C-7", receipt: correctedReceipt, by: sam, reason: "first")
+        fixture.delivery.wake()
+        // The first correction is on its way (the sandbox holds it 300 ms) when the second comes.
+        let path = "/movements/\(trackingID)/receive"
+        let deadline = ContinuousClock.now + .seconds(10)
+        while sandbox.summary.field("in_progress") != .integer(1), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(sandbox.requests.filter { $0.path == path }.isEmpty, "the first correction is still being answered")
         let second = validReceipt.replacingOccurrences(of: "Mixed municipal waste", with: "Second version")
         _ = try await fixture.desk.correct("C-7", receipt: second, by: sam, reason: "second")
         fixture.delivery.wake()
         try await fixture.waitFor("C-7") { $0.count == 3 && $0.allSatisfy { $0.state == .done } }
-        let puts = fixture.requests(to: "/movements/\(trackingID)/receive").sorted { $0.receivedAt < $1.receivedAt }
+        let puts = fixture.requests(to: path).sorted { $0.receivedAt < $1.receivedAt }
         #expect(puts.count == 2)
         // One request of a movement at a time: the second arrived after the first was answered.
         if puts.count == 2 { #expect(puts[1].receivedAt - puts[0].receivedAt >= 300_000) }
+        #expect(puts.first?.body.contains("with bulky items") == true)
         #expect(puts.last?.body.contains("Second version") == true)
+        await fixture.close()
+        try await sandbox.shutdown()
+    }
+
+    @Test("while the carrier's PUT waits (it may carry the old data), a correction PUT to the same id is queued")
+    func correctsWhileACarrierPutWaits() async throws {
+        let sandbox = try await DWTSandbox.start()
+        sandbox.addCarrierMovement(trackingID: "26CAR010")
+        let fixture = try await ReportingFixture(profile: .defraReceipt, sandbox: sandbox)
+        let path = "/movements/26CAR010/receive"
+        sandbox.inject([.status(503, retryAfter: "30")], path: path)
+        try await fixture.visit("C-8", trackingID: "26CAR010")
+        try await fixture.waitFor("C-8") { $0.first?.state == .retryWait }
+        let correction = try await fixture.desk.correct("C-8", receipt: correctedReceipt, by: sam, reason: "noted")
+        #expect(correction.queued?.kind == .correction)
+        #expect(correction.queued?.serverID == "26CAR010")
+        fixture.clock.advance(seconds: 31)
+        fixture.delivery.wake()
+        try await fixture.waitFor("C-8") { $0.count == 2 && $0.allSatisfy { $0.state == .done } }
+        let puts = fixture.requests(to: path)
+        #expect(puts.map(\.status) == [503, 200, 200])
+        #expect(puts.last?.body.contains("with bulky items") == true)
+        #expect(fixture.requests(to: "/movements/receive").isEmpty)
+        await fixture.close()
+        try await sandbox.shutdown()
+    }
+
+    @Test("new receipt data through expect is refused once the receipt is accepted: correct sends it")
+    func expectAfterAcceptanceRefused() async throws {
+        let sandbox = try await DWTSandbox.start()
+        let fixture = try await ReportingFixture(profile: .defraReceipt, sandbox: sandbox)
+        try await fixture.visit("C-9")
+        try await fixture.waitFor("C-9") { $0.first?.state == .done }
+        let movement = try #require(try await fixture.store.read { try $0.movement(id: "C-9") }?.lifecycle.movement)
+        do {
+            _ = try await fixture.desk.expect(movement, receipt: correctedReceipt, by: "site-system")
+            Issue.record("accepted receipt data was replaced without a correction")
+        } catch let error as DeskError {
+            #expect(error.code == "conflict")
+            #expect(error.message.contains("weighbridgectl correct"), "\(error.message)")
+        }
+        #expect(try await fixture.store.read { try $0.movement(id: "C-9") }?.receipt == validReceipt)
         await fixture.close()
         try await sandbox.shutdown()
     }
