@@ -390,9 +390,8 @@ public struct MovementDesk: Sendable {
                     message: "movement \(id): the corrected receipt data cannot be sent: "
                         + problems.joined(separator: "; "))
             }
-            let receipts = try transaction.outboxEntries(ofMovement: id).filter {
-                $0.kind == .receipt || $0.kind == .carrierReceipt
-            }
+            let entries = try transaction.outboxEntries(ofMovement: id)
+            let receipts = entries.filter { $0.kind == .receipt || $0.kind == .carrierReceipt }
             if let busy = receipts.first(where: { $0.state == .sending || $0.state == .unknown }) {
                 throw DeskError(
                     code: "conflict",
@@ -421,10 +420,10 @@ public struct MovementDesk: Sendable {
                 var report = corrected.report
                 report.by = .operator(identity.name)
                 report.at = transaction.now
-                let corrections = try transaction.outboxEntries(ofMovement: id).filter { $0.kind == .correction }
+                let corrections = entries.filter { $0.kind == .correction }.count
                 queued = try transaction.enqueue(
                     report, kind: .correction, idempotent: true,
-                    idempotencyKey: "\(id)/correction/\(corrections.count + 1)", serverID: trackingID)
+                    idempotencyKey: "\(id)/correction/\(corrections + 1)", serverID: trackingID)
             }
             try transaction.appendAudit(
                 AuditEvent(

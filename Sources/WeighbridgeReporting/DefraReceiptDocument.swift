@@ -51,6 +51,8 @@ public struct DefraReceiptDocument: Sendable {
     /// docs/operators-guide.md, "Defra receipt data").
     static let noConsignmentReasons: Set<String> = ["NON_HAZ_WASTE_TRANSFER", "NO_DOC_WITH_WASTE", "HWRC_RECEIPT"]
 
+    /// Defra's weight metrics, and the unit each is.
+    static let metrics: [String: MassUnit] = ["Grams": .grams, "Kilograms": .kilograms, "Tonnes": .tonnes]
     /// Why a carrier may have no registration number (ReceiptAPI.yml, `carrier`).
     static let noRegistrationReasons: Set<String> = ["ON_SITE", "HOUSEHOLD", "ONE_OFF", "MARINE"]
 
@@ -206,8 +208,7 @@ public struct DefraReceiptDocument: Sendable {
     /// An item's share of the load: the weight its receipt data gives it, in any of Defra's
     /// metrics; nil when it gives none that reads as a weight.
     private func share(_ weight: JSONValue?) -> Mass? {
-        let units: [String: MassUnit] = ["Grams": .grams, "Kilograms": .kilograms, "Tonnes": .tonnes]
-        guard case .string(let metric)? = weight?.field("metric"), let unit = units[metric],
+        guard case .string(let metric)? = weight?.field("metric"), let unit = Self.metrics[metric],
             case .number(let amount)? = weight?.field("amount")
         else { return nil }
         return try? Mass(parsing: amount, defaultUnit: unit)
@@ -424,7 +425,7 @@ public struct DefraReceiptDocument: Sendable {
     private func validate(weight: JSONValue?, at path: String) -> [String] {
         guard case .object(let fields)? = weight else { return ["\(path): required"] }
         var problems = unknownFields(fields, allowed: ["metric", "amount", "isEstimate"], at: path + ".")
-        if case .string(let metric)? = fields["metric"], ["Grams", "Kilograms", "Tonnes"].contains(metric) {
+        if case .string(let metric)? = fields["metric"], Self.metrics[metric] != nil {
         } else {
             problems.append("\(path).metric: Grams, Kilograms or Tonnes")
         }

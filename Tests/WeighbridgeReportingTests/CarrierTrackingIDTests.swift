@@ -52,9 +52,7 @@ struct CarrierTrackingIDTests {
     func givenAtArrival() async throws {
         let sandbox = try await DWTSandbox.start()
         let fixture = try await ReportingFixture(profile: .defraReceipt, sandbox: sandbox)
-        let movement = try Movement(
-            id: "T-4", declared: Mass(10_000, .kilograms), ewcCodes: [EWCCode(parsing: "20 03 01")],
-            vehicle: VehicleRegistration("AB12CDE"))
+        let movement = try tenTonneMovement("T-4")
         _ = try await fixture.desk.expect(movement, receipt: validReceipt, by: "test")
         _ = try await fixture.desk.arrive(
             bridge: "in", target: .vehicle(VehicleRegistration("AB12CDE")!), trackingID: "26CAR004", by: "anpr")

@@ -89,9 +89,7 @@ struct CorrectionTests {
             #expect(error.message.contains("resolve"), "\(error.message)")
         }
         #expect(try await fixture.entries(of: "C-4").count == 1)
-        let turnedAway = try Movement(
-            id: "C-6", declared: Mass(10_000, .kilograms), ewcCodes: [EWCCode(parsing: "20 03 01")],
-            vehicle: VehicleRegistration("AB12CDE"))
+        let turnedAway = try tenTonneMovement("C-6")
         _ = try await fixture.desk.expect(turnedAway, receipt: validReceipt, by: "test")
         _ = try await fixture.desk.act(
             .reject(by: "sam", reason: "wrong waste"), on: "C-6", by: sam, reason: "wrong waste")

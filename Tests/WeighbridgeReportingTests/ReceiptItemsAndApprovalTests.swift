@@ -63,9 +63,7 @@ struct ReceiptItemsAndApprovalTests {
     @Test("several items without each one's share are held with the item named; one item needs none")
     func severalItemsNeedShares() throws {
         let document = DefraReceiptDocument.forTests
-        let movement = try Movement(
-            id: "S-2", declared: Mass(10_000, .kilograms), ewcCodes: [EWCCode(parsing: "20 03 01")],
-            vehicle: VehicleRegistration("AB12CDE"))
+        let movement = try tenTonneMovement("S-2")
         #expect(document.problems(movement: movement, receipt: receipt(items: [item("Only")])) == [])
         let missing = document.problems(
             movement: movement, receipt: receipt(items: [item("A", share: "5000"), item("B")]))
@@ -84,9 +82,7 @@ struct ReceiptItemsAndApprovalTests {
     @Test("POPs and hazardous components are checked as Defra checks them, against its reference lists")
     func componentsChecked() throws {
         let document = DefraReceiptDocument.forTests
-        let movement = try Movement(
-            id: "S-3", declared: Mass(10_000, .kilograms), ewcCodes: [EWCCode(parsing: "20 03 07")],
-            vehicle: VehicleRegistration("AB12CDE"))
+        let movement = try tenTonneMovement("S-3", ewc: "20 03 07")
         func problems(_ details: String) -> [String] {
             let withDetails = receipt(items: [item("Bulky")]).replacingOccurrences(
                 of: #""containsPops":false,"containsHazardous":false"#, with: details)

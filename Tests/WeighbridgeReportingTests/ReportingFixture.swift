@@ -34,6 +34,13 @@ extension DefraReceiptDocument {
 /// names the document's own property.
 private let testAPICode = apiCode
 
+/// A movement of 10 t declared, coming on vehicle AB12CDE.
+func tenTonneMovement(_ id: String, ewc: String = "20 03 01") throws -> Movement {
+    try Movement(
+        id: id, declared: Mass(10_000, .kilograms), ewcCodes: [EWCCode(parsing: ewc)],
+        vehicle: VehicleRegistration("AB12CDE"))
+}
+
 /// A movement's `receipt` object as an operator's `expect --file` would carry it.
 let validReceipt = """
     {"wasteItems":[{"wasteDescription":"Mixed municipal waste","physicalForm":"Mixed","numberOfContainers":1,
