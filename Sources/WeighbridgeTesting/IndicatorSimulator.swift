@@ -35,6 +35,10 @@ public final class IndicatorSimulator: Sendable {
         var fault: SimulatorFault = .none
         var scenario: VehicleScenario?
         var disconnectRequested = false
+        /// Polls answered without a fault at an empty deck since the latest vehicle left...
+        var answersAtZero = 0
+        /// ...and before the latest vehicle drove on: what the daemon could arm the bridge from.
+        var answersAtZeroBeforeVehicle = 0
     }
 
     public let map: RegisterMap
@@ -119,6 +123,8 @@ public final class IndicatorSimulator: Sendable {
     public func run(_ scenario: VehicleScenario) {
         deck.withLock {
             $0.scenario = scenario
+            $0.answersAtZeroBeforeVehicle = $0.answersAtZero
+            $0.answersAtZero = 0
             advance(&$0)
         }
     }
@@ -128,6 +134,14 @@ public final class IndicatorSimulator: Sendable {
 
     /// Whether the running scenario has finished (or none runs).
     public var scenarioFinished: Bool { deck.withLock { $0.scenario?.isFinished ?? true } }
+
+    /// How many polls were answered without a fault at an empty deck between the vehicle before
+    /// the latest one and the latest.
+    public var answersAtZeroBeforeVehicle: Int { deck.withLock { $0.answersAtZeroBeforeVehicle } }
+
+    /// When polls were answered without a fault while the latest vehicle stood still, counted
+    /// from when it came to rest (empty until one has).
+    public var answersAtRest: [Duration] { deck.withLock { $0.scenario?.answersAtRest ?? [] } }
 
     /// When the latest vehicle came to rest on the deck, in microseconds since the Unix epoch
     /// (nil until one has): where a weigh-to-report latency starts.
@@ -250,6 +264,10 @@ public final class IndicatorSimulator: Sendable {
         // (up to one 20 ms wait ago).
         let (reading, fault) = deck.withLock {
             advance(&$0)
+            if $0.fault == .none {
+                $0.scenario?.noteAnswer(now: .now)
+                if $0.reading.gross == .zero, $0.scenario?.isFinished ?? true { $0.answersAtZero += 1 }
+            }
             return ($0.reading, $0.fault)
         }
         let headerLength = Int(modbus_get_header_length(context))

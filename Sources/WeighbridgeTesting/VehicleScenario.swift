@@ -18,6 +18,9 @@ public struct VehicleScenario: Sendable, Hashable {
     public private(set) var isFinished = false
     /// When the vehicle came to rest (the end of driving on), once it has.
     public private(set) var settledAt: ContinuousClock.Instant?
+    /// When the indicator answered a poll while the vehicle stood still, after `settledAt`: what
+    /// the daemon could build a settle window from.
+    public private(set) var answersAtRest: [Duration] = []
 
     /// A vehicle of `weight`; `seed` makes the jitter repeatable.
     public init(
@@ -29,6 +32,12 @@ public struct VehicleScenario: Sendable, Hashable {
         self.hold = hold
         self.jitterDivisions = jitterDivisions
         self.random = SplitMix64(seed: seed)
+    }
+
+    /// Notes a poll answered at `now` with what the deck shows, if the vehicle stands still then.
+    mutating func noteAnswer(now: ContinuousClock.Instant) {
+        guard let settledAt, let start, now < start + ramp + hold else { return }
+        answersAtRest.append(settledAt.duration(to: now))
     }
 
     /// The reading at `now`, or nil once finished (the deck stays as it is).

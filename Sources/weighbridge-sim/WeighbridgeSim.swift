@@ -14,6 +14,11 @@ import WeighbridgeTesting
 ///     wait-empty                 wait until the running vehicle has left
 ///     settled                    answer "ok settled US": when the latest vehicle came to rest,
 ///                                in microseconds since the Unix epoch
+///     answers-at-rest            answer "ok answers-at-rest MS…": when polls were answered
+///                                without a fault while the latest vehicle stood still, in
+///                                milliseconds after it came to rest
+///     answers-at-zero            answer "ok answers-at-zero N": how many polls were answered
+///                                without a fault at the empty deck before the latest vehicle
 ///     print                      advance the legal (alibi) counter
 ///     fault none|no-reply|garbage|crc|exception
 ///     drop                       drop every TCP connection once
@@ -154,6 +159,13 @@ struct ScriptInterpreter {
                     throw CommandError("no vehicle has come to rest yet")
                 }
                 emit("ok settled \(microseconds)")
+                return true
+            case "answers-at-rest":
+                let answers = simulator.answersAtRest.map { String($0.wholeMilliseconds) }
+                emit((["ok", "answers-at-rest"] + answers).joined(separator: " "))
+                return true
+            case "answers-at-zero":
+                emit("ok answers-at-zero \(simulator.answersAtZeroBeforeVehicle)")
                 return true
             case "print":
                 simulator.print()

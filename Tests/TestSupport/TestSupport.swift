@@ -10,6 +10,9 @@ public func onOwnThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T)
 }
 
 /// Runs a program to completion: its exit status, standard output and standard error.
+///
+/// Standard error goes to a file, not a second pipe: reading one pipe to its end while the
+/// program fills the other (a daemon logging to stderr) would leave both waiting for ever.
 public func runToCompletion(_ executable: URL, _ arguments: [String], environment: [String: String] = [:]) throws
     -> (status: Int32, output: String, error: String)
 {
@@ -18,13 +21,18 @@ public func runToCompletion(_ executable: URL, _ arguments: [String], environmen
     process.arguments = arguments
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
     let output = Pipe()
-    let error = Pipe()
+    let errorPath = FileManager.default.temporaryDirectory.appendingPathComponent("stderr-\(UUID().uuidString)").path
+    guard FileManager.default.createFile(atPath: errorPath, contents: nil),
+        let error = FileHandle(forWritingAtPath: errorPath)
+    else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: errorPath]) }
+    defer { try? FileManager.default.removeItem(atPath: errorPath) }
     process.standardOutput = output
     process.standardError = error
     try process.run()
+    try error.close()
     let outputData = output.fileHandleForReading.readDataToEndOfFile()
-    let errorData = error.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
+    let errorData = FileManager.default.contents(atPath: errorPath) ?? Data()
     return (
         process.terminationStatus, String(decoding: outputData, as: UTF8.self),
         String(decoding: errorData, as: UTF8.self)

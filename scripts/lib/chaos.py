@@ -157,7 +157,10 @@ class Driver:
         self.faults = faults
         self.acknowledged = {}  # ticket → (movement, weight_kg)
         self.reweighed = 0
-        self.redrives = []  # (movement, when the drive began, when it was found not captured)
+        # (movement, when the drive began, when it was found not captured, how often the
+        # indicator answered at the empty deck before it, and when while it stood still: ms after
+        # it came to rest; 0 and None if it was not driven)
+        self.redrives = []
         self.errors = []
 
     def run(self):
@@ -175,12 +178,13 @@ class Driver:
 
     def weigh(self, movement, index, weight):
         simulator = self.site.simulators[self.bridge]
-        drive, held_since, began = True, None, time.monotonic()
+        drive, held_since, began, at_zero, at_rest = True, None, time.monotonic(), 0, None
         while True:
             if drive:
-                began = time.monotonic()
+                began, at_zero, at_rest = time.monotonic(), 0, None
             if drive and self.arrive(movement, index):
                 simulator.vehicle(weight, HOLD_MS, RAMP_MS, GAP_MS)
+                at_zero, at_rest = simulator.answers_at_zero(), simulator.answers_at_rest()
             # The capture may still be committing on a loaded machine: look a few times.
             for _ in range(10):
                 shown = self.site.ctl_when_up("show", movement=movement["id"])
@@ -195,7 +199,7 @@ class Driver:
             drive = not self.holding()
             if drive:
                 self.reweighed += 1
-                self.redrives.append((movement["id"], began, time.monotonic()))
+                self.redrives.append((movement["id"], began, time.monotonic(), at_zero, at_rest))
                 held_since = None
             else:
                 held_since = held_since or time.monotonic()
@@ -345,7 +349,7 @@ def main():
                 break
             time.sleep(0.5)
         resolve_unknown_receipts(site, movements)
-        failures += judge(site, movements, drivers, faults.windows)
+        failures += judge(site, movements, drivers, faults.windows, calm=options.calm)
         exit_status = site.stop_daemon()
         if exit_status != 0:
             failures.append(f"the daemon's exit status on SIGTERM was {exit_status}, not 0")
@@ -387,26 +391,71 @@ def resolve_unknown_receipts(site, movements):
 
 
 REDRIVE_MARGIN_S = 3
+# How long a link can stay silent after its indicator's fault ends: BridgeAcquisition's reconnect
+# backoff (ceilings 0.1 s doubling to 10 s, reached after a few failures) and one serial response
+# timeout (0.5 s).
+LINK_RECOVERY_S = 10.5
 
 
-def unexplained_redrives(drivers, windows):
-    """Re-drives with no fault that can cost a capture (a kill, the daemon stopping, a full disk,
-    this bridge's indicator fault) within REDRIVE_MARGIN_S of the drive: a capture the daemon
-    dropped on its own would show here."""
+# Readings at zero that arm a bridge when they span its zero dwell (two poll intervals in chaos):
+# three, and two to spare.
+ZERO_ANSWERS_TO_ARM = 5
+
+
+def longest_steady_read(answers, poll_ms):
+    """The longest stretch (ms) of answers at rest with no gap over two poll intervals: the most
+    the daemon's settle window can have seen, since a longer gap starts the window again."""
+    longest, first, previous = 0, None, None
+    for answer in answers:
+        if previous is None or answer - previous > 2 * poll_ms:
+            first = answer
+        previous = answer
+        longest = max(longest, answer - first)
+    return longest
+
+
+def classify_redrives(drivers, windows, poll_ms, settle_ms):
+    """Sorts each re-drive by its cause: a fault that can cost any capture (a kill, the daemon
+    stopping, a full disk) within REDRIVE_MARGIN_S of the drive; else what the indicator saw. If
+    it was read at the empty deck (ZERO_ANSWERS_TO_ARM) and then steadily for a whole settle
+    window (and a poll to spare) while the vehicle stood still, the daemon dropped a capture it
+    had: unexplained. If not, the link was down or recovering from this bridge's fault (within
+    LINK_RECOVERY_S), or the polls came too far apart (a starved poller, which rightly starts its
+    window again); with none of these, unexplained too."""
+    causes = collections.Counter()
     unexplained = []
     for driver in drivers:
-        for movement, began, noticed in driver.redrives:
-            if not any(start - REDRIVE_MARGIN_S <= noticed and end + REDRIVE_MARGIN_S >= began
-                       and bridge in (None, driver.bridge) for start, end, bridge, _ in windows):
-                unexplained.append(f"{movement} on {driver.bridge} ({noticed - began:.1f} s drive)")
-    return unexplained
+        for movement, began, noticed, at_zero, answers in driver.redrives:
+            near = [bridge for start, end, bridge, _ in windows
+                    if start - REDRIVE_MARGIN_S <= noticed and end + REDRIVE_MARGIN_S >= began]
+            recovering = any(start <= noticed and end + LINK_RECOVERY_S >= began and bridge == driver.bridge
+                             for start, end, bridge, _ in windows)
+            steady = longest_steady_read(answers or [], poll_ms)
+            before = [(began - end, what) for start, end, bridge, what in windows
+                      if start <= noticed and bridge in (None, driver.bridge)]
+            last = f"; the last fault: {min(before)[1]}, {min(before)[0]:.1f} s before it" if before else ""
+            drive = f"{movement} on {driver.bridge} ({noticed - began:.1f} s drive{last}"
+            if None in near:
+                causes["the daemon down or its disk full"] += 1
+            elif at_zero >= ZERO_ANSWERS_TO_ARM and steady >= settle_ms + poll_ms:
+                unexplained.append(f"{drive}, read {at_zero} times at zero before, steadily for {steady} ms "
+                                   "at rest, and not captured)")
+            elif recovering:
+                causes["the indicator's fault, or the link recovering from it"] += 1
+            elif answers:
+                causes["polls too far apart for a settle window"] += 1
+            else:
+                unexplained.append(f"{drive}, not read at rest, no fault within {LINK_RECOVERY_S} s)")
+    return causes, unexplained
 
 
-def judge(site, movements, drivers, windows):
+def judge(site, movements, drivers, windows, calm):
     failures = []
-    unexplained = unexplained_redrives(drivers, windows)
-    judge.unexplained = len(unexplained)
-    failures += [f"re-drive with no fault to explain it: {item}" for item in unexplained]
+    causes, unexplained = classify_redrives(drivers, windows, site.poll_ms, site.settle_ms)
+    judge.redrive_causes, judge.unexplained = causes, len(unexplained)
+    failures += [f"re-drive with nothing to explain it: {item}" for item in unexplained]
+    if calm:
+        failures += [f"a calm run weighed a vehicle again, after {cause}" for cause in causes]
     tickets = {}
     terminal = collections.Counter()
     for movement in movements:
@@ -484,8 +533,10 @@ def report(options, movements, faults, drivers, site, failures, elapsed, mounted
     for status, count in sorted(faults.exits.items()):
         print(f"  the daemon stopped by itself with status {status} {count} times (restarted, as systemd would)")
     print(f"  daemon starts: {site.daemon_starts}; vehicles waved back to weigh again: "
-          f"{sum(driver.reweighed for driver in drivers)} ({getattr(judge, 'unexplained', 0)} with no fault to "
+          f"{sum(driver.reweighed for driver in drivers)} ({getattr(judge, 'unexplained', 0)} with nothing to "
           f"explain it); weighings held through a full disk, then recorded: {getattr(judge, 'held', 0)}")
+    for cause, count in sorted(getattr(judge, "redrive_causes", {}).items()):
+        print(f"    weighed again after {cause}: {count}")
     terminal = getattr(judge, "terminal", {})
     summary = getattr(judge, "summary", {})
     print(f"  movements: {dict(terminal)}; weighings recorded: {len(getattr(judge, 'tickets', {}))}, "

@@ -51,6 +51,16 @@ class Simulator:
         self.command(f"wait {gap_ms}")
         return settled
 
+    def answers_at_zero(self):
+        """How many polls were answered without a fault at the empty deck before the latest
+        vehicle drove on."""
+        return int(self.command("answers-at-zero").split()[-1])
+
+    def answers_at_rest(self):
+        """When polls were answered without a fault while the latest vehicle stood still, in
+        milliseconds after it came to rest."""
+        return [int(word) for word in self.command("answers-at-rest").split()[2:]]
+
     def stop(self):
         try:
             self.process.stdin.write("quit\n")
