@@ -416,13 +416,13 @@ def longest_steady_read(answers, poll_ms):
 
 def classify_redrives(drivers, windows, poll_ms, settle_ms):
     """Sorts each re-drive by its cause: a fault that can cost any capture (a kill, the daemon
-    stopping, a full disk) within REDRIVE_MARGIN_S of the drive; else what the indicator saw. If
-    it was read at the empty deck (ZERO_ANSWERS_TO_ARM) and then steadily for a whole settle
-    window (and a poll to spare) while the vehicle stood still, the daemon dropped a capture it
-    had: unexplained. If not, the link was down or recovering from this bridge's fault (within
-    LINK_RECOVERY_S), or the polls came too far apart (a starved poller, which rightly starts its
-    window again); with none of these, unexplained too."""
-    causes = collections.Counter()
+    stopping, a full disk) within REDRIVE_MARGIN_S of the drive, or this bridge's indicator fault
+    with the link recovering from it (LINK_RECOVERY_S). Otherwise, what the indicator saw decides:
+    read at the empty deck (ZERO_ANSWERS_TO_ARM) and then steadily for a whole settle window (and
+    a poll to spare) while the vehicle stood still, the daemon dropped a capture it had; read with
+    gaps over two poll intervals, the poller was starved of CPU and rightly started its window
+    again; anything else has nothing to explain it."""
+    causes = collections.defaultdict(list)
     unexplained = []
     for driver in drivers:
         for movement, began, noticed, at_zero, answers in driver.redrives:
@@ -431,21 +431,22 @@ def classify_redrives(drivers, windows, poll_ms, settle_ms):
             recovering = any(start <= noticed and end + LINK_RECOVERY_S >= began and bridge == driver.bridge
                              for start, end, bridge, _ in windows)
             steady = longest_steady_read(answers or [], poll_ms)
+            gaps = [later - earlier for earlier, later in zip(answers or [], (answers or [])[1:])]
             before = [(began - end, what) for start, end, bridge, what in windows
                       if start <= noticed and bridge in (None, driver.bridge)]
             last = f"; the last fault: {min(before)[1]}, {min(before)[0]:.1f} s before it" if before else ""
-            drive = f"{movement} on {driver.bridge} ({noticed - began:.1f} s drive{last}"
+            drive = (f"{movement} on {driver.bridge} ({noticed - began:.1f} s drive{last}; read {at_zero} times "
+                     f"at zero before, at rest at {answers} ms)")
             if None in near:
-                causes["the daemon down or its disk full"] += 1
-            elif at_zero >= ZERO_ANSWERS_TO_ARM and steady >= settle_ms + poll_ms:
-                unexplained.append(f"{drive}, read {at_zero} times at zero before, steadily for {steady} ms "
-                                   "at rest, and not captured)")
+                causes["the daemon down or its disk full"].append(drive)
             elif recovering:
-                causes["the indicator's fault, or the link recovering from it"] += 1
-            elif answers:
-                causes["polls too far apart for a settle window"] += 1
+                causes["the indicator's fault, or the link recovering from it"].append(drive)
+            elif at_zero >= ZERO_ANSWERS_TO_ARM and steady >= settle_ms + poll_ms:
+                unexplained.append(f"{drive}: read steadily for {steady} ms and not captured")
+            elif gaps and max(gaps) > 2 * poll_ms:
+                causes["polls too far apart for a settle window"].append(drive)
             else:
-                unexplained.append(f"{drive}, not read at rest, no fault within {LINK_RECOVERY_S} s)")
+                unexplained.append(drive)
     return causes, unexplained
 
 
@@ -455,7 +456,8 @@ def judge(site, movements, drivers, windows, calm):
     judge.redrive_causes, judge.unexplained = causes, len(unexplained)
     failures += [f"re-drive with nothing to explain it: {item}" for item in unexplained]
     if calm:
-        failures += [f"a calm run weighed a vehicle again, after {cause}" for cause in causes]
+        failures += [f"a calm run weighed a vehicle again, after {cause}: {drive}"
+                     for cause, drives in causes.items() for drive in drives]
     tickets = {}
     terminal = collections.Counter()
     for movement in movements:
@@ -535,8 +537,8 @@ def report(options, movements, faults, drivers, site, failures, elapsed, mounted
     print(f"  daemon starts: {site.daemon_starts}; vehicles waved back to weigh again: "
           f"{sum(driver.reweighed for driver in drivers)} ({getattr(judge, 'unexplained', 0)} with nothing to "
           f"explain it); weighings held through a full disk, then recorded: {getattr(judge, 'held', 0)}")
-    for cause, count in sorted(getattr(judge, "redrive_causes", {}).items()):
-        print(f"    weighed again after {cause}: {count}")
+    for cause, drives in sorted(getattr(judge, "redrive_causes", {}).items()):
+        print(f"    weighed again after {cause}: {len(drives)}")
     terminal = getattr(judge, "terminal", {})
     summary = getattr(judge, "summary", {})
     print(f"  movements: {dict(terminal)}; weighings recorded: {len(getattr(judge, 'tickets', {}))}, "

@@ -203,13 +203,14 @@ level = "info"
         """Until the control socket answers and each bridge is armed: the daemon re-arms only after
         the deck has read zero for its zero dwell, so a vehicle driven on sooner is not captured.
         A bridge with a load on it (a vehicle was on the deck when the daemon stopped) is left to
-        re-arm when that vehicle leaves."""
+        re-arm when that vehicle leaves. A bridge not yet polled has no phase: not ready either."""
         deadline = time.monotonic() + timeout
         bridges = None
         while True:
             try:
                 bridges = self.ctl("bridges")
-                if all(b["phase"] != "waiting_for_zero" or b["weight_kg"] != 0 for b in bridges):
+                if all(b["phase"] is not None and (b["phase"] != "waiting_for_zero" or b["weight_kg"] != 0)
+                       for b in bridges):
                     return self.ctl("status")
             except DaemonDown:
                 if time.monotonic() > deadline:
