@@ -168,9 +168,11 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        // Defra's published reference lists (EWC codes, containers, …) as a seed cache.
+        // Defra's published reference lists (EWC codes, containers, …) as a seed cache: the
+        // lists are committed as JSON in lists/, compiled in by scripts/update-reference-data.
         .target(
             name: "DefraReferenceSeed",
+            exclude: ["lists"],
             swiftSettings: strictSettings
         ),
         // Both reporting profiles over AsyncHTTPClient, and the delivery service over the outbox.

@@ -106,6 +106,22 @@ struct BacklogAndContractTests {
         try await sandbox.shutdown()
     }
 
+    @Test("the shipped reference lists are the committed JSON, and the generator reproduces them from a clone")
+    func shippedListsMatchTheCommittedData() async throws {
+        let lists = repositoryRoot.appendingPathComponent("Sources/DefraReferenceSeed/lists")
+        let files = try FileManager.default.contentsOfDirectory(atPath: lists.path).filter { $0.hasSuffix(".json") }
+        #expect(Set(files.map { String($0.dropLast(".json".count)) }) == Set(SeedLists.all.keys))
+        for (list, shipped) in SeedLists.all {
+            let committed = try String(contentsOf: lists.appendingPathComponent("\(list).json"), encoding: .utf8)
+            #expect(shipped == committed, "\(list): SeedLists.swift differs from lists/\(list).json")
+        }
+        let check = try await onOwnThread {
+            try runToCompletion(
+                repositoryRoot.appendingPathComponent("scripts/update-reference-data"), ["--check"])
+        }
+        #expect(check.status == 0, "\(check.output)\(check.error)")
+    }
+
     @Test("Defra's reference lists are fetched, cached in the store and put in force; a failed refresh keeps them")
     func referenceDataRefresh() async throws {
         let sandbox = try await DWTSandbox.start()
