@@ -70,7 +70,7 @@ extension RecordedWeighing {
 extension DecisionRecord {
     var json: JSONValue {
         .object([
-            "outcome": .string(outcome), "reason": reason.map(JSONValue.string) ?? .null,
+            "outcome": .string(outcome.rawValue), "reason": reason.map(JSONValue.string) ?? .null,
             "net_kg": net.map(JSONValue.mass) ?? .null, "declared_kg": .mass(declared),
             "deviation_percent": deviationPercent.map(JSONValue.string) ?? .null, "high_risk": .bool(highRisk),
             "by": .string(actor.description), "note": .string(note), "at": .string(decidedAt.rfc3339),

@@ -145,7 +145,8 @@ public struct ControlServer: Sendable {
             let entries = try await service.desk.store.read { try $0.auditEntries(after: after, limit: 500) }
             for entry in entries {
                 let event = JSONValue.object([
-                    "seq": .integer(entry.sequence), "at": .string(entry.at.rfc3339), "kind": .string(entry.event.kind),
+                    "seq": .integer(entry.sequence), "at": .string(entry.at.rfc3339),
+                    "kind": .string(entry.event.kind.rawValue),
                     "actor": .string(entry.event.actor), "subject": .string(entry.event.subject),
                     "detail": .object(entry.event.detail.mapValues(JSONValue.string)),
                 ])

@@ -86,8 +86,7 @@ public struct ControlService: Sendable {
         } catch let error as ControlError {
             throw error
         } catch let error as DeskError {
-            let code = error.code == "invalid_movement" ? .invalidArgument : ControlError.Code(rawValue: error.code)
-            throw ControlError(code ?? .conflict, error.message)
+            throw ControlError(ControlError.Code(error.code), error.message)
         } catch let error as StoreError {
             switch error.code {
             case .illegalTransition: throw ControlError(.illegalTransition, error.message)
@@ -200,7 +199,7 @@ public struct ControlService: Sendable {
                 try transaction.setStoredTare(stored, by: actor)
                 try transaction.appendAudit(
                     AuditEvent(
-                        kind: "override", actor: actor, subject: vehicle.normalised,
+                        kind: .override, actor: actor, subject: vehicle.normalised,
                         detail: ["action": "tare-set", "reason": reason]))
             }
             return stored.json(at: now)
@@ -215,7 +214,7 @@ public struct ControlService: Sendable {
                 try transaction.expireStoredTare(vehicle: vehicle, by: actor)
                 try transaction.appendAudit(
                     AuditEvent(
-                        kind: "override", actor: actor, subject: vehicle.normalised,
+                        kind: .override, actor: actor, subject: vehicle.normalised,
                         detail: ["action": "tare-expire", "reason": reason]))
             }
             return .object(["vehicle": .string(vehicle.normalised), "expired": .bool(true)])
@@ -350,7 +349,7 @@ public struct ControlService: Sendable {
             }
             try transaction.appendAudit(
                 AuditEvent(
-                    kind: "override", actor: actor, subject: "outbox",
+                    kind: .override, actor: actor, subject: "outbox",
                     detail: [
                         "action": "retry", "entries": entries.map { String($0.id) }.joined(separator: ","),
                         "reason": reason,
@@ -373,7 +372,7 @@ public struct ControlService: Sendable {
             try transaction.transitionOutboxEntry(id: id, from: entry.state, update, actor: actor)
             try transaction.appendAudit(
                 AuditEvent(
-                    kind: "override", actor: actor, subject: "outbox:\(id)",
+                    kind: .override, actor: actor, subject: "outbox:\(id)",
                     detail: ["action": update.event.name, "reason": reason]))
             return try transaction.outboxEntry(id: id)?.json ?? .null
         }

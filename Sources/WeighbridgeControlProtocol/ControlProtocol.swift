@@ -55,13 +55,31 @@ public struct ControlError: Error, Sendable, Hashable, CustomStringConvertible {
         case internalError = "internal"
     }
 
-    /// An error from its parts.
+    /// An error with its code and a message for the operator.
     public init(_ code: Code, _ message: String) {
         self.code = code
         self.message = message
     }
 
     public var description: String { "\(code.rawValue): \(message)" }
+}
+
+extension ControlError.Code {
+    /// The reply's code for a rule's refusal: the same word, case by case.
+    public init(_ refusal: RefusalCode) {
+        self =
+            switch refusal {
+            case .notFound: .notFound
+            case .illegalTransition: .illegalTransition
+            case .invalidArgument: .invalidArgument
+            case .ambiguousVehicle: .ambiguousVehicle
+            case .alreadyAttached: .alreadyAttached
+            case .decisionRequired: .decisionRequired
+            case .reasonRequired: .reasonRequired
+            case .receiptDataMissing: .receiptDataMissing
+            case .conflict: .conflict
+            }
+    }
 }
 
 /// Who an `arrive` or `depart` is for.

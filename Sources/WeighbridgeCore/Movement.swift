@@ -83,7 +83,20 @@ public enum Actor: Sendable, Hashable, CustomStringConvertible, Codable {
     public var description: String {
         switch self {
         case .automatic: "auto"
-        case .operator(let name): "operator:\(name)"
+        case .operator(let name): Self.operatorPrefix + name
+        }
+    }
+
+    private static let operatorPrefix = "operator:"
+
+    /// The actor whose `description` is `recorded`; nil for any other text.
+    public init?(recorded: String) {
+        if recorded == "auto" {
+            self = .automatic
+        } else if recorded.hasPrefix(Self.operatorPrefix), recorded.count > Self.operatorPrefix.count {
+            self = .operator(String(recorded.dropFirst(Self.operatorPrefix.count)))
+        } else {
+            return nil
         }
     }
 }

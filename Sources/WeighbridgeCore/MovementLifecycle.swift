@@ -53,12 +53,12 @@ public enum MovementEvent: Sendable, Hashable {
 /// Why an event was refused. Nothing changes when an event is refused.
 public struct LifecycleError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A stable code for the control protocol.
-    public let code: String
+    public let code: RefusalCode
     /// What was wrong, for the operator.
     public let message: String
 
     /// An error with a stable code and a message for the operator.
-    public init(code: String, message: String) {
+    public init(code: RefusalCode, message: String) {
         self.code = code
         self.message = message
     }
@@ -67,7 +67,7 @@ public struct LifecycleError: Error, Sendable, Equatable, CustomStringConvertibl
 
     static func illegal(_ event: String, in state: MovementState, _ hint: String = "") -> LifecycleError {
         LifecycleError(
-            code: "illegal_transition",
+            code: .illegalTransition,
             message: "cannot \(event) a movement that is \(state.rawValue)" + (hint.isEmpty ? "" : "; \(hint)"))
     }
 }
@@ -150,7 +150,7 @@ public struct MovementLifecycle: Sendable, Hashable, Codable {
     /// Updates the registered data (a re-sent `expect`) while nothing has been weighed yet.
     public mutating func update(_ newMovement: Movement) throws(LifecycleError) {
         guard newMovement.id == movement.id else {
-            throw LifecycleError(code: "invalid_argument", message: "movement id cannot change")
+            throw LifecycleError(code: .invalidArgument, message: "movement id cannot change")
         }
         switch stage {
         case .expected, .arrived: movement = newMovement
@@ -201,7 +201,7 @@ public struct MovementLifecycle: Sendable, Hashable, Codable {
                 // would be stranded, so the receipt data comes first.
                 guard context.missingReceiptFields.isEmpty else {
                     throw LifecycleError(
-                        code: "receipt_data_missing",
+                        code: .receiptDataMissing,
                         message: "the receipt cannot be sent as it stands ("
                             + context.missingReceiptFields.joined(separator: "; ")
                             + "); supply the receipt data with expect --file, then confirm")
@@ -250,7 +250,7 @@ public struct MovementLifecycle: Sendable, Hashable, Codable {
             let assessment = try assess(net, arrivedAt: arrivedAt, context: context)
             if case .belowMinimumWeight = current, case .hold(let reason) = assessment.verdict {
                 throw LifecycleError(
-                    code: "decision_required",
+                    code: .decisionRequired,
                     message: "\(reason); confirm, raise a Discrepancy or reject it")
             }
             return [.notify(.released)]
@@ -285,7 +285,7 @@ public struct MovementLifecycle: Sendable, Hashable, Codable {
         case .weighing(let first, let arrivedAt):
             guard first.ticket != weighing.ticket else {
                 throw LifecycleError(
-                    code: "already_attached",
+                    code: .alreadyAttached,
                     message: "weighing \(weighing.ticket) is already part of this movement")
             }
             return try netKnown(NetWeighing(pairing: first, with: weighing), arrivedAt: arrivedAt, context: context)
@@ -302,7 +302,7 @@ public struct MovementLifecycle: Sendable, Hashable, Codable {
                 net: net, movement: movement, arrivedAt: arrivedAt, policy: context.policy,
                 missingReceiptFields: context.missingReceiptFields)
         } catch {
-            throw LifecycleError(code: "invalid_movement", message: error.description)
+            throw LifecycleError(code: .invalidArgument, message: error.description)
         }
     }
 
@@ -353,7 +353,7 @@ public struct MovementLifecycle: Sendable, Hashable, Codable {
 
     private func requireReason(_ reason: String) throws(LifecycleError) {
         guard !reason.trimmingWhitespace.isEmpty else {
-            throw LifecycleError(code: "reason_required", message: "a reason is required for this action")
+            throw LifecycleError(code: .reasonRequired, message: "a reason is required for this action")
         }
     }
 }

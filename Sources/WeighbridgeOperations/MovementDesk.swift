@@ -82,12 +82,13 @@ public struct Correction: Sendable, Hashable {
 
 /// Why an operation was refused; nothing was written.
 public struct DeskError: Error, Sendable, Hashable, CustomStringConvertible {
-    /// A stable code for the control protocol: not_found, ambiguous_vehicle, illegal_transition, …
-    public var code: String
+    /// A stable code for the control protocol.
+    public var code: RefusalCode
+    /// What was wrong, for the operator.
     public var message: String
 
-    /// An error from its parts.
-    public init(code: String, message: String) {
+    /// A refusal with its code and a message for the operator.
+    public init(code: RefusalCode, message: String) {
         self.code = code
         self.message = message
     }
@@ -125,7 +126,7 @@ public struct MovementDesk: Sendable {
     {
         if movement.wasteTrackingID != nil, !routing.carriesReceiptData {
             throw DeskError(
-                code: "invalid_argument", message: "a wasteTrackingId is Defra's: the brief profile has none")
+                code: .invalidArgument, message: "a wasteTrackingId is Defra's: the brief profile has none")
         }
         return try await store.write(at: clock()) { transaction in
             var lifecycle = MovementLifecycle(movement: movement)
@@ -150,7 +151,7 @@ public struct MovementDesk: Sendable {
                         let sent = entries.first(where: { !Self.resendsCurrentData($0) })
                     {
                         throw DeskError(
-                            code: "conflict",
+                            code: .conflict,
                             message:
                                 "movement \(movement.id): its receipt (report \(sent.id), \(sent.kind.rawValue)) is "
                                 + "\(sent.state.rawValue) and may carry the data it has: change it with "
@@ -175,7 +176,7 @@ public struct MovementDesk: Sendable {
             try transaction.saveMovement(lifecycle, receipt: receipt)
             try transaction.appendAudit(
                 AuditEvent(
-                    kind: "movement_expected", actor: actor, subject: movement.id,
+                    kind: .movementExpected, actor: actor, subject: movement.id,
                     detail: [
                         "declared_g": String(movement.declared.grams),
                         "ewc": movement.ewcCodes.map(\.compact).joined(separator: ","),
@@ -216,14 +217,14 @@ public struct MovementDesk: Sendable {
                 case .none: subject = .unidentifiedVehicle(vehicle)
                 case .ambiguous(let ids):
                     throw DeskError(
-                        code: "ambiguous_vehicle",
+                        code: .ambiguousVehicle,
                         message: "\(vehicle) matches movements \(ids.joined(separator: ", ")); arrive by --movement")
                 }
             }
             let arrival = Arrival(bridge: bridge, subject: subject, at: transaction.now)
             if trackingID != nil, case .unidentifiedVehicle(let vehicle) = subject {
                 throw DeskError(
-                    code: "invalid_argument",
+                    code: .invalidArgument,
                     message: "\(vehicle) matches no open movement to carry wasteTrackingId \(trackingID ?? ""): "
                         + "expect the movement first, or arrive by --movement")
             }
@@ -242,7 +243,7 @@ public struct MovementDesk: Sendable {
             try transaction.saveArrivalBoard(board)
             try transaction.appendAudit(
                 AuditEvent(
-                    kind: "arrival", actor: actor, subject: bridge,
+                    kind: .arrival, actor: actor, subject: bridge,
                     detail: ["subject": "\(subject)", "waste_tracking_id": trackingID ?? ""]))
             return arrival
         }
@@ -265,21 +266,21 @@ public struct MovementDesk: Sendable {
                 }
                 guard announced.count <= 1 else {
                     throw DeskError(
-                        code: "ambiguous_vehicle",
+                        code: .ambiguousVehicle,
                         message: "\(vehicle) is announced \(announced.count) times; depart by --movement")
                 }
                 guard let found = announced.first else {
-                    throw DeskError(code: "not_found", message: "\(vehicle) is not announced on any bridge")
+                    throw DeskError(code: .notFound, message: "\(vehicle) is not announced on any bridge")
                 }
                 subject = found.subject
             }
             guard let arrival = board.pending.values.joined().first(where: { $0.subject == subject }) else {
-                throw DeskError(code: "not_found", message: "\(subject.label) is not announced on any bridge")
+                throw DeskError(code: .notFound, message: "\(subject.label) is not announced on any bridge")
             }
             board.withdraw(subject)
             try transaction.saveArrivalBoard(board)
             try transaction.appendAudit(
-                AuditEvent(kind: "departure", actor: actor, subject: arrival.bridge, detail: ["subject": "\(subject)"]))
+                AuditEvent(kind: .departure, actor: actor, subject: arrival.bridge, detail: ["subject": "\(subject)"]))
             return arrival
         }
     }
@@ -326,7 +327,7 @@ public struct MovementDesk: Sendable {
                 // weighing is kept all the same, unattributed, for an operator to look at.
                 try transaction.appendAudit(
                     AuditEvent(
-                        kind: "weighing_unattributed", actor: "auto",
+                        kind: .weighingUnattributed, actor: "auto",
                         subject: "ticket:\(recorded.ticket)",
                         detail: ["movement": id, "reason": refusal.message]))
                 return .unattributed(recorded)
@@ -356,7 +357,7 @@ public struct MovementDesk: Sendable {
             }
             try transaction.appendAudit(
                 AuditEvent(
-                    kind: "override", actor: identity.description, subject: id,
+                    kind: .override, actor: identity.description, subject: id,
                     detail: [
                         "action": event.name, "reason": reason, "state": stored.lifecycle.state.rawValue,
                     ]))
@@ -374,19 +375,19 @@ public struct MovementDesk: Sendable {
     {
         guard routing.carriesReceiptData else {
             throw DeskError(
-                code: "invalid_argument",
+                code: .invalidArgument,
                 message: "the brief profile sends no receipt data: there is nothing to correct")
         }
         return try await store.write(at: clock()) { transaction in
             var stored = try movement(id, in: transaction)
             let lifecycle = stored.lifecycle
             guard lifecycle.state != .rejected else {
-                throw DeskError(code: "illegal_transition", message: "movement \(id) was rejected: nothing to correct")
+                throw DeskError(code: .illegalTransition, message: "movement \(id) was rejected: nothing to correct")
             }
             let problems = routing.missingReceiptFields(lifecycle.movement, receipt)
             guard problems.isEmpty else {
                 throw DeskError(
-                    code: "receipt_data_missing",
+                    code: .receiptDataMissing,
                     message: "movement \(id): the corrected receipt data cannot be sent: "
                         + problems.joined(separator: "; "))
             }
@@ -394,7 +395,7 @@ public struct MovementDesk: Sendable {
             let receipts = entries.filter { $0.kind == .receipt || $0.kind == .carrierReceipt }
             if let busy = receipts.first(where: { $0.state == .sending || $0.state == .unknown }) {
                 throw DeskError(
-                    code: "conflict",
+                    code: .conflict,
                     message: busy.state == .sending
                         ? "movement \(id): its receipt (report \(busy.id)) is being sent: correct it once it is answered"
                         : "movement \(id): whether its receipt (report \(busy.id)) was stored is unknown: "
@@ -413,7 +414,7 @@ public struct MovementDesk: Sendable {
             if let corrected {
                 guard let trackingID else {
                     throw DeskError(
-                        code: "conflict",
+                        code: .conflict,
                         message:
                             "movement \(id): its receipt (report \(corrected.id)) has no wasteTrackingId to correct")
                 }
@@ -427,7 +428,7 @@ public struct MovementDesk: Sendable {
             }
             try transaction.appendAudit(
                 AuditEvent(
-                    kind: "receipt_corrected", actor: identity.description, subject: id,
+                    kind: .receiptCorrected, actor: identity.description, subject: id,
                     detail: [
                         "reason": reason, "receipt": receipt, "waste_tracking_id": trackingID ?? "",
                         "outbox_id": queued.map { String($0.id) } ?? "",
@@ -443,10 +444,10 @@ public struct MovementDesk: Sendable {
     {
         try await store.write(at: clock()) { transaction in
             guard let weighing = try transaction.weighing(ticket: ticket) else {
-                throw DeskError(code: "not_found", message: "no weighing with ticket \(ticket)")
+                throw DeskError(code: .notFound, message: "no weighing with ticket \(ticket)")
             }
             guard try !transaction.isBound(ticket: ticket) else {
-                throw DeskError(code: "already_attached", message: "weighing \(ticket) already belongs to a visit")
+                throw DeskError(code: .alreadyAttached, message: "weighing \(ticket) already belongs to a visit")
             }
             var stored = try movement(id, in: transaction)
             try transaction.bind(ticket: ticket, toMovement: id, by: identity.description)
@@ -457,7 +458,7 @@ public struct MovementDesk: Sendable {
             try transaction.saveArrivalBoard(board)
             try transaction.appendAudit(
                 AuditEvent(
-                    kind: "override", actor: identity.description, subject: id,
+                    kind: .override, actor: identity.description, subject: id,
                     detail: [
                         "action": "attach", "ticket": String(ticket), "reason": reason,
                         "state": stored.lifecycle.state.rawValue,
@@ -489,14 +490,14 @@ public struct MovementDesk: Sendable {
         let id = lifecycle.movement.id
         guard routing.carriesReceiptData else {
             throw DeskError(
-                code: "invalid_argument", message: "a wasteTrackingId is Defra's: the brief profile has none")
+                code: .invalidArgument, message: "a wasteTrackingId is Defra's: the brief profile has none")
         }
         var retargeted: [OutboxEntry] = []
         for entry in try transaction.outboxEntries(ofMovement: id) {
             switch entry.kind {
             case .receipt:
                 throw DeskError(
-                    code: "conflict",
+                    code: .conflict,
                     message: "movement \(id): its receipt is queued as a new record (report \(entry.id), "
                         + "\(entry.state.rawValue)); a carrier's wasteTrackingId can no longer be given")
             case .carrierReceipt, .correction:
@@ -505,7 +506,7 @@ public struct MovementDesk: Sendable {
                     continue
                 }
                 throw DeskError(
-                    code: "conflict",
+                    code: .conflict,
                     message: "movement \(id): its \(entry.kind.rawValue) to \(entry.serverID ?? "?") is "
                         + "\(entry.state.rawValue) (report \(entry.id)) and may reach that record: the id can change "
                         + "only after Defra answered 404 for it")
@@ -523,7 +524,7 @@ public struct MovementDesk: Sendable {
 
     private func movement(_ id: String, in transaction: StoreTransaction) throws -> StoredMovement {
         guard let stored = try transaction.movement(id: id) else {
-            throw DeskError(code: "not_found", message: "no movement \(id)")
+            throw DeskError(code: .notFound, message: "no movement \(id)")
         }
         return stored
     }
@@ -583,12 +584,12 @@ public struct MovementDesk: Sendable {
         let actor: Actor = event.operatorName.map(Actor.operator) ?? .automatic
         // A decision is what this transition announced, not the stage it left the movement in:
         // releasing a hold on a Discrepancy decides nothing new.
-        let decided: (outcome: String, reason: String?)? = notices.lazy.compactMap { notice in
+        let decided: (outcome: DecisionOutcome, reason: String?)? = notices.lazy.compactMap { notice in
             switch notice {
-            case .held(let hold): ("held", hold.code)
-            case .confirmed: ("confirmed", nil)
-            case .discrepancyRaised(let why), .discrepancyHeldLocally(let why): ("discrepancy", why.rawValue)
-            case .rejected: ("rejected", event.reason)
+            case .held(let hold): (.held, hold.code)
+            case .confirmed: (.confirmed, nil)
+            case .discrepancyRaised(let why), .discrepancyHeldLocally(let why): (.discrepancy, why.rawValue)
+            case .rejected: (.rejected, event.reason)
             case .released, .highRiskReceived: nil
             }
         }.first

@@ -5,8 +5,8 @@ public import WeighbridgeCore
 /// One entry for the append-only audit log: a weighing, a decision, an override, a report
 /// attempt, a configuration loaded at start-up.
 public struct AuditEvent: Sendable, Hashable {
-    /// What happened: "weighing_recorded", "decision", "override", "report_attempt", …
-    public var kind: String
+    /// What happened.
+    public var kind: AuditKind
     /// Who: "auto", or the operator as "operator:<name>(uid=<uid>)".
     public var actor: String
     /// What it concerns: a movement id, a ticket, a report id.
@@ -15,7 +15,7 @@ public struct AuditEvent: Sendable, Hashable {
     public var detail: [String: String]
 
     /// An event from its parts.
-    public init(kind: String, actor: String, subject: String, detail: [String: String] = [:]) {
+    public init(kind: AuditKind, actor: String, subject: String, detail: [String: String] = [:]) {
         self.kind = kind
         self.actor = actor
         self.subject = subject

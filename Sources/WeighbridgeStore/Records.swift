@@ -71,8 +71,7 @@ public struct StoredMovement: Sendable, Hashable {
 /// One decision or override, as the decisions table keeps it.
 public struct DecisionRecord: Sendable, Hashable {
     public var movementID: String
-    /// "confirmed", "discrepancy", "held", "rejected", "released".
-    public var outcome: String
+    public var outcome: DecisionOutcome
     public var reason: String?
     public var net: Mass?
     public var declared: Mass
@@ -84,7 +83,7 @@ public struct DecisionRecord: Sendable, Hashable {
 
     /// A record from its parts.
     public init(
-        movementID: String, outcome: String, reason: String?, net: Mass?, declared: Mass,
+        movementID: String, outcome: DecisionOutcome, reason: String?, net: Mass?, declared: Mass,
         deviationPercent: String?, highRisk: Bool, actor: Actor, note: String, decidedAt: Timestamp
     ) {
         self.movementID = movementID

@@ -54,7 +54,7 @@ public struct StoreTransaction {
         let recorded = RecordedWeighing(ticket: ticket, evidence: evidence, recordedAt: now)
         try appendAudit(
             AuditEvent(
-                kind: "weighing_recorded", actor: "auto", subject: "ticket:\(ticket)",
+                kind: .weighingRecorded, actor: "auto", subject: "ticket:\(ticket)",
                 detail: [
                     "bridge": evidence.bridge, "weight_g": String(evidence.weight.grams),
                     "weighed_at": evidence.weighedAt.rfc3339, "route": route,
@@ -224,16 +224,17 @@ public struct StoreTransaction {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             [
-                .text(record.movementID), .text(record.outcome), .optional(record.reason), .optional(record.net?.grams),
+                .text(record.movementID), .text(record.outcome.rawValue), .optional(record.reason),
+                .optional(record.net?.grams),
                 .integer(record.declared.grams), .optional(record.deviationPercent), .integer(record.highRisk ? 1 : 0),
                 .text(record.actor.description), .text(record.note), .integer(record.decidedAt.millisecondsSinceEpoch),
             ],
             operation: "record decision for \(record.movementID)")
         try appendAudit(
             AuditEvent(
-                kind: "decision", actor: record.actor.description, subject: record.movementID,
+                kind: .decision, actor: record.actor.description, subject: record.movementID,
                 detail: [
-                    "outcome": record.outcome, "reason": record.reason ?? "",
+                    "outcome": record.outcome.rawValue, "reason": record.reason ?? "",
                     "net_g": record.net.map { String($0.grams) } ?? "",
                     "declared_g": String(record.declared.grams), "deviation_percent": record.deviationPercent ?? "",
                     "high_risk": String(record.highRisk), "note": record.note,
@@ -247,12 +248,15 @@ public struct StoreTransaction {
             SELECT outcome, reason, net_g, declared_g, deviation_percent, high_risk, actor, note, decided_at_ms
             FROM decisions WHERE movement_id = ? ORDER BY id
             """, [.text(id)], operation: "read decisions"
-        ) { row in
-            let actorText = row.text(6)
-            let actor: Actor =
-                actorText == "auto" ? .automatic : .operator(String(actorText.dropFirst("operator:".count)))
+        ) { row throws(StoreError) in
+            guard let outcome = DecisionOutcome(rawValue: row.text(0)), let actor = Actor(recorded: row.text(6)) else {
+                throw StoreError(
+                    code: .newerSchema, operation: "read decisions",
+                    message: "a decision of \(id) reads \(row.text(0).debugDescription) by "
+                        + "\(row.text(6).debugDescription), which this version does not know")
+            }
             return DecisionRecord(
-                movementID: id, outcome: row.text(0), reason: row.optionalText(1),
+                movementID: id, outcome: outcome, reason: row.optionalText(1),
                 net: row.optionalInteger(2).map(Mass.init(grams:)), declared: Mass(grams: row.integer(3)),
                 deviationPercent: row.optionalText(4), highRisk: row.integer(5) != 0, actor: actor, note: row.text(7),
                 decidedAt: Timestamp(millisecondsSinceEpoch: row.integer(8)))
@@ -283,7 +287,7 @@ public struct StoreTransaction {
         let id = connection.lastInsertRowID
         try appendAudit(
             AuditEvent(
-                kind: "report_queued", actor: report.by.description, subject: report.movementID,
+                kind: .reportQueued, actor: report.by.description, subject: report.movementID,
                 detail: ["outbox_id": String(id), "kind": kind.rawValue, "key": idempotencyKey]))
         return OutboxEntry(
             id: id, movementID: report.movementID, kind: kind, idempotent: idempotent,
@@ -365,7 +369,7 @@ public struct StoreTransaction {
         guard update.event != .dispatch else { return }
         try appendAudit(
             AuditEvent(
-                kind: "report_attempt", actor: actor, subject: "outbox:\(id)",
+                kind: .reportAttempt, actor: actor, subject: "outbox:\(id)",
                 detail: [
                     "event": update.event.name, "state": next.rawValue, "attempts": String(update.attempts),
                     "error": update.lastError ?? "",
@@ -386,7 +390,7 @@ public struct StoreTransaction {
         }
         try appendAudit(
             AuditEvent(
-                kind: "report_retargeted", actor: "auto", subject: "outbox:\(id)", detail: ["server_id": serverID]))
+                kind: .reportRetargeted, actor: "auto", subject: "outbox:\(id)", detail: ["server_id": serverID]))
     }
 
     /// Moves the next attempt of every waiting entry (pending or retry_wait) last written after
@@ -579,7 +583,7 @@ public struct StoreTransaction {
             operation: "set stored tare of \(tare.vehicle)")
         try appendAudit(
             AuditEvent(
-                kind: "tare_set", actor: actor, subject: tare.vehicle.normalised,
+                kind: .tareSet, actor: actor, subject: tare.vehicle.normalised,
                 detail: [
                     "tare_g": String(tare.tare.grams), "expires_at": tare.expiresAt.rfc3339,
                 ]))
@@ -591,7 +595,7 @@ public struct StoreTransaction {
             "UPDATE stored_tares SET expires_at_ms = MIN(expires_at_ms, ?) WHERE vehicle = ?",
             [.integer(now.millisecondsSinceEpoch), .text(vehicle.normalised)],
             operation: "expire stored tare of \(vehicle)")
-        try appendAudit(AuditEvent(kind: "tare_expired", actor: actor, subject: vehicle.normalised))
+        try appendAudit(AuditEvent(kind: .tareExpired, actor: actor, subject: vehicle.normalised))
     }
 
     /// A vehicle's stored tare, valid or not.
@@ -684,12 +688,13 @@ public struct StoreTransaction {
         let previous = last?.hash ?? AuditChain.genesis
         let detail = AuditChain.canonicalDetail(event.detail)
         let hash = AuditChain.hash(
-            previous: previous, sequence: sequence, at: now, kind: event.kind,
+            previous: previous, sequence: sequence, at: now, kind: event.kind.rawValue,
             actor: event.actor, subject: event.subject, detail: detail)
         try connection.run(
             "INSERT INTO audit (seq, at_ms, kind, actor, subject, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                .integer(sequence), .integer(now.millisecondsSinceEpoch), .text(event.kind), .text(event.actor),
+                .integer(sequence), .integer(now.millisecondsSinceEpoch), .text(event.kind.rawValue),
+                .text(event.actor),
                 .text(event.subject), .text(detail), .blob(previous), .blob(hash),
             ],
             operation: "append audit")
@@ -716,11 +721,18 @@ public struct StoreTransaction {
         try connection.rows(
             "SELECT seq, at_ms, kind, actor, subject, detail FROM audit WHERE seq > ? ORDER BY seq LIMIT ?",
             [.integer(sequence), .integer(Int64(limit))], operation: "read audit"
-        ) { row in
+        ) { row throws(StoreError) in
             let detail = (try? JSONDecoder().decode([String: String].self, from: Data(row.text(5).utf8))) ?? [:]
+            guard let kind = AuditKind(rawValue: row.text(2)) else {
+                throw StoreError(
+                    code: .newerSchema, operation: "read audit",
+                    message:
+                        "entry \(row.integer(0)) is a \(row.text(2).debugDescription), which this version does not know"
+                )
+            }
             return AuditEntry(
                 sequence: row.integer(0), at: Timestamp(millisecondsSinceEpoch: row.integer(1)),
-                event: AuditEvent(kind: row.text(2), actor: row.text(3), subject: row.text(4), detail: detail))
+                event: AuditEvent(kind: kind, actor: row.text(3), subject: row.text(4), detail: detail))
         }
     }
 }

@@ -21,6 +21,12 @@ public enum SampleMovements {
                         division: Mass(20, .kilograms), time: time)), context: context)
         }
         for case .report(let report) in actions { return (lifecycle, report) }
-        throw LifecycleError(code: "no_report", message: "the rules queued no report for \(id)")
+        throw NoReportQueued(movement: id)
     }
+}
+
+/// The rules queued no report for a sample movement (they changed under the samples).
+public struct NoReportQueued: Error, CustomStringConvertible {
+    public let movement: String
+    public var description: String { "the rules queued no report for \(movement)" }
 }

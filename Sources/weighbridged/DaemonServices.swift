@@ -102,7 +102,7 @@ struct AcquisitionService: Service {
                     .info, "captured \(weighing.evidence.weight) on \(name), ticket \(weighing.ticket), for \(id)",
                     fields))
             if !notices.isEmpty, let decision = try? await desk.store.read({ try $0.decisions(ofMovement: id).last }) {
-                fields["DECISION"] = decision.outcome
+                fields["DECISION"] = decision.outcome.rawValue
                 fields["DECLARED_KG"] = decision.declared.formatted(in: .kilograms)
                 if let net = decision.net { fields["NET_KG"] = net.formatted(in: .kilograms) }
                 if let deviation = decision.deviationPercent { fields["DEVIATION_PCT"] = deviation }

@@ -44,7 +44,7 @@ for index in 1... {
             _ = try transaction.enqueue(report, kind: .confirmation, idempotent: true, idempotencyKey: "confirm-\(id)")
             try transaction.recordDecision(
                 DecisionRecord(
-                    movementID: id, outcome: "confirmed", reason: nil, net: report.net.net,
+                    movementID: id, outcome: .confirmed, reason: nil, net: report.net.net,
                     declared: report.assessment.deviation.declared,
                     deviationPercent: report.assessment.deviation.percentText(), highRisk: false, actor: .automatic,
                     note: "", decidedAt: transaction.now))

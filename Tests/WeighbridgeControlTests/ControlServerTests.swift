@@ -293,7 +293,7 @@ struct ControlServerTests {
         // Every override is in the audit log with the operator, and the chain verifies.
         let verify = try await fixture.ctl("audit", "verify")
         #expect(verify.status == 0 && verify.output.hasPrefix("intact"))
-        let overrides = try await fixture.store.read { try $0.auditEntries() }.filter { $0.event.kind == "override" }
+        let overrides = try await fixture.store.read { try $0.auditEntries() }.filter { $0.event.kind == .override }
         // Each accepted override once; the refused ones left no trace.
         #expect(
             overrides.map { $0.event.detail["action"] ?? "" }.sorted()

@@ -224,7 +224,7 @@ struct LifecycleTests {
         _ = try lifecycle.receive(.arrived(bridge: "in", at: t0), context: context())
         _ = try lifecycle.receive(.weighed(weighing(1, 22_000)), context: context())
         #expect(
-            throws: LifecycleError(code: "already_attached", message: "weighing 1 is already part of this movement")
+            throws: LifecycleError(code: .alreadyAttached, message: "weighing 1 is already part of this movement")
         ) {
             try lifecycle.receive(.weighed(weighing(1, 22_000)), context: context())
         }
@@ -244,7 +244,7 @@ struct LifecycleTests {
     @Test("operator actions need a reason")
     func reasonRequired() throws {
         var lifecycle = MovementLifecycle(movement: movement())
-        #expect(throws: LifecycleError(code: "reason_required", message: "a reason is required for this action")) {
+        #expect(throws: LifecycleError(code: .reasonRequired, message: "a reason is required for this action")) {
             try lifecycle.receive(.reject(by: "sam", reason: "  "), context: context())
         }
         _ = try lifecycle.receive(.reject(by: "sam", reason: "load refused at the gate"), context: context())

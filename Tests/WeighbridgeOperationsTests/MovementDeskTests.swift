@@ -70,7 +70,7 @@ struct MovementDeskTests {
         }
         #expect(outbox.map(\.idempotencyKey) == ["M1/confirmation/1"])
         #expect(outbox.first?.report.net.net == Mass(10_000, .kilograms))
-        #expect(decisions.map(\.outcome) == ["confirmed"])
+        #expect(decisions.map(\.outcome) == [.confirmed])
         #expect(try await fixture.store.verifyAudit().description.contains("intact"))
     }
 
@@ -87,13 +87,13 @@ struct MovementDeskTests {
         let update = try await fixture.desk.attach(ticket: first.ticket, to: "M1", by: sam, reason: "ANPR missed it")
         #expect(update.lifecycle.state == .confirmed)
         #expect(update.queued.map(\.kind) == [.confirmation])
-        await #expect(throws: DeskError(code: "already_attached", message: "weighing 1 already belongs to a visit")) {
+        await #expect(throws: DeskError(code: .alreadyAttached, message: "weighing 1 already belongs to a visit")) {
             _ = try await fixture.desk.attach(ticket: first.ticket, to: "M1", by: sam, reason: "again")
         }
         let audit = try await fixture.store.read { try $0.auditEntries() }
         #expect(
             audit.contains {
-                $0.event.kind == "override" && $0.event.actor == "operator:sam(uid=1001)"
+                $0.event.kind == .override && $0.event.actor == "operator:sam(uid=1001)"
                     && $0.event.detail["reason"] == "ANPR missed it"
             })
     }
@@ -172,7 +172,7 @@ struct MovementDeskTests {
                 bridge: "in", target: .vehicle(VehicleRegistration("AB12CDE")!),
                 by: "anpr")
         } throws: { error in
-            (error as? DeskError)?.code == "ambiguous_vehicle" && "\(error)".contains("M1, M2")
+            (error as? DeskError)?.code == .ambiguousVehicle && "\(error)".contains("M1, M2")
         }
         // An unknown vehicle is announced as unidentified: its weighing is held, not guessed.
         _ = try await fixture.desk.arrive(bridge: "in", target: .vehicle(VehicleRegistration("ZZ99ZZZ")!), by: "anpr")
@@ -212,7 +212,7 @@ struct MovementDeskTests {
         _ = try await fixture.desk.act(.hold(by: "sam", reason: "checking"), on: "M1", by: sam, reason: "checking")
         _ = try await fixture.desk.act(.release(by: "sam"), on: "M1", by: sam, reason: "checked")
         let decisions = try await fixture.store.read { try $0.decisions(ofMovement: "M1") }
-        #expect(decisions.map(\.outcome) == ["discrepancy", "held"])
+        #expect(decisions.map(\.outcome) == [.discrepancy, .held])
         #expect(try await fixture.state("M1") == .discrepancy)
     }
 
@@ -224,7 +224,7 @@ struct MovementDeskTests {
         await #expect(throws: DeskError.self) {
             _ = try await fixture.desk.act(.confirm(by: "sam", reason: "x"), on: "M1", by: sam, reason: "x")
         }
-        await #expect(throws: DeskError(code: "not_found", message: "no movement M9")) {
+        await #expect(throws: DeskError(code: .notFound, message: "no movement M9")) {
             _ = try await fixture.desk.act(.reject(by: "sam", reason: "x"), on: "M9", by: sam, reason: "x")
         }
         #expect(try await fixture.store.read { try $0.auditEntries().count } == before)

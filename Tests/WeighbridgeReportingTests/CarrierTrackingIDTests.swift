@@ -60,7 +60,7 @@ struct CarrierTrackingIDTests {
             try await fixture.store.read { try $0.movement(id: "T-4") }?.lifecycle.movement.wasteTrackingID
                 == "26CAR004")
         let audit = try await fixture.store.read { try $0.auditEntries() }
-        #expect(audit.contains { $0.event.kind == "arrival" && $0.event.detail["waste_tracking_id"] == "26CAR004" })
+        #expect(audit.contains { $0.event.kind == .arrival && $0.event.detail["waste_tracking_id"] == "26CAR004" })
         // The site's system sends the movement again, without the id: the gate's id stays.
         _ = try await fixture.desk.expect(movement, receipt: nil, by: "site-system")
         let kept = try await fixture.store.read { try $0.movement(id: "T-4") }
@@ -71,7 +71,7 @@ struct CarrierTrackingIDTests {
                 bridge: "in", target: .vehicle(VehicleRegistration("ZZ99ZZZ")!), trackingID: "26CAR005", by: "anpr")
             Issue.record("an unidentified vehicle's tracking id was taken")
         } catch let error as DeskError {
-            #expect(error.code == "invalid_argument")
+            #expect(error.code == .invalidArgument)
             #expect(error.message.contains("matches no open movement to carry wasteTrackingId 26CAR005"))
         }
         await fixture.close()
@@ -123,7 +123,7 @@ struct CarrierTrackingIDTests {
             _ = try await fixture.desk.expect(movement, receipt: validReceipt, by: "operator:sam")
             Issue.record("\(id) took wasteTrackingId \(givenID)", sourceLocation: sourceLocation)
         } catch let error as DeskError {
-            #expect(error.code == "conflict", sourceLocation: sourceLocation)
+            #expect(error.code == .conflict, sourceLocation: sourceLocation)
             #expect(error.message.contains(words), "\(error.message)", sourceLocation: sourceLocation)
         }
     }

@@ -36,7 +36,7 @@ struct CorrectionTests {
         #expect(entries[0].sentBody?.contains("Mixed municipal waste") == true)
         #expect(entries[1].sentBody == puts.first?.body)
         let audit = try await fixture.store.read { try $0.auditEntries() }
-        let corrected = try #require(audit.last { $0.event.kind == "receipt_corrected" })
+        let corrected = try #require(audit.last { $0.event.kind == .receiptCorrected })
         #expect(corrected.event.actor == sam.description)
         #expect(corrected.event.detail["reason"] == "driver's note: bulky items")
         #expect(corrected.event.detail["waste_tracking_id"] == trackingID)
@@ -75,7 +75,7 @@ struct CorrectionTests {
             _ = try await fixture.desk.correct("C-3", receipt: #"{"wasteItems":[]}"#, by: sam, reason: "x")
             Issue.record("bad receipt data was taken")
         } catch let error as DeskError {
-            #expect(error.code == "receipt_data_missing")
+            #expect(error.code == .receiptDataMissing)
             #expect(error.message.contains("wasteItems: at least one waste item is required"), "\(error.message)")
         }
         sandbox.inject([.statusAfterProcessing(504)], path: "/movements/receive")
@@ -85,7 +85,7 @@ struct CorrectionTests {
             _ = try await fixture.desk.correct("C-4", receipt: correctedReceipt, by: sam, reason: "x")
             Issue.record("a correction was taken while the receipt's outcome was unknown")
         } catch let error as DeskError {
-            #expect(error.code == "conflict")
+            #expect(error.code == .conflict)
             #expect(error.message.contains("resolve"), "\(error.message)")
         }
         #expect(try await fixture.entries(of: "C-4").count == 1)
@@ -97,7 +97,7 @@ struct CorrectionTests {
             _ = try await fixture.desk.correct("C-6", receipt: correctedReceipt, by: sam, reason: "x")
             Issue.record("a rejected load's receipt data was corrected")
         } catch let error as DeskError {
-            #expect(error.code == "illegal_transition")
+            #expect(error.code == .illegalTransition)
         }
         await fixture.close()
         try await sandbox.shutdown()
@@ -169,7 +169,7 @@ struct CorrectionTests {
             _ = try await fixture.desk.expect(movement, receipt: correctedReceipt, by: "site-system")
             Issue.record("accepted receipt data was replaced without a correction")
         } catch let error as DeskError {
-            #expect(error.code == "conflict")
+            #expect(error.code == .conflict)
             #expect(error.message.contains("weighbridgectl correct"), "\(error.message)")
         }
         #expect(try await fixture.store.read { try $0.movement(id: "C-9") }?.receipt == validReceipt)
@@ -190,7 +190,7 @@ struct CorrectionTests {
         fixture.delivery.wake()
         try await fixture.waitFor("C-5") { $0.count == 2 && $0.allSatisfy { $0.state == .done } }
         let audit = try await fixture.store.read { try $0.auditEntries() }
-        #expect(audit.last { $0.event.kind == "receipt_corrected" }?.event.detail["late"] == "true")
+        #expect(audit.last { $0.event.kind == .receiptCorrected }?.event.detail["late"] == "true")
         await fixture.close()
         try await sandbox.shutdown()
     }

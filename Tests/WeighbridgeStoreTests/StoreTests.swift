@@ -218,7 +218,7 @@ struct StoreTests {
             try transaction.saveArrivalBoard(savedBoard)
             try transaction.recordDecision(
                 DecisionRecord(
-                    movementID: "M1", outcome: "held", reason: "below_minimum_weight", net: Mass(300, .kilograms),
+                    movementID: "M1", outcome: .held, reason: "below_minimum_weight", net: Mass(300, .kilograms),
                     declared: Mass(310, .kilograms), deviationPercent: "-3.23", highRisk: false,
                     actor: .operator("sam"),
                     note: "n", decidedAt: t0))
