@@ -3,7 +3,7 @@ import WeighbridgeCore
 /// Reads one `[[bridge]]` and its `[bridge.registers]` (a preset's map with overrides, or a whole
 /// generic map).
 struct BridgeSchema {
-    /// Baud rates a serial line can be set to (INDICATORS.md: 1200–115200).
+    /// Baud rates a serial line can be set to (docs/indicators.md, "Transports": 1200–115200).
     static let baudRates: Set<Int> = [1_200, 2_400, 4_800, 9_600, 19_200, 38_400, 57_600, 115_200]
 
     func read(_ table: inout TableReader) -> BridgeConfiguration? {

@@ -2,7 +2,7 @@ internal import Glibc
 public import WeighbridgeCore
 
 /// The whole of `weighbridged.toml`, validated and typed. Every key is documented, with its
-/// default, in `etc/weighbridged.toml`; OPERATIONS.md ("Configuration") is the schema.
+/// default, in `etc/weighbridged.toml`; docs/configuration.md ("The configuration file") is the schema.
 public struct Configuration: Sendable, Hashable {
     public var site: SiteConfiguration
     public var store: StoreConfiguration

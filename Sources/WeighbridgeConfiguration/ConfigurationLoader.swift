@@ -2,7 +2,7 @@ import Foundation
 import WeighbridgeCore
 
 extension Configuration {
-    /// The default configuration path (OPERATIONS.md "Command-line contract").
+    /// The default configuration path (docs/configuration.md, "Command line").
     public static let defaultPath = "/etc/weighbridged/weighbridged.toml"
 
     /// Reads and validates a configuration file. Every problem is collected and thrown together.
@@ -34,7 +34,7 @@ extension Configuration {
     }
 }
 
-/// The schema of OPERATIONS.md, read key by key. Each reader returns nil when its part is unusable,
+/// The schema of docs/configuration.md, read key by key. Each reader returns nil when its part is unusable,
 /// having reported why; reading continues so that one run reports every problem.
 private struct ConfigurationSchema {
     let log: ProblemLog

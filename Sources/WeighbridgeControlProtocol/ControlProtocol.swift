@@ -1,6 +1,6 @@
 public import WeighbridgeCore
 
-/// The control socket's wire format (OPERATIONS.md, "Control socket and CLI"): one JSON object
+/// The control socket's wire format (docs/configuration.md, "Control socket"): one JSON object
 /// per line, `{"v":1,"id":…,"cmd":…, arguments…}`, answered by `{"v":1,"id":…,"ok":…}` or
 /// `{"v":1,"id":…,"error":{"code":…,"message":…}}`.
 public enum ControlProtocol {

@@ -111,7 +111,7 @@ public struct CertifiedCapture: Sendable, Hashable {
     public var legalCounter: UInt32? { sample.legalCounter }
 }
 
-/// The certified-capture rules of a bridge as a state machine (INDICATORS.md, "Certified capture").
+/// The certified-capture rules of a bridge as a state machine (docs/indicators.md, "Certified capture").
 ///
 /// Feed every sample and every communication loss; it answers with what to do. At most one
 /// capture per vehicle presence: after a capture nothing more is captured until the deck has read

@@ -1,7 +1,7 @@
 /// Register maps of indicators we know, taken from their manufacturers' Modbus manuals
-/// (INDICATORS.md lists the source tables). Manuals number registers from 40001/30001; these are
-/// 0-based wire addresses. Every preset must be verified on site with a known load before the
-/// bridge is used for trade: firmware versions move registers.
+/// (docs/indicators.md, "Presets", tables them with their wire addresses). Manuals number
+/// registers from 40001/30001; these are 0-based wire addresses. Every preset must be verified on
+/// site with a known load before the bridge is used for trade: firmware versions move registers.
 public enum IndicatorPreset: String, Sendable, Hashable, CaseIterable {
     /// Nothing filled in: the whole map comes from `[bridge.registers]`.
     case generic

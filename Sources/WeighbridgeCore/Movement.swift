@@ -137,7 +137,8 @@ public enum MovementNotice: Sendable, Hashable {
     /// A high-risk load was received (always flagged).
     case highRiskReceived(PrenotificationStatus)
 
-    /// How loud: warning for what needs a person, info for normal flow (OPERATIONS.md, journald).
+    /// How loud: warning for what needs a person, info for normal flow (docs/configuration.md,
+    /// "journald").
     public var severity: Severity {
         switch self {
         case .confirmed, .released, .rejected: .info

@@ -74,10 +74,10 @@ public struct LifecycleError: Error, Sendable, Equatable, CustomStringConvertibl
 
 /// One movement's life, from expected to confirmed, Discrepancy or rejected, as a state machine.
 ///
-/// Every transition of PRODUCT.md goes through `receive(_:context:)`, which either refuses the
-/// event (nothing changes) or returns the actions to carry out in the same transaction as the new
-/// state. An operator hold overlays any stage: the rules still run, but their verdict waits until
-/// the hold is released.
+/// Every transition of docs/movements.md ("States and transitions") goes through
+/// `receive(_:context:)`, which either refuses the event (nothing changes) or returns the actions
+/// to carry out in the same transaction as the new state. An operator hold overlays any stage: the
+/// rules still run, but their verdict waits until the hold is released.
 public struct MovementLifecycle: Sendable, Hashable, Codable {
     /// How far the movement has come.
     public enum Stage: Sendable, Hashable, Codable {

@@ -2,7 +2,7 @@ internal import CSystemd
 import Foundation
 public import WeighbridgeCore
 
-/// One log event: a short message and the structured fields to filter on (OPERATIONS.md,
+/// One log event: a short message and the structured fields to filter on (docs/configuration.md,
 /// "journald": BRIDGE=, MOVEMENT_ID=, VEHICLE=, TICKET=, OPERATOR=, …).
 public struct LogEvent: Sendable, Hashable {
     public var severity: Severity

@@ -10,7 +10,7 @@ import WeighbridgeJournal
 import WeighbridgeReporting
 import WeighbridgeStore
 
-/// The opt-in metrics (OPERATIONS.md, "Metrics") in the Prometheus text exposition format:
+/// The opt-in metrics (docs/configuration.md, "Metrics") in the Prometheus text exposition format:
 /// rendered every 5 s, written atomically to a node-exporter textfile, served on a loopback
 /// port at `/metrics`, or both.
 struct MetricsService: Service {

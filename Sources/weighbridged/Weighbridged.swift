@@ -3,7 +3,7 @@ import CBuildInfo
 import Foundation
 import WeighbridgeConfiguration
 
-/// The `weighbridged` command line (OPERATIONS.md, "Command-line contract").
+/// The `weighbridged` command line (docs/configuration.md, "Command line").
 @main
 struct Weighbridged: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
