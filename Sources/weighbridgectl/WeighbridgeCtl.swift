@@ -21,8 +21,15 @@ struct WeighbridgeCtl: AsyncParsableCommand {
 
     /// ArgumentParser reports usage errors as 64; the CLI contract says 2.
     static func main() async {
+        let arguments = globalOptionsLast(Array(CommandLine.arguments.dropFirst()))
+        if let unknown = arguments.first, !unknown.hasPrefix("-"), !commandNames.contains(unknown) {
+            let nearest = nearestCommand(to: unknown).map { "; did you mean \"\($0)\"?" } ?? ""
+            FileHandle.standardError.write(
+                Data("weighbridgectl: no command \"\(unknown)\"\(nearest) (weighbridgectl --help lists them)\n".utf8))
+            Foundation.exit(2)
+        }
         do {
-            var command = try parseAsRoot(globalOptionsLast(Array(CommandLine.arguments.dropFirst())))
+            var command = try parseAsRoot(arguments)
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
@@ -36,6 +43,40 @@ struct WeighbridgeCtl: AsyncParsableCommand {
             }
             exit(withError: error)
         }
+    }
+}
+
+extension WeighbridgeCtl {
+    /// The commands the first argument may name (ArgumentParser adds `help`).
+    static let commandNames = Set(configuration.subcommands.map { $0._commandName } + ["help"])
+
+    /// The command a mistyped name most likely meant: the closest by edit distance, if at most
+    /// two edits away (a transposition counts as one, as in "confrim").
+    static func nearestCommand(to typed: String) -> String? {
+        commandNames.map { (name: $0, distance: editDistance(typed, $0)) }
+            .filter { $0.distance <= 2 }
+            .min { ($0.distance, $0.name) < ($1.distance, $1.name) }?.name
+    }
+
+    /// Optimal string alignment distance: insertions, deletions, substitutions and swaps of two
+    /// neighbouring characters, one edit each.
+    static func editDistance(_ first: String, _ second: String) -> Int {
+        let a = Array(first)
+        let b = Array(second)
+        guard !a.isEmpty, !b.isEmpty else { return max(a.count, b.count) }
+        var table = [[Int]](repeating: [Int](repeating: 0, count: b.count + 1), count: a.count + 1)
+        for i in 0...a.count { table[i][0] = i }
+        for j in 0...b.count { table[0][j] = j }
+        for i in 1...a.count {
+            for j in 1...b.count {
+                let substitution = a[i - 1] == b[j - 1] ? 0 : 1
+                table[i][j] = min(table[i - 1][j] + 1, table[i][j - 1] + 1, table[i - 1][j - 1] + substitution)
+                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
+                    table[i][j] = min(table[i][j], table[i - 2][j - 2] + 1)
+                }
+            }
+        }
+        return table[a.count][b.count]
     }
 }
 

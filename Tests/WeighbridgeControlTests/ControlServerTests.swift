@@ -400,6 +400,23 @@ struct ControlServerTests {
         #expect(process.terminationStatus == 3)
     }
 
+    @Test("a mistyped command names the nearest one; a name like none says so; both exit 2 without asking the daemon")
+    func mistypedCommand() async throws {
+        let fixture = try await ServerFixture()
+        let typo = try await fixture.ctl("confrim", "M1", "--reason", "x")
+        #expect(typo.status == 2)
+        #expect(typo.error.contains(#"no command "confrim"; did you mean "confirm"?"#), "\(typo.error)")
+        let stranger = try await fixture.ctl("frobnicate")
+        #expect(stranger.status == 2)
+        #expect(stranger.error.contains(#"no command "frobnicate" (weighbridgectl --help lists them)"#))
+        let global = try await fixture.ctl("--json", "stauts")
+        #expect(global.error.contains(#"did you mean "status"?"#), "\(global.error)")
+        let help = try await onOwnThread {
+            try runToCompletion(productsDirectory.appendingPathComponent("weighbridgectl"), ["help", "status"])
+        }
+        #expect(help.status == 0 && help.output.contains("USAGE: weighbridgectl status"), "\(help.error)")
+    }
+
     @Test(
         "the socket is 0660; a user outside its group cannot connect",
         .needs(.root))
