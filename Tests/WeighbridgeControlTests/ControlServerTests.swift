@@ -402,14 +402,21 @@ struct ControlServerTests {
 
     @Test("a mistyped command names the nearest one; a name like none says so; both exit 2 without asking the daemon")
     func mistypedCommand() async throws {
-        let fixture = try await ServerFixture()
-        let typo = try await fixture.ctl("confrim", "M1", "--reason", "x")
+        // No daemon behind this socket: a command that asked one would exit 3.
+        let ctl = { @Sendable (arguments: [String]) in
+            try await onOwnThread {
+                try runToCompletion(
+                    productsDirectory.appendingPathComponent("weighbridgectl"),
+                    arguments + ["--socket", "/nonexistent/control.sock"])
+            }
+        }
+        let typo = try await ctl(["confrim", "M1", "--reason", "x"])
         #expect(typo.status == 2)
         #expect(typo.error.contains(#"no command "confrim"; did you mean "confirm"?"#), "\(typo.error)")
-        let stranger = try await fixture.ctl("frobnicate")
+        let stranger = try await ctl(["frobnicate"])
         #expect(stranger.status == 2)
         #expect(stranger.error.contains(#"no command "frobnicate" (weighbridgectl --help lists them)"#))
-        let global = try await fixture.ctl("--json", "stauts")
+        let global = try await ctl(["--json", "stauts"])
         #expect(global.error.contains(#"did you mean "status"?"#), "\(global.error)")
         let help = try await onOwnThread {
             try runToCompletion(productsDirectory.appendingPathComponent("weighbridgectl"), ["help", "status"])

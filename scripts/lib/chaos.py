@@ -426,18 +426,19 @@ def classify_redrives(drivers, windows, poll_ms, settle_ms):
     unexplained = []
     for driver in drivers:
         for movement, began, noticed, at_zero, answers in driver.redrives:
-            near = [bridge for start, end, bridge, _ in windows
-                    if start - REDRIVE_MARGIN_S <= noticed and end + REDRIVE_MARGIN_S >= began]
+            answers = answers or []
+            daemon_down = any(bridge is None and start - REDRIVE_MARGIN_S <= noticed and end + REDRIVE_MARGIN_S >= began
+                              for start, end, bridge, _ in windows)
             recovering = any(start <= noticed and end + LINK_RECOVERY_S >= began and bridge == driver.bridge
                              for start, end, bridge, _ in windows)
-            steady = longest_steady_read(answers or [], poll_ms)
-            gaps = [later - earlier for earlier, later in zip(answers or [], (answers or [])[1:])]
-            before = [(began - end, what) for start, end, bridge, what in windows
-                      if start <= noticed and bridge in (None, driver.bridge)]
-            last = f"; the last fault: {min(before)[1]}, {min(before)[0]:.1f} s before it" if before else ""
-            drive = (f"{movement} on {driver.bridge} ({noticed - began:.1f} s drive{last}; read {at_zero} times "
+            steady = longest_steady_read(answers, poll_ms)
+            gaps = [later - earlier for earlier, later in zip(answers, answers[1:])]
+            last = min(((began - end, what) for start, end, bridge, what in windows
+                        if start <= noticed and bridge in (None, driver.bridge)), default=None)
+            since = f"; the last fault: {last[1]}, {last[0]:.1f} s before it" if last else ""
+            drive = (f"{movement} on {driver.bridge} ({noticed - began:.1f} s drive{since}; read {at_zero} times "
                      f"at zero before, at rest at {answers} ms)")
-            if None in near:
+            if daemon_down:
                 causes["the daemon down or its disk full"].append(drive)
             elif recovering:
                 causes["the indicator's fault, or the link recovering from it"].append(drive)
