@@ -85,17 +85,16 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        // The rules applied to stored state: captures, arrivals and operators' actions, one
-        // transaction each. Shared by the daemon's capture path and the control socket.
+        // JSON values that keep a number's text: the control protocol's and the APIs' bodies.
         .target(
-            name: "WeighbridgeOperations",
-            dependencies: ["WeighbridgeCore", "WeighbridgeStore"],
+            name: "WeighbridgeJSON",
+            dependencies: ["WeighbridgeCore"],
             swiftSettings: strictSettings
         ),
         // The control socket's wire format, shared by the daemon and weighbridgectl: pure values.
         .target(
             name: "WeighbridgeControlProtocol",
-            dependencies: ["WeighbridgeCore"],
+            dependencies: ["WeighbridgeCore", "WeighbridgeJSON"],
             swiftSettings: strictSettings
         ),
         // libsystemd, for the native journal protocol.
@@ -111,12 +110,12 @@ let package = Package(
             dependencies: ["WeighbridgeCore", "CSystemd"],
             swiftSettings: strictSettings
         ),
-        // The control socket's server (SwiftNIO) and the commands it carries out.
+        // The control socket's server (SwiftNIO): lines, limits and peer credentials; the
+        // commands are carried out by the handler the application layer gives it.
         .target(
             name: "WeighbridgeControl",
             dependencies: [
-                "WeighbridgeControlProtocol", "WeighbridgeOperations", "WeighbridgeStore", "WeighbridgeCore",
-                "WeighbridgeJournal",
+                "WeighbridgeControlProtocol", "WeighbridgeJSON",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
@@ -126,7 +125,7 @@ let package = Package(
         .executableTarget(
             name: "weighbridgectl",
             dependencies: [
-                "WeighbridgeControlProtocol", "CBuildInfo",
+                "WeighbridgeControlProtocol", "WeighbridgeJSON", "CBuildInfo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -175,13 +174,13 @@ let package = Package(
             exclude: ["lists"],
             swiftSettings: strictSettings
         ),
-        // Both reporting profiles over AsyncHTTPClient, and the delivery service over the outbox.
+        // Both reporting profiles over AsyncHTTPClient: requests, OAuth, reference data.
         // Request and response types stay inside; the rest of the code sees domain values.
         .target(
             name: "WeighbridgeReporting",
             dependencies: [
-                "WeighbridgeCore", "WeighbridgeStore", "WeighbridgeOperations", "WeighbridgeConfiguration",
-                "WeighbridgeControlProtocol", "WeighbridgeJournal", "DefraReferenceSeed",
+                "WeighbridgeCore", "WeighbridgeStore", "WeighbridgeConfiguration", "WeighbridgeJSON",
+                "DefraReferenceSeed",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -193,7 +192,7 @@ let package = Package(
         .target(
             name: "DWTSandbox",
             dependencies: [
-                "WeighbridgeControlProtocol", "DefraReferenceSeed",
+                "WeighbridgeJSON", "DefraReferenceSeed",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -209,19 +208,33 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        // The daemon: the composition root (one ServiceGroup), check-config and probe.
-        .executableTarget(
-            name: "weighbridged",
+        // The application layer: the composition root (`Daemon.assemble`, one ServiceGroup) and
+        // the services it wires: acquisition, the movement desk, the outbox's delivery, the
+        // control commands, metrics, systemd notification and the reference-data refresh.
+        .target(
+            name: "WeighbridgeDaemon",
             dependencies: [
                 "WeighbridgeCore", "WeighbridgeConfiguration", "WeighbridgeModbus", "WeighbridgeStore",
-                "WeighbridgeOperations", "WeighbridgeReporting", "WeighbridgeControl", "WeighbridgeControlProtocol",
-                "WeighbridgeJournal", "CBuildInfo",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "WeighbridgeReporting", "WeighbridgeControl", "WeighbridgeControlProtocol", "WeighbridgeJSON",
+                "WeighbridgeJournal",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The daemon's command line: run (through WeighbridgeDaemon), check-config, probe and
+        // approval-tests.
+        .executableTarget(
+            name: "weighbridged",
+            dependencies: [
+                "WeighbridgeDaemon", "WeighbridgeCore", "WeighbridgeConfiguration", "WeighbridgeModbus",
+                "WeighbridgeReporting", "WeighbridgeControlProtocol", "WeighbridgeJSON", "WeighbridgeJournal",
+                "CBuildInfo",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings,
             linkerSettings: shippedLinkerSettings
@@ -231,7 +244,7 @@ let package = Package(
             name: "weighbridge-bench",
             dependencies: [
                 "WeighbridgeCore", "WeighbridgeStore", "WeighbridgeModbus", "WeighbridgeConfiguration",
-                "WeighbridgeReporting", "WeighbridgeJournal", "WeighbridgeTesting",
+                "WeighbridgeReporting", "WeighbridgeDaemon", "WeighbridgeJournal", "WeighbridgeTesting",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
@@ -275,15 +288,21 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
-            name: "WeighbridgeOperationsTests",
-            dependencies: ["WeighbridgeOperations", "WeighbridgeStore", "WeighbridgeCore"],
+            name: "WeighbridgeDaemonTests",
+            dependencies: [
+                "WeighbridgeDaemon", "WeighbridgeStore", "WeighbridgeCore", "WeighbridgeControlProtocol",
+                "WeighbridgeJSON", "WeighbridgeConfiguration", "WeighbridgeJournal", "WeighbridgeTesting", "DWTSandbox",
+                "TestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "WeighbridgeControlTests",
             dependencies: [
-                "WeighbridgeControlProtocol", "WeighbridgeControl", "WeighbridgeOperations", "WeighbridgeStore",
-                "WeighbridgeCore", "WeighbridgeJournal", "WeighbridgeTesting", "weighbridgectl", "TestSupport",
+                "WeighbridgeControlProtocol", "WeighbridgeJSON", "WeighbridgeControl", "WeighbridgeDaemon",
+                "WeighbridgeStore", "WeighbridgeCore", "WeighbridgeJournal", "WeighbridgeTesting", "weighbridgectl",
+                "TestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: strictSettings
@@ -308,8 +327,8 @@ let package = Package(
         .testTarget(
             name: "WeighbridgeReportingTests",
             dependencies: [
-                "WeighbridgeReporting", "DWTSandbox", "WeighbridgeOperations", "WeighbridgeStore", "WeighbridgeCore",
-                "WeighbridgeConfiguration", "WeighbridgeControlProtocol", "WeighbridgeJournal", "DefraReferenceSeed",
+                "WeighbridgeReporting", "WeighbridgeDaemon", "DWTSandbox", "WeighbridgeStore", "WeighbridgeCore",
+                "WeighbridgeConfiguration", "WeighbridgeJSON", "WeighbridgeJournal", "DefraReferenceSeed",
                 "WeighbridgeTesting", "TestSupport",
             ],
             swiftSettings: strictSettings

@@ -1,4 +1,4 @@
-internal import WeighbridgeControlProtocol
+internal import WeighbridgeJSON
 
 /// Defra's production approval tests as its backend judges them: `POST
 /// /production-approval-tests` takes scenario ids with the `wasteTrackingId`s of the test

@@ -2,7 +2,7 @@ internal import NIOCore
 internal import NIOHTTP1
 internal import NIOPosix
 internal import NIOSSL
-public import WeighbridgeControlProtocol
+public import WeighbridgeJSON
 
 #if canImport(Glibc)
     internal import Glibc

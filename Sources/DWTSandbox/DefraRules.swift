@@ -1,5 +1,5 @@
 internal import DefraReferenceSeed
-internal import WeighbridgeControlProtocol
+internal import WeighbridgeJSON
 
 /// The Receipt API's validation as Defra documents it (ReceiptAPI.yml): written separately from
 /// the daemon's own checks, so that a test against the sandbox checks one against the other.

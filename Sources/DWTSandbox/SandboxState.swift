@@ -1,6 +1,6 @@
 internal import DefraReferenceSeed
 internal import Synchronization
-internal import WeighbridgeControlProtocol
+internal import WeighbridgeJSON
 
 /// A fault the sandbox applies to the next API request (token and admin requests are exempt).
 public enum SandboxFault: Sendable, Hashable {

@@ -2,8 +2,21 @@ import Foundation
 import NIOCore
 import NIOPosix
 import Synchronization
-import WeighbridgeControlProtocol
-import WeighbridgeOperations
+public import WeighbridgeControlProtocol
+public import WeighbridgeJSON
+
+/// What the control socket's commands mean. The server carries lines, limits and the kernel's
+/// word on who is connected; the handler, which the application layer provides, carries out
+/// each command.
+public protocol ControlHandler: Sendable {
+    /// Carries out `command` for `identity`: the reply's result, or the refusal to answer with.
+    func execute(_ command: ControlCommand, by identity: OperatorIdentity) async throws(ControlError) -> JSONValue
+    /// The sequence number of the newest audit entry now: a follower is sent what comes after it.
+    func auditHead() async throws -> Int64
+    /// Audit entries recorded after `sequence`, oldest first and at most `limit`, each as the
+    /// event a follower is sent, with its sequence number.
+    func auditEvents(after sequence: Int64, limit: Int) async throws -> [(sequence: Int64, event: JSONValue)]
+}
 
 /// The control socket: a Unix stream socket, mode 0660 with the configured group, speaking the
 /// newline-JSON protocol. Each connection is identified by its peer credentials (SO_PEERCRED),
@@ -37,12 +50,12 @@ public struct ControlServer: Sendable {
     }
 
     public let settings: Settings
-    public let service: ControlService
+    public let handler: any ControlHandler
 
-    /// A server for `service`.
-    public init(settings: Settings, service: ControlService) {
+    /// A server whose commands `handler` carries out.
+    public init(settings: Settings, handler: some ControlHandler) {
         self.settings = settings
-        self.service = service
+        self.handler = handler
     }
 
     /// Binds the socket, then serves until the task is cancelled; the socket file is removed
@@ -116,7 +129,7 @@ public struct ControlServer: Sendable {
                                 return
                             }
                             do {
-                                reply = .ok(id: request.id, try await service.execute(request.command, by: identity))
+                                reply = .ok(id: request.id, try await handler.execute(request.command, by: identity))
                             } catch let error as ControlError {
                                 reply = .error(id: request.id, error)
                             }
@@ -136,22 +149,14 @@ public struct ControlServer: Sendable {
         _ request: ControlRequest, _ outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
         channel: any Channel
     ) async throws {
-        var last = try await service.desk.store.read { try $0.auditHeadSequence() }
+        var last = try await handler.auditHead()
         try await outbound.write(
             ByteBuffer(string: ControlResponse.ok(id: request.id, .object(["following": .bool(true)])).line))
         // A follower that hangs up closes the channel: stop polling then, not at the next event.
         while !Task.isCancelled, channel.isActive {
-            let after = last
-            let entries = try await service.desk.store.read { try $0.auditEntries(after: after, limit: 500) }
-            for entry in entries {
-                let event = JSONValue.object([
-                    "seq": .integer(entry.sequence), "at": .string(entry.at.rfc3339),
-                    "kind": .string(entry.event.kind.rawValue),
-                    "actor": .string(entry.event.actor), "subject": .string(entry.event.subject),
-                    "detail": .object(entry.event.detail.mapValues(JSONValue.string)),
-                ])
+            for (sequence, event) in try await handler.auditEvents(after: last, limit: 500) {
                 try await outbound.write(ByteBuffer(string: ControlResponse.ok(id: request.id, event).line))
-                last = entry.sequence
+                last = sequence
             }
             try await Task.sleep(for: .milliseconds(250))
         }

@@ -1,4 +1,5 @@
 public import WeighbridgeCore
+public import WeighbridgeJSON
 
 /// The control socket's wire format (docs/configuration.md, "Control socket"): one JSON object
 /// per line, `{"v":1,"id":…,"cmd":…, arguments…}`, answered by `{"v":1,"id":…,"ok":…}` or

@@ -1,6 +1,6 @@
 internal import NIOHTTP1
-public import WeighbridgeControlProtocol
 public import WeighbridgeCore
+public import WeighbridgeJSON
 
 /// Defra's production approval scenarios (docs/defra/approval-tests.md): before it issues
 /// production credentials, Defra wants one test receipt per scenario from the site's own software

@@ -1,5 +1,5 @@
-public import WeighbridgeControlProtocol
 public import WeighbridgeCore
+public import WeighbridgeJSON
 
 /// Who receives the waste, as the site configuration names it in Defra's body.
 public struct ReceiverDetails: Sendable, Hashable {

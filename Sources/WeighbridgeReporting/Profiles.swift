@@ -1,8 +1,8 @@
 internal import Foundation
 internal import NIOHTTP1
 internal import WeighbridgeConfiguration
-internal import WeighbridgeControlProtocol
 public import WeighbridgeCore
+internal import WeighbridgeJSON
 public import WeighbridgeStore
 
 /// What a profile needs, besides the outbox entry, to write its request.

@@ -1,6 +1,6 @@
 internal import DefraReferenceSeed
 internal import Synchronization
-internal import WeighbridgeControlProtocol
+internal import WeighbridgeJSON
 
 /// Defra's reference lists, as the receipt body is validated against them before sending.
 ///

@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import WeighbridgeConfiguration
 import WeighbridgeCore
+import WeighbridgeDaemon
 import WeighbridgeJournal
 import WeighbridgeReporting
 import WeighbridgeStore

@@ -2,6 +2,7 @@ import ArgumentParser
 import CBuildInfo
 import Foundation
 import WeighbridgeControlProtocol
+import WeighbridgeJSON
 
 /// `weighbridgectl`: the operators' tool, speaking the control protocol over the daemon's socket.
 /// Exit status: 0 done, 1 refused by the daemon, 2 usage, 3 daemon unreachable.

@@ -3,6 +3,8 @@ import Foundation
 import WeighbridgeConfiguration
 import WeighbridgeControlProtocol
 import WeighbridgeCore
+import WeighbridgeDaemon
+import WeighbridgeJSON
 import WeighbridgeReporting
 
 /// `weighbridged approval-tests`: sends Defra's production approval scenarios from this site's

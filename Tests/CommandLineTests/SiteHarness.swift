@@ -136,7 +136,7 @@ final class SiteHarness: @unchecked Sendable {
         path = "\(storeDirectory)/weighbridged.sqlite"
         [control]
         socket = "\(directory)/control.sock"
-        group = "\(Self.groupName)"
+        group = "\(currentGroupName)"
         \(api)
         [[bridge]]
         name = "inbound"
@@ -157,11 +157,6 @@ final class SiteHarness: @unchecked Sendable {
         simulator.kill()
         sandbox.kill()
         try? FileManager.default.removeItem(atPath: directory)
-    }
-
-    static var groupName: String {
-        guard let group = getgrgid(getgid()), let name = group.pointee.gr_name else { return "root" }
-        return String(cString: name)
     }
 
     /// Starts (or restarts) the daemon and waits until its control socket answers.

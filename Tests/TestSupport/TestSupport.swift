@@ -90,3 +90,9 @@ public func journalEntries(_ matches: [String]) throws -> [[String: Any]] {
         try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
     }
 }
+
+/// The name of this process's group, for a control socket the test's own user may connect to.
+public var currentGroupName: String {
+    guard let group = getgrgid(getgid()), let name = group.pointee.gr_name else { return "root" }
+    return String(cString: name)
+}

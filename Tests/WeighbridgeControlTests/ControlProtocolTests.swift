@@ -2,6 +2,7 @@ import PropertyBased
 import Testing
 import WeighbridgeControlProtocol
 import WeighbridgeCore
+import WeighbridgeJSON
 
 private func decode(_ line: String) -> Result<ControlRequest, RequestFailure> {
     ControlRequest.decode(Array(line.utf8))

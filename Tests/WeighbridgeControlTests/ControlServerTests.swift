@@ -4,8 +4,8 @@ import Testing
 import WeighbridgeControl
 import WeighbridgeControlProtocol
 import WeighbridgeCore
+import WeighbridgeDaemon
 import WeighbridgeJournal
-import WeighbridgeOperations
 import WeighbridgeStore
 import WeighbridgeTesting
 
@@ -39,7 +39,7 @@ private final class ServerFixture: Sendable {
         let service = ControlService(desk: desk, live: live, journal: journal) { t0 }
         let server = ControlServer(
             settings: .init(path: socket, group: nil, idleTimeout: idleTimeout, lineDeadline: lineDeadline),
-            service: service)
+            handler: service)
         let ready = AsyncStream<Void>.makeStream()
         task = Task { try await server.run { ready.continuation.yield() } }
         for await _ in ready.stream { break }

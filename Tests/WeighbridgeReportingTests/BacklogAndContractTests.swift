@@ -5,6 +5,7 @@ import TestSupport
 import Testing
 import WeighbridgeControlProtocol
 import WeighbridgeCore
+import WeighbridgeDaemon
 import WeighbridgeJournal
 import WeighbridgeReporting
 import WeighbridgeStore
@@ -128,7 +129,7 @@ struct BacklogAndContractTests {
         var lists = SeedLists.all
         lists["ewc-codes"] = #"[{"code":"200301","isHazardous":false}]"#
         let fixture = try await ReportingFixture(
-            profile: .defraReceipt, sandbox: sandbox, catalogue: try ReferenceCatalogue(lists: lists))
+            profile: .defraReceipt, sandbox: sandbox, referenceLists: lists)
         let clock = fixture.clock
         let refresh = ReferenceDataRefresh(
             store: fixture.store, sender: fixture.sender, cache: fixture.catalogue,

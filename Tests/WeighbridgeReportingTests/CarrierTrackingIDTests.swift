@@ -1,7 +1,7 @@
 import DWTSandbox
 import Testing
 import WeighbridgeCore
-import WeighbridgeOperations
+import WeighbridgeDaemon
 import WeighbridgeStore
 
 @Suite("Defra receipts for a movement the carrier already created: by its wasteTrackingId", .serialized)

@@ -2,7 +2,7 @@ import DWTSandbox
 import Testing
 import WeighbridgeControlProtocol
 import WeighbridgeCore
-import WeighbridgeOperations
+import WeighbridgeDaemon
 import WeighbridgeStore
 
 private let sam = OperatorIdentity(uid: 1001, name: "sam")

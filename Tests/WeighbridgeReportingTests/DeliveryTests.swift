@@ -4,7 +4,8 @@ import TestSupport
 import Testing
 import WeighbridgeControlProtocol
 import WeighbridgeCore
-import WeighbridgeOperations
+import WeighbridgeDaemon
+import WeighbridgeJSON
 import WeighbridgeReporting
 import WeighbridgeStore
 

@@ -4,6 +4,7 @@ import TestSupport
 import Testing
 import WeighbridgeControlProtocol
 import WeighbridgeCore
+import WeighbridgeJSON
 import WeighbridgeReporting
 
 #if canImport(FoundationNetworking)

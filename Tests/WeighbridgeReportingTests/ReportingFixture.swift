@@ -1,11 +1,12 @@
 import DWTSandbox
 import Foundation
 import Synchronization
+import TestSupport
 import Testing
 import WeighbridgeConfiguration
 import WeighbridgeCore
+import WeighbridgeDaemon
 import WeighbridgeJournal
-import WeighbridgeOperations
 import WeighbridgeReporting
 import WeighbridgeStore
 
@@ -48,27 +49,32 @@ let validReceipt = """
      "carrier":{"registrationNumber":"CBDU123456","organisationName":"Carrier Ltd","meansOfTransport":"Road"}}
     """
 
-/// A real store, a desk, a running delivery service and an in-process sandbox, for one test.
+/// The daemon as `Daemon.assemble` wires it for a configuration like a site's, against an
+/// in-process sandbox, with a wall clock the test can move. Only its outbox delivery runs: the
+/// tests drive the desk themselves and count the sandbox's requests, which the daemon's other
+/// services (the reference-data refresh at start, polling) would add to.
 final class ReportingFixture: Sendable {
     let directory: String
-    let store: Store
-    let desk: MovementDesk
+    let daemon: Daemon
     let sandbox: DWTSandbox
-    let delivery: DeliveryService
-    let connection: APIConnection
-    let sender: ReportSender
-    let catalogue: ReferenceCatalogueCache
     let document: DefraReceiptDocument
     let clock: TestClock
     private let runner: Task<Void, Never>
 
+    var store: Store { daemon.store }
+    var desk: MovementDesk { daemon.desk }
+    var delivery: DeliveryService { daemon.delivery }
+    var sender: ReportSender { daemon.sender }
+    var catalogue: ReferenceCatalogueCache { daemon.catalogue }
+
     /// `baseURL` overrides the sandbox's own (to point at a dead port, or HTTPS). The request
     /// timeout is the daemon's default: these tests count attempts and judge answers, and a
     /// shorter one turns a loaded test machine's slow answer into a timeout, hence an extra
-    /// attempt (or an `unknown` POST) that the test did not ask for.
+    /// attempt (or an `unknown` POST) that the test did not ask for. `referenceLists` are put in
+    /// the store as the lists last refreshed, so the daemon starts with them in force.
     init(
         profile: APIProfile, sandbox: DWTSandbox, baseURL: String? = nil, caFile: String? = nil, maxInFlight: Int = 4,
-        timeoutSeconds: Int = 60, catalogue: ReferenceCatalogue = .seed()
+        timeoutSeconds: Int = 60, referenceLists: [String: String]? = nil
     ) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("report-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -97,6 +103,9 @@ final class ReportingFixture: Sendable {
             postcode = "TE1 1ST"
             [store]
             path = "\(directory)/db.sqlite"
+            [control]
+            socket = "\(directory)/control.sock"
+            group = "\(currentGroupName)"
             [api]
             profile = "\(profile.rawValue)"
             base_url = "\(url)"
@@ -117,37 +126,25 @@ final class ReportingFixture: Sendable {
             """, fileName: "test.toml")
         let clock = TestClock()
         self.clock = clock
-        store = try Store(path: configuration.store.path, now: clock.now)
-        let site = configuration.site
-        self.catalogue = ReferenceCatalogueCache(catalogue)
-        document = DefraReceiptDocument(
-            catalogue: self.catalogue,
-            receiver: ReceiverDetails(
-                siteName: site.name ?? "", authorisationNumber: site.permit ?? "", fullAddress: site.address ?? "",
-                postcode: site.postcode ?? ""),
-            apiCode: apiCode)
-        let routing: ReportRouting = profile == .brief ? .brief : .defraReceipt(document: document)
-        desk = MovementDesk(store: store, policy: .standard, routing: routing) { clock.now }
-        connection = try APIConnection(
-            caFile: configuration.api.caFile, timeoutSeconds: timeoutSeconds, maxConnections: maxInFlight)
-        sender = try ReportSender(
-            api: configuration.api, site: site, document: document, connection: connection, environment: [:],
-            now: { clock.now })
-        delivery = DeliveryService(
-            store: store, sender: sender,
-            settings: DeliverySettings(
-                maxInFlight: maxInFlight, backoff: Backoff(base: .milliseconds(50), cap: .milliseconds(200)),
-                tracksReceiptDeadline: profile == .defraReceipt),
+        if let referenceLists {
+            let store = try Store(path: configuration.store.path, now: clock.now)
+            try await store.write(at: clock.now) { transaction in
+                for (list, body) in referenceLists { try transaction.saveReferenceData(list: list, body: body) }
+            }
+        }
+        daemon = try await Daemon.assemble(
+            configuration, configurationPath: "test.toml", environment: [:],
             journal: Journal(destination: .standardError, threshold: .error), now: { clock.now })
-        let delivery = delivery
+        document = Daemon.receiptDocument(site: configuration.site, apiCode: apiCode, catalogue: daemon.catalogue)
+        let delivery = daemon.delivery
         runner = Task { await delivery.run() }
     }
 
-    /// Stops the service and the client, and removes the state directory.
+    /// Stops the delivery, closes the daemon's API client, and removes the state directory.
     func close() async {
         delivery.stop()
         await runner.value
-        try? await connection.shutdown()
+        await daemon.close()
         try? FileManager.default.removeItem(atPath: directory)
     }
 

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
+import WeighbridgeControlProtocol
 import WeighbridgeCore
-import WeighbridgeOperations
+import WeighbridgeDaemon
 import WeighbridgeStore
 
 private let t0 = Timestamp(rfc3339: "2026-11-25T08:00:00Z")!

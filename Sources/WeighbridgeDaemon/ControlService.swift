@@ -1,7 +1,8 @@
+public import WeighbridgeControl
 public import WeighbridgeControlProtocol
 public import WeighbridgeCore
+public import WeighbridgeJSON
 public import WeighbridgeJournal
-public import WeighbridgeOperations
 import WeighbridgeStore
 
 /// What the daemon knows live, beyond the store: its bridges and their latest readings.
@@ -447,5 +448,23 @@ extension JSONValue {
     /// the older rows (null when there are none).
     static func listing(_ name: String, _ rows: [JSONValue], nextBefore: Int64?) -> JSONValue {
         .object([name: .array(rows), "next_before": nextBefore.map { .integer($0) } ?? .null])
+    }
+}
+
+extension ControlService: ControlHandler {
+    public func auditHead() async throws -> Int64 {
+        try await store.read { try $0.auditHeadSequence() }
+    }
+
+    public func auditEvents(after sequence: Int64, limit: Int) async throws -> [(sequence: Int64, event: JSONValue)] {
+        try await store.read { try $0.auditEntries(after: sequence, limit: limit) }.map { entry in
+            let event = JSONValue.object([
+                "seq": .integer(entry.sequence), "at": .string(entry.at.rfc3339),
+                "kind": .string(entry.event.kind.rawValue),
+                "actor": .string(entry.event.actor), "subject": .string(entry.event.subject),
+                "detail": .object(entry.event.detail.mapValues(JSONValue.string)),
+            ])
+            return (entry.sequence, event)
+        }
     }
 }

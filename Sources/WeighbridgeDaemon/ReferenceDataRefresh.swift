@@ -1,5 +1,6 @@
 public import WeighbridgeCore
 public import WeighbridgeJournal
+public import WeighbridgeReporting
 public import WeighbridgeStore
 
 /// Keeps Defra's reference lists current: fetches all five at start and then daily, checks them,

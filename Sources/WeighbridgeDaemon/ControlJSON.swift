@@ -1,6 +1,6 @@
 import WeighbridgeControlProtocol
 import WeighbridgeCore
-import WeighbridgeOperations
+import WeighbridgeJSON
 import WeighbridgeStore
 
 // How domain values appear in control replies: weights in kg as exact decimal numbers, times in

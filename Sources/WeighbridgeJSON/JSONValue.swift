@@ -1,6 +1,6 @@
 import WeighbridgeCore
 
-/// A JSON value, for the control protocol's flat request objects and its responses.
+/// A JSON value: the control protocol's requests and replies, and the API bodies the daemon sends and reads.
 ///
 /// Numbers keep the text they were written with, so "12000.5" stays exactly that until it is
 /// read as a mass; no weight passes through a binary floating-point number here.

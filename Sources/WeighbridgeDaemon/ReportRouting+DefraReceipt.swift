@@ -1,4 +1,4 @@
-public import WeighbridgeOperations
+public import WeighbridgeReporting
 
 extension ReportRouting {
     /// Defra's Receipt API: a confirmation becomes a receipt POST (not idempotent), or, for a

@@ -1,61 +1,76 @@
-import ArgumentParser
-import Foundation
-import Logging
-import ServiceLifecycle
-import WeighbridgeConfiguration
-import WeighbridgeControl
-import WeighbridgeControlProtocol
-import WeighbridgeCore
-import WeighbridgeJournal
-import WeighbridgeModbus
-import WeighbridgeOperations
-import WeighbridgeReporting
-import WeighbridgeStore
+internal import Foundation
+public import Logging
+public import ServiceLifecycle
+public import UnixSignals
+public import WeighbridgeConfiguration
+internal import WeighbridgeControl
+internal import WeighbridgeControlProtocol
+public import WeighbridgeCore
+internal import WeighbridgeJSON
+public import WeighbridgeJournal
+internal import WeighbridgeModbus
+public import WeighbridgeReporting
+public import WeighbridgeStore
 
-/// `weighbridged [--config FILE]`: runs the daemon until SIGTERM or SIGINT.
-struct Run: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "run", abstract: "Run the daemon (the default when no subcommand is given).")
+/// Why the daemon refused to start, with the exit status systemd and scripts see.
+public struct StartupFailure: Error, Sendable {
+    public var message: String
+    /// 78 (EX_CONFIG) for configuration and secrets, 73 (EX_CANTCREAT) for the store.
+    public var exitStatus: Int32
+}
 
-    @OptionGroup var options: ConfigOption
+/// The daemon as `Daemon.assemble` wires it: its services, in the order they start (and the
+/// reverse of the order they stop), and the parts that tests and the commands reach.
+public struct Daemon: Sendable {
+    /// The durable state: weighings, movements, decisions, the outbox and the audit log.
+    public let store: Store
+    /// Every change to movements, visits and weighings.
+    public let desk: MovementDesk
+    /// The outbox's delivery through the API.
+    public let delivery: DeliveryService
+    /// The configured reporting profile's client.
+    public let sender: ReportSender
+    /// Defra's reference lists in force.
+    public let catalogue: ReferenceCatalogueCache
+    /// The control commands, as the socket carries them out.
+    public let control: ControlService
+    /// The services, in start order.
+    let services: [any Service]
+    let connection: APIConnection
 
-    func run() async throws {
-        let startedAt = ContinuousClock.now
-        let configuration = try options.load()
-        let journal = Journal.automatic(threshold: configuration.log.level)
-        for warning in configuration.secretExposures { journal.log(LogEvent(.warning, warning)) }
-        let daemon: ServiceGroup
-        do {
-            daemon = try await Daemon.assemble(
-                configuration, configurationPath: options.path, environment: ProcessInfo.processInfo.environment,
-                journal: journal, startedAt: startedAt)
-        } catch let failure as StartupFailure {
-            journal.log(LogEvent(.error, "cannot start: \(failure.message)"))
-            throw ExitCode(failure.exitStatus)
-        }
-        try await daemon.run()
-        journal.log(LogEvent(.notice, "stopped"))
+    /// Closes the API client's connections, for a daemon whose services were not run as a group
+    /// (the group closes them itself, last, when it shuts down).
+    public func close() async {
+        try? await connection.shutdown()
+    }
+
+    /// One ServiceGroup of every service that shuts down on `signals` in the reverse of their
+    /// start order: the notifier says STOPPING=1, polling stops, deliveries finish, the control
+    /// socket closes, and last the HTTP client's connections. Graceful shutdown is bounded well
+    /// below the unit's TimeoutStopSec=30s: 20 s to finish the requests in flight, then 5 s for
+    /// cancelled tasks to unwind.
+    public func serviceGroup(
+        signals: [UnixSignal] = [.sigterm, .sigint],
+        logger: Logger = Logger(label: "weighbridged") { _ in SwiftLogNoOpLogHandler() }
+    ) -> ServiceGroup {
+        var configuration = ServiceGroupConfiguration(
+            services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+            gracefulShutdownSignals: signals, logger: logger)
+        configuration.maximumGracefulShutdownDuration = .seconds(20)
+        configuration.maximumCancellationDuration = .seconds(5)
+        return ServiceGroup(configuration: configuration)
     }
 }
 
-/// Why the daemon refused to start, with the exit status systemd and scripts see.
-struct StartupFailure: Error {
-    var message: String
-    /// 78 (EX_CONFIG) for configuration and secrets, 73 (EX_CANTCREAT) for the store.
-    var exitStatus: Int32
-}
-
-/// The composition root: one function turns a validated configuration into the daemon's services.
-enum Daemon {
-    /// Opens the store, reads the secrets, builds the API client, a poller per bridge, the
-    /// delivery service, the control socket and the systemd notifier, and returns them as one
-    /// ServiceGroup that shuts down on SIGTERM/SIGINT in this order: STOPPING=1, stop polling,
-    /// finish the requests in flight, close the control socket.
-    static func assemble(
+extension Daemon {
+    /// The composition root: opens the store, reads the secrets, builds the API client, a poller
+    /// per bridge, the delivery service, the control socket and the systemd notifier. `now` is
+    /// the wall clock every record is stamped with; `startedAt` is when the process started, for
+    /// the readiness time.
+    public static func assemble(
         _ configuration: Configuration, configurationPath: String, environment: [String: String], journal: Journal,
-        startedAt: ContinuousClock.Instant
-    ) async throws -> ServiceGroup {
-        let now: @Sendable () -> Timestamp = { Timestamp.now }
+        startedAt: ContinuousClock.Instant = .now, now: @escaping @Sendable () -> Timestamp = { Timestamp.now }
+    ) async throws(StartupFailure) -> Daemon {
         let store: Store
         do {
             store = try Store(path: configuration.store.path, now: now())
@@ -64,7 +79,8 @@ enum Daemon {
         }
         let site = configuration.site
         var document: DefraReceiptDocument?
-        let catalogue = ReferenceCatalogueCache(try await cachedCatalogue(in: store, journal: journal))
+        let catalogue = ReferenceCatalogueCache(
+            try await cachedCatalogue(in: store, journal: journal, path: configuration.store.path))
         if configuration.api.profile == .defraReceipt, let oauth = configuration.api.oauth {
             document = receiptDocument(site: site, apiCode: oauth.apiCode, catalogue: catalogue)
         }
@@ -119,7 +135,7 @@ enum Daemon {
             journal: journal, clock: now, onChange: { delivery.wake() }, lookUpMovement: lookUpMovement)
         let server = ControlServer(
             settings: ControlServer.Settings(path: configuration.control.socket, group: configuration.control.group),
-            service: control)
+            handler: control)
         let notifier = SystemdNotifier(
             notifier: .fromEnvironment(), live: live, delivery: delivery, journal: journal, startedAt: startedAt)
         journal.log(
@@ -140,17 +156,12 @@ enum Daemon {
                     refresh: ReferenceDataRefresh(
                         store: store, sender: sender, cache: catalogue, journal: journal, now: now)))
         }
-        // Shut down in reverse: the notifier says STOPPING=1, polling stops, deliveries finish,
-        // the control socket closes, and last the HTTP client's connections.
         let services: [any Service] =
             [APIClientLifetime(connection: connection), ControlRunner(server: server, journal: journal)] + reporting
             + acquisitions + [notifier]
-        return ServiceGroup(
-            configuration: ServiceGroupConfiguration(
-                services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: Logger(label: "weighbridged") { _ in SwiftLogNoOpLogHandler() }
-            ).withShutdownBounds())
+        return Daemon(
+            store: store, desk: desk, delivery: delivery, sender: sender, catalogue: catalogue, control: control,
+            services: services, connection: connection)
     }
 
     /// The brief's `GET /movements/{id}`, as the control commands take its answer: a movement
@@ -173,7 +184,7 @@ enum Daemon {
     }
 
     /// The builder of Defra receipt bodies for the site's receiver details.
-    static func receiptDocument(site: SiteConfiguration, apiCode: String, catalogue: ReferenceCatalogueCache)
+    public static func receiptDocument(site: SiteConfiguration, apiCode: String, catalogue: ReferenceCatalogueCache)
         -> DefraReceiptDocument
     {
         DefraReceiptDocument(
@@ -184,12 +195,20 @@ enum Daemon {
             apiCode: apiCode)
     }
 
-    /// Defra's reference lists as last refreshed into the store, or the shipped seed.
-    private static func cachedCatalogue(in store: Store, journal: Journal) async throws -> ReferenceCatalogue {
-        let cached = try await store.read { transaction in
-            try ReferenceCatalogue.lists.compactMap { list in
-                try transaction.referenceData(list: list).map { (list, $0.body) }
+    /// Defra's reference lists as last refreshed into the store, or the shipped seed (when the
+    /// store holds none, or lists that do not parse: logged).
+    private static func cachedCatalogue(in store: Store, journal: Journal, path: String) async throws(StartupFailure)
+        -> ReferenceCatalogue
+    {
+        let cached: [(String, String)]
+        do {
+            cached = try await store.read { transaction in
+                try ReferenceCatalogue.lists.compactMap { list in
+                    try transaction.referenceData(list: list).map { (list, $0.body) }
+                }
             }
+        } catch {
+            throw StartupFailure(message: "store \(path): \(error)", exitStatus: 73)
         }
         guard cached.count == ReferenceCatalogue.lists.count else { return .seed() }
         do {
@@ -201,20 +220,9 @@ enum Daemon {
     }
 }
 
-extension ServiceGroupConfiguration {
-    /// Graceful shutdown is bounded well below the unit's TimeoutStopSec=30s: 20 s to finish the
-    /// requests in flight, then 5 s for cancelled tasks to unwind.
-    func withShutdownBounds() -> ServiceGroupConfiguration {
-        var bounded = self
-        bounded.maximumGracefulShutdownDuration = .seconds(20)
-        bounded.maximumCancellationDuration = .seconds(5)
-        return bounded
-    }
-}
-
 extension Timestamp {
     /// The wall clock now.
-    static var now: Timestamp {
+    public static var now: Timestamp {
         Timestamp(millisecondsSinceEpoch: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)))
     }
 }

@@ -1,12 +1,8 @@
-import ServiceLifecycle
-import WeighbridgeConfiguration
-import WeighbridgeControl
-import WeighbridgeCore
-import WeighbridgeJournal
-import WeighbridgeModbus
-import WeighbridgeOperations
-import WeighbridgeReporting
-import WeighbridgeStore
+internal import ServiceLifecycle
+internal import WeighbridgeCore
+internal import WeighbridgeJournal
+internal import WeighbridgeModbus
+internal import WeighbridgeStore
 
 /// Polls one bridge and records every certified capture through the desk before anything else
 /// happens. A capture the store cannot write for a passing reason (the disk is full, an I/O
@@ -184,138 +180,6 @@ extension AcquisitionService {
                     LogEvent(.error, "weighing on \(name) of \(weight) could NOT be recorded: \(error)", fields))
                 throw error
             }
-        }
-    }
-}
-
-/// Runs the delivery service; on graceful shutdown it stops taking entries and lets the
-/// requests in flight finish.
-struct DeliveryRunner: Service {
-    let delivery: DeliveryService
-
-    func run() async throws {
-        await withGracefulShutdownHandler {
-            await delivery.run()
-        } onGracefulShutdown: {
-            delivery.stop()
-        }
-    }
-}
-
-/// Keeps Defra's reference lists fresh (`defra-receipt` only) until shutdown.
-struct ReferenceDataRunner: Service {
-    let refresh: ReferenceDataRefresh
-
-    func run() async throws {
-        await cancelWhenGracefulShutdown { await refresh.run() }
-    }
-}
-
-/// Serves the control socket until shutdown.
-struct ControlRunner: Service {
-    let server: ControlServer
-    let journal: Journal
-
-    func run() async throws {
-        do {
-            try await cancelWhenGracefulShutdown {
-                try await server.run {
-                    journal.log(LogEvent(.info, "control socket listening at \(server.settings.path)"))
-                }
-            }
-        } catch is CancellationError {
-            // Shutting down: the socket is closed and its file removed.
-        }
-    }
-}
-
-/// The systemd side: READY=1 once the store is open and every bridge has been polled (or found
-/// unreachable), STATUS= whenever the summary changes, WATCHDOG=1 only while every acquisition
-/// loop and the delivery loop show signs of life, STOPPING=1 first thing on shutdown.
-struct SystemdNotifier: Service {
-    let notifier: ServiceNotifier
-    let live: LiveBridges
-    let delivery: DeliveryService
-    let journal: Journal
-    let startedAt: ContinuousClock.Instant
-    /// Readiness is declared after this even if a bridge has not answered its first poll yet.
-    static let readinessLimit: Duration = .seconds(15)
-
-    func run() async throws {
-        await cancelWhenGracefulShutdown {
-            await announce()
-        }
-        notifier.stopping()
-    }
-
-    /// READY=1, then STATUS= and WATCHDOG=1 until cancelled.
-    private func announce() async {
-        let tick = min(notifier.watchdogInterval.map { $0 / 2 } ?? .seconds(5), .seconds(5))
-        while !live.allPolled && ContinuousClock.now - startedAt < Self.readinessLimit {
-            do { try await Task.sleep(for: .milliseconds(20)) } catch { return }
-        }
-        let elapsed = (ContinuousClock.now - startedAt).wholeMilliseconds
-        var status = live.summary
-        notifier.ready(status: status)
-        journal.log(LogEvent(.notice, "ready in \(elapsed) ms: \(status)"))
-        while !Task.isCancelled {
-            // Liveness on the monotonic clock: a wall-clock step must not get the daemon killed.
-            let silent = live.silent(tolerance: .seconds(35))
-            let deliveryAlive = delivery.heartbeat.map { ContinuousClock.now - $0 < .seconds(150) } ?? false
-            if silent.isEmpty && deliveryAlive {
-                notifier.watchdog()
-            } else {
-                journal.log(
-                    LogEvent(
-                        .error, "withholding the watchdog: silent loops \(silent + (deliveryAlive ? [] : ["delivery"]))"
-                    ))
-            }
-            let current = live.summary
-            if current != status {
-                status = current
-                notifier.status(current)
-            }
-            do { try await Task.sleep(for: tick) } catch { return }
-        }
-    }
-}
-
-/// Keeps the HTTP client's connections until everything else has stopped, then closes them.
-struct APIClientLifetime: Service {
-    let connection: APIConnection
-
-    func run() async throws {
-        try? await gracefulShutdown()
-        try await connection.shutdown()
-    }
-}
-
-extension MovementNotice {
-    /// The notice as a sentence for the journal.
-    var sentence: String {
-        switch self {
-        case .confirmed(let actor): "confirmed (\(actor))"
-        case .discrepancyRaised(let reason): "Discrepancy raised: \(reason.rawValue)"
-        case .discrepancyHeldLocally(let reason):
-            "Discrepancy \(reason.rawValue) held for the operator (the receipt API has no Discrepancy)"
-        case .held(let reason): "held: \(reason)"
-        case .released: "released"
-        case .rejected: "rejected"
-        case .highRiskReceived(let status): "high-risk load received (pre-notification \(status))"
-        }
-    }
-}
-
-extension WeighingRoute {
-    /// Why a weighing went where it went, for the journal.
-    var sentence: String {
-        switch self {
-        case .movement(let id): "movement \(id)"
-        case .unidentifiedVehicle(let vehicle): "vehicle \(vehicle) announced, but no movement expected for it"
-        case .unannounced: "no vehicle announced on the bridge"
-        case .ambiguous(let arrivals): "\(arrivals.count) vehicles announced on the bridge"
-        case .expired(let arrivals):
-            "the announcement of \(arrivals.map { $0.subject.label }.joined(separator: ", ")) had expired"
         }
     }
 }
