@@ -139,7 +139,7 @@ let package = Package(
         // Modbus TCP/RTU links, the acquisition loop that feeds the capture rules.
         .target(
             name: "WeighbridgeModbus",
-            dependencies: ["WeighbridgeCore", "WeighbridgeConfiguration", "CModbus", "BlockingExecution"],
+            dependencies: ["WeighbridgeCore", "CModbus", "BlockingExecution"],
             swiftSettings: strictSettings
         ),
         // Real peers for tests and the demo: the simulated indicator (a libmodbus server).
@@ -179,8 +179,7 @@ let package = Package(
         .target(
             name: "WeighbridgeReporting",
             dependencies: [
-                "WeighbridgeCore", "WeighbridgeStore", "WeighbridgeConfiguration", "WeighbridgeJSON",
-                "DefraReferenceSeed",
+                "WeighbridgeCore", "WeighbridgeJSON", "DefraReferenceSeed",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -282,7 +281,8 @@ let package = Package(
         .testTarget(
             name: "WeighbridgeModbusTests",
             dependencies: [
-                "WeighbridgeModbus", "WeighbridgeTesting", "WeighbridgeCore", "WeighbridgeConfiguration", "TestSupport",
+                "WeighbridgeModbus", "WeighbridgeTesting", "WeighbridgeCore", "WeighbridgeConfiguration",
+                "WeighbridgeDaemon", "TestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: strictSettings

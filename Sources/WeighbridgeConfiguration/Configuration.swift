@@ -61,20 +61,7 @@ public enum APIEnvironment: String, Sendable, Hashable, CaseIterable {
     case production, sandbox
 }
 
-/// Where a secret comes from. The secret itself is never in the configuration.
-public enum SecretSource: Sendable, Hashable, CustomStringConvertible {
-    /// A file name under `$CREDENTIALS_DIRECTORY` (systemd `LoadCredential=`).
-    case credential(String)
-    /// A file readable only by the service user.
-    case file(String)
-
-    public var description: String {
-        switch self {
-        case .credential(let name): "credential \(name)"
-        case .file(let path): "file \(path)"
-        }
-    }
-
+extension SecretSource {
     /// What is wrong with how the secret is kept, if anything: a plain file that its group or
     /// others can read (it belongs to the service user alone). A credential systemd passes is
     /// systemd's to protect.
@@ -125,35 +112,6 @@ public struct OAuthConfiguration: Sendable, Hashable {
     public var clientSecret: SecretSource
     /// The receiving organisation's `apiCode` (a UUID).
     public var apiCode: String
-}
-
-/// How an indicator is reached.
-public enum Transport: Sendable, Hashable {
-    case tcp(host: String, port: Int)
-    case rtu(SerialSettings)
-}
-
-/// RS-485/RS-232 line settings.
-public struct SerialSettings: Sendable, Hashable {
-    public var device: String
-    public var baud: Int
-    public var parity: Parity
-    public var dataBits: Int
-    public var stopBits: Int
-
-    /// Line settings from their parts.
-    public init(device: String, baud: Int, parity: Parity, dataBits: Int, stopBits: Int) {
-        self.device = device
-        self.baud = baud
-        self.parity = parity
-        self.dataBits = dataBits
-        self.stopBits = stopBits
-    }
-}
-
-/// Serial parity.
-public enum Parity: String, Sendable, Hashable, CaseIterable {
-    case none = "N", even = "E", odd = "O"
 }
 
 /// One `[[bridge]]`.

@@ -117,3 +117,18 @@ extension DeliveryVerdict {
         }
     }
 }
+
+/// What kind of request an outbox entry becomes.
+public enum OutboxKind: String, Sendable, Hashable, CaseIterable {
+    /// `brief`: PUT /confirmations/{id} (idempotent).
+    case confirmation
+    /// `brief`: PUT /discrepancies/{id} (idempotent).
+    case discrepancy
+    /// `defra-receipt`: POST /movements/receive (not idempotent).
+    case receipt
+    /// `defra-receipt`: PUT /movements/{wasteTrackingId}/receive (idempotent).
+    case correction
+    /// `defra-receipt`: PUT /movements/{the carrier's wasteTrackingId}/receive (idempotent): the
+    /// receipt of a movement the carrier already created in Defra's service.
+    case carrierReceipt = "carrier_receipt"
+}

@@ -95,8 +95,14 @@ extension Daemon {
                 message: "\(configurationPath): api.ca_file \(api.caFile ?? ""): \(error)", exitStatus: 78)
         }
         do {
-            sender = try ReportSender(
-                api: api, site: site, document: document, connection: connection, environment: environment, now: now)
+            guard let settings = ReportingSettings(api: api, site: site, document: document) else {
+                try? await connection.shutdown()
+                throw StartupFailure(
+                    message: "\(configurationPath): [api]: the defra-receipt profile needs [api.oauth]", exitStatus: 78)
+            }
+            sender = try ReportSender(settings: settings, connection: connection, environment: environment, now: now)
+        } catch let failure as StartupFailure {
+            throw failure
         } catch {
             try? await connection.shutdown()
             throw StartupFailure(message: "\(configurationPath): [api]: \(error)", exitStatus: 78)
@@ -122,7 +128,8 @@ extension Daemon {
             acquisitions.append(
                 AcquisitionService(
                     acquisition: BridgeAcquisition(
-                        bridge: bridge, link: link, clock: ContinuousClock(), wallClock: now),
+                        bridge: AcquisitionSettings(bridge: bridge), link: link, clock: ContinuousClock(),
+                        wallClock: now),
                     desk: desk, live: live, journal: journal, delivery: delivery))
         }
         let lookUpMovement: (@Sendable (String) async -> MovementLookupAnswer)? =

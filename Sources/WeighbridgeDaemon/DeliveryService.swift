@@ -435,7 +435,7 @@ public final class DeliveryService: Sendable {
         let fields = [
             "MOVEMENT_ID": entry.movementID, "REPORT_ID": String(entry.id), "ATTEMPT": String(entry.attempts + 1),
         ]
-        let outcome = await sender.send(entry, facts: facts)
+        let outcome = await sender.send(OutgoingReport(entry), facts: facts)
         let attemptTime = now()
         var generator = SystemRandomNumberGenerator()
         let step = DeliveryRules.nextStep(
@@ -638,5 +638,14 @@ extension DeliveryVerdict {
         case .unknown: "unknown"
         case .paymentRequired: "payment_required"
         }
+    }
+}
+
+extension OutgoingReport {
+    /// The report an outbox entry holds, as the API is to receive it.
+    init(_ entry: OutboxEntry) {
+        self.init(
+            report: entry.report, kind: entry.kind, idempotencyKey: entry.idempotencyKey, idempotent: entry.idempotent,
+            serverID: entry.serverID)
     }
 }

@@ -1,5 +1,30 @@
-public import WeighbridgeConfiguration
 public import WeighbridgeCore
+
+/// What one bridge's loop is told: its indicator's unit and register map, how often to poll, and
+/// the figures of its capture rules.
+public struct AcquisitionSettings: Sendable, Hashable {
+    public var name: String
+    /// The Modbus unit (slave) id.
+    public var unit: Int
+    public var registers: RegisterMap
+    public var pollMilliseconds: Int
+    public var division: Mass
+    public var maximum: Mass
+    public var settleMilliseconds: Int
+
+    public init(
+        name: String, unit: Int, registers: RegisterMap, pollMilliseconds: Int, division: Mass, maximum: Mass,
+        settleMilliseconds: Int
+    ) {
+        self.name = name
+        self.unit = unit
+        self.registers = registers
+        self.pollMilliseconds = pollMilliseconds
+        self.division = division
+        self.maximum = maximum
+        self.settleMilliseconds = settleMilliseconds
+    }
+}
 
 /// A certified capture with its evidence, as the acquisition loop hands it over.
 public struct CapturedWeighing: Sendable, Hashable {
@@ -53,14 +78,14 @@ extension ContinuousClock: AcquisitionClock {
 /// Any failed poll discards the stability window; the link is retried with exponential backoff
 /// and full jitter from 100 ms to 10 s. Runs until its task is cancelled.
 public struct BridgeAcquisition<C: AcquisitionClock>: Sendable {
-    public let bridge: BridgeConfiguration
+    public let bridge: AcquisitionSettings
     public let link: ModbusLink
     private let clock: C
     private let wallClock: @Sendable () -> Timestamp
     private let reconnectBackoff = Backoff(base: .milliseconds(100), cap: .seconds(10))
 
     /// A loop for `bridge` over `link` (which other bridges on the same serial line may share).
-    public init(bridge: BridgeConfiguration, link: ModbusLink, clock: C, wallClock: @escaping @Sendable () -> Timestamp)
+    public init(bridge: AcquisitionSettings, link: ModbusLink, clock: C, wallClock: @escaping @Sendable () -> Timestamp)
     {
         self.bridge = bridge
         self.link = link

@@ -2,7 +2,6 @@ import BlockingExecution
 internal import CModbus
 import Foundation
 import Synchronization
-public import WeighbridgeConfiguration
 public import WeighbridgeCore
 
 /// The one owner of a libmodbus context: created and connected in one place, closed and freed in
@@ -116,14 +115,6 @@ public actor ModbusLink {
             self.responseTimeout = responseTimeout
             self.byteTimeout = byteTimeout
             self.gap = gap
-        }
-
-        /// The settings a bridge's configuration asks for.
-        public init(bridge: BridgeConfiguration) {
-            self.init(
-                transport: bridge.transport, responseTimeout: .milliseconds(bridge.responseTimeoutMilliseconds),
-                byteTimeout: bridge.byteTimeoutMilliseconds.map { .milliseconds($0) },
-                gap: .milliseconds(bridge.gapMilliseconds))
         }
     }
 

@@ -1,8 +1,7 @@
 internal import Foundation
 internal import NIOCore
 internal import NIOHTTP1
-public import WeighbridgeConfiguration
-internal import WeighbridgeCore
+public import WeighbridgeCore
 
 /// Reads a secret from where the configuration says it is. The value never appears in an error.
 public enum SecretReader {

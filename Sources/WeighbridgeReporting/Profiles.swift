@@ -1,9 +1,7 @@
 internal import Foundation
 internal import NIOHTTP1
-internal import WeighbridgeConfiguration
 public import WeighbridgeCore
 internal import WeighbridgeJSON
-public import WeighbridgeStore
 
 /// What a profile needs, besides the outbox entry, to write its request.
 public struct ReportFacts: Sendable, Hashable {
@@ -27,7 +25,7 @@ public struct ReportFacts: Sendable, Hashable {
 protocol ReportProfile: Sendable {
     /// The request for `entry`, without authorisation; throws when the report cannot be sent as
     /// it stands (it is parked with the problems, and nothing goes out).
-    func request(for entry: OutboxEntry, facts: ReportFacts) throws(ReceiptProblems) -> APIRequest
+    func request(for entry: OutgoingReport, facts: ReportFacts) throws(ReceiptProblems) -> APIRequest
     /// The answer to a request, reduced to what the rules judge.
     func interpret(status: Int, headers: HTTPHeaders, body: [UInt8], sent: APIRequest) -> InterpretedAnswer
     /// A request safe to repeat that shows whether the API is answering again, for a profile
@@ -49,11 +47,12 @@ struct InterpretedAnswer: Sendable {
 /// an `Idempotency-Key` header on every write.
 struct BriefProfile: ReportProfile {
     var baseURL: String
-    var site: SiteConfiguration
+    var siteID: String?
+    var jurisdiction: String
     /// Every report is an idempotent PUT: the next report itself shows whether the API is back.
     var healthCheck: APIRequest? { nil }
 
-    func request(for entry: OutboxEntry, facts: ReportFacts) throws(ReceiptProblems) -> APIRequest {
+    func request(for entry: OutgoingReport, facts: ReportFacts) throws(ReceiptProblems) -> APIRequest {
         let report = entry.report
         let net = report.net
         let weighing = JSONValue.object([
@@ -74,8 +73,8 @@ struct BriefProfile: ReportProfile {
             "declared_weight_kg": kilograms(report.assessment.deviation.declared),
             "deviation_percent": .string(withoutPlusSign(report.assessment.deviation.percentText())),
             "weighing": weighing,
-            "site_id": site.id.map(JSONValue.string) ?? .null,
-            "destination_jurisdiction": .string(site.jurisdiction.rawValue),
+            "site_id": siteID.map(JSONValue.string) ?? .null,
+            "destination_jurisdiction": .string(jurisdiction),
             "high_risk": .bool(report.assessment.highRisk.isHighRisk),
         ]
         let path: String
@@ -124,7 +123,7 @@ struct DefraReceiptProfile: ReportProfile {
         APIRequest(method: .GET, url: "\(baseURL)/reference-data/container-types", headers: [], body: nil)
     }
 
-    func request(for entry: OutboxEntry, facts: ReportFacts) throws(ReceiptProblems) -> APIRequest {
+    func request(for entry: OutgoingReport, facts: ReportFacts) throws(ReceiptProblems) -> APIRequest {
         let net = entry.report.net
         let body = try document.body(
             movement: facts.movement, receipt: facts.receipt, net: net.net, receivedAt: net.firstWeighedAt,

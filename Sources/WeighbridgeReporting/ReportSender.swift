@@ -1,7 +1,5 @@
 internal import NIOHTTP1
-public import WeighbridgeConfiguration
 public import WeighbridgeCore
-public import WeighbridgeStore
 
 /// What one delivery attempt came to.
 public struct SendOutcome: Sendable, Hashable {
@@ -16,7 +14,7 @@ public struct SendOutcome: Sendable, Hashable {
     public var sentBody: String?
 }
 
-/// Sends one outbox entry through the configured profile: builds and checks the request, adds the
+/// Sends one report through the configured profile: builds and checks the request, adds the
 /// bearer token, refreshes the token once on a 401, and classifies what happened.
 public struct ReportSender: Sendable {
     private let connection: APIConnection
@@ -24,34 +22,30 @@ public struct ReportSender: Sendable {
     private let profile: any ReportProfile
     private let baseURL: String
 
-    /// A sender for the configured profile. `document` is needed for `defra-receipt`; secrets are
-    /// read from `environment`'s `CREDENTIALS_DIRECTORY` or their files, now, so a missing secret
-    /// stops start-up rather than the first report.
+    /// A sender for the profile `settings` name. Secrets are read from `environment`'s
+    /// `CREDENTIALS_DIRECTORY` or their files, now, so a missing secret stops start-up rather than
+    /// the first report.
     public init(
-        api: APIConfiguration, site: SiteConfiguration, document: DefraReceiptDocument?, connection: APIConnection,
-        environment: [String: String], now: @escaping @Sendable () -> Timestamp
+        settings: ReportingSettings, connection: APIConnection, environment: [String: String],
+        now: @escaping @Sendable () -> Timestamp
     ) throws(CredentialError) {
         self.connection = connection
-        baseURL = api.baseURL
-        switch api.profile {
-        case .brief:
-            let token = StaticToken(source: api.token, environment: environment)
-            _ = try SecretReader.read(api.token, environment: environment)
-            tokens = token
-            profile = BriefProfile(baseURL: api.baseURL, site: site)
-        case .defraReceipt:
-            guard let oauth = api.oauth, let document else {
-                throw CredentialError("the defra-receipt profile needs [api.oauth] and the site's receiver details")
-            }
+        baseURL = settings.baseURL
+        switch settings.profile {
+        case .brief(let token, let siteID, let jurisdiction):
+            _ = try SecretReader.read(token, environment: environment)
+            tokens = StaticToken(source: token, environment: environment)
+            profile = BriefProfile(baseURL: settings.baseURL, siteID: siteID, jurisdiction: jurisdiction)
+        case .defraReceipt(let tokenURL, let clientID, let clientSecret, let document):
             tokens = OAuthToken(
-                connection: connection, tokenURL: oauth.tokenURL, clientID: oauth.clientID,
-                clientSecret: try SecretReader.read(oauth.clientSecret, environment: environment), now: now)
-            profile = DefraReceiptProfile(baseURL: api.baseURL, document: document)
+                connection: connection, tokenURL: tokenURL, clientID: clientID,
+                clientSecret: try SecretReader.read(clientSecret, environment: environment), now: now)
+            profile = DefraReceiptProfile(baseURL: settings.baseURL, document: document)
         }
     }
 
     /// One attempt at `entry` (two requests at most, when a refused token is refreshed).
-    public func send(_ entry: OutboxEntry, facts: ReportFacts) async -> SendOutcome {
+    public func send(_ entry: OutgoingReport, facts: ReportFacts) async -> SendOutcome {
         let request: APIRequest
         do {
             request = try profile.request(for: entry, facts: facts)

@@ -51,9 +51,10 @@ func benchReporting(url: String, database: String, prefix: String, count: Int, m
         }
     }
     let connection = try APIConnection(caFile: nil, timeoutSeconds: 10, maxConnections: maxInFlight)
-    let sender = try ReportSender(
-        api: configuration.api, site: configuration.site, document: nil, connection: connection, environment: [:],
-        now: now)
+    guard let settings = ReportingSettings(api: configuration.api, site: configuration.site, document: nil) else {
+        preconditionFailure("the brief profile needs no receipt document")
+    }
+    let sender = try ReportSender(settings: settings, connection: connection, environment: [:], now: now)
     let delivery = DeliveryService(
         store: store, sender: sender,
         settings: DeliverySettings(

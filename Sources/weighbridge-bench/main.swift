@@ -11,6 +11,7 @@ import Foundation
 import Synchronization
 import WeighbridgeConfiguration
 import WeighbridgeCore
+import WeighbridgeDaemon
 import WeighbridgeModbus
 import WeighbridgeStore
 
@@ -95,7 +96,9 @@ func benchModbus(port: Int, count: Int) async {
         maximum: Mass(60_000, .kilograms), settleMilliseconds: 2_000, responseTimeoutMilliseconds: 1_000,
         byteTimeoutMilliseconds: nil, gapMilliseconds: 0)
     let link = ModbusLink(settings: ModbusLink.Settings(bridge: bridge))
-    let acquisition = BridgeAcquisition(bridge: bridge, link: link, clock: ContinuousClock()) {
+    let acquisition = BridgeAcquisition(
+        bridge: AcquisitionSettings(bridge: bridge), link: link, clock: ContinuousClock()
+    ) {
         Timestamp(millisecondsSinceEpoch: 0)
     }
     let readings = ReadingCount()

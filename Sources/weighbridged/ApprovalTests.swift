@@ -63,9 +63,14 @@ struct ApprovalTests: AsyncParsableCommand {
         }
         let runner: ApprovalTestRun
         do {
+            let settings = ReportingSettings(
+                baseURL: api.baseURL,
+                profile: .defraReceipt(
+                    tokenURL: oauth.tokenURL, clientID: oauth.clientID,
+                    clientSecret: oauth.clientSecret,
+                    document: document))
             let sender = try ReportSender(
-                api: api, site: configuration.site, document: document, connection: connection,
-                environment: ProcessInfo.processInfo.environment, now: now)
+                settings: settings, connection: connection, environment: ProcessInfo.processInfo.environment, now: now)
             runner = try ApprovalTestRun(document: document, sender: sender, baseURL: api.baseURL, now: now)
         } catch {
             try? await connection.shutdown()

@@ -3,6 +3,7 @@ import TestSupport
 import Testing
 import WeighbridgeConfiguration
 import WeighbridgeCore
+import WeighbridgeDaemon
 import WeighbridgeModbus
 import WeighbridgeTesting
 
@@ -137,7 +138,7 @@ struct InteropTests {
                     "bridge\(index)", map: preset.map, transport: serialTransport(pty.daemonSide),
                     unit: preset.unit, pollMilliseconds: 1)
                 let acquisition = BridgeAcquisition(
-                    bridge: bridge, link: link, clock: ContinuousClock(),
+                    bridge: AcquisitionSettings(bridge: bridge), link: link, clock: ContinuousClock(),
                     wallClock: wallClock)
                 group.addTask { try await acquisition.run { logs[index].append($0) } }
             }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import WeighbridgeConfiguration
 import WeighbridgeCore
+import WeighbridgeDaemon
 import WeighbridgeModbus
 import WeighbridgeTesting
 
@@ -114,7 +115,8 @@ struct AcquisitionTests {
     ) async throws {
         let log = EventLog()
         let link = ModbusLink(settings: ModbusLink.Settings(bridge: bridge))
-        let acquisition = BridgeAcquisition(bridge: bridge, link: link, clock: clock, wallClock: wallClock)
+        let acquisition = BridgeAcquisition(
+            bridge: AcquisitionSettings(bridge: bridge), link: link, clock: clock, wallClock: wallClock)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await acquisition.run { log.append($0) } }
             defer { group.cancelAll() }
