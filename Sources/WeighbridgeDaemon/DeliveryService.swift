@@ -32,9 +32,8 @@ public final class DeliveryService: Sendable {
     private let settings: DeliverySettings
     private let journal: Journal
     private let now: @Sendable () -> Timestamp
-    private let calendar = WorkingCalendar()
     private let doorbell = Doorbell()
-    private let state = Mutex(LoopState())
+    private let state: Mutex<LoopState>
 
     private struct Outcome {
         var id: Int64
@@ -44,8 +43,8 @@ public final class DeliveryService: Sendable {
     }
 
     private struct LoopState {
-        /// Requests on the wire.
-        var inFlight = 0
+        /// How many requests may go, and when.
+        var pacer: DeliveryPacer
         /// Entries taken by this service whose outcome is not yet recorded, with their movements:
         /// never taken twice, and no other entry of their movement is taken meanwhile (one request
         /// per movement at a time, so that an older version never lands after a newer).
@@ -55,27 +54,20 @@ public final class DeliveryService: Sendable {
         /// Outcomes waiting for the next group commit, and whether one is being written.
         var outcomes: [Outcome] = []
         var committing = false
-        var pausedUntil: Timestamp?
-        /// After a pause: one request at a time until one is accepted.
-        var probing = false
-        /// After an answer that left a report ambiguous (a gateway's 5xx): the API must answer a
-        /// request safe to repeat before the next report that is not goes out.
-        var checkBeforeSending = false
-        /// Pauses in a row without an accepted report, for the backoff of the next.
-        var pauses = 0
         /// Whether the reports a stopped daemon left in flight are settled (none is taken before).
         var interruptedSendsSettled = false
         /// While the store refuses writes (a full disk): when to try again, and refusals in a row.
         var storeRetryAt: Timestamp?
         var storeRefusals = 0
         var stopping = false
-        var lastSweep: Timestamp?
         /// When the loop last went round (it does at least once a minute), on the monotonic
         /// clock, with the wall clock's reading then (to notice a step of the wall clock).
         var heartbeat: ContinuousClock.Instant?
         var wallAtHeartbeat: Timestamp?
-        /// Deadline and service-charge alerts already given: key → when.
-        var alerted: [String: Timestamp] = [:]
+        /// When the deadline and service-charge alerts fall due.
+        var alerts = ReceiptAlertSchedule()
+        /// When a store refusal was last logged (at most once a minute while it lasts).
+        var storeRefusalLoggedAt: Timestamp?
         /// Attempts by how they ended, for the metrics.
         var attempts: [String: Int] = [:]
         /// Receipts against their legal deadline, as the last sweep found them.
@@ -92,6 +84,7 @@ public final class DeliveryService: Sendable {
         self.settings = settings
         self.journal = journal
         self.now = now
+        state = Mutex(LoopState(pacer: DeliveryPacer(maxInFlight: settings.maxInFlight, backoff: settings.backoff)))
     }
 
     /// Something was queued or released: look at the outbox now rather than at the next timer.
@@ -104,7 +97,7 @@ public final class DeliveryService: Sendable {
     }
 
     /// The number of requests in flight now.
-    public var inFlight: Int { state.withLock { $0.inFlight } }
+    public var inFlight: Int { state.withLock { $0.pacer.inFlight } }
 
     /// Attempts since start by result: delivered, retry, parked, unknown, payment_required.
     public var attemptsByResult: [String: Int] { state.withLock { $0.attempts } }
@@ -162,11 +155,11 @@ public final class DeliveryService: Sendable {
         let work = state.withLock { loop -> PassWork in
             if let retryAt = loop.storeRetryAt, retryAt > current { return .wait(until: retryAt) }
             if !loop.interruptedSendsSettled { return .settleInterruptedSends }
-            if let until = loop.pausedUntil, until > current { return .wait(until: until) }
-            loop.pausedUntil = nil
-            if loop.checkBeforeSending { return .checkAPI }
-            let limit = loop.probing ? 1 : settings.maxInFlight
-            return .take(max(0, limit - loop.inFlight))
+            switch loop.pacer.next(at: current) {
+            case .wait(let until): return .wait(until: until)
+            case .checkAPI: return .checkAPI
+            case .take(let capacity): return .take(capacity)
+            }
         }
         switch work {
         case .wait(let until):
@@ -181,11 +174,13 @@ public final class DeliveryService: Sendable {
             }
             return current
         case .checkAPI:
-            if let problem = await sender.checkAPIAnswers() {
-                pause(at: now(), because: problem)
-            } else {
-                state.withLock { $0.checkBeforeSending = false }
+            let problem = await sender.checkAPIAnswers()
+            let time = now()
+            var generator = SystemRandomNumberGenerator()
+            let until = state.withLock {
+                $0.pacer.apiChecked(succeeded: problem == nil, at: time, using: &generator)
             }
+            if let until, let problem { logPause(until: until, because: problem) }
             return current
         case .take(let capacity):
             guard capacity > 0 else { return oneMinute }
@@ -237,9 +232,7 @@ public final class DeliveryService: Sendable {
             }
             // An answer that came while the store was read may have paused delivery, or asked
             // for a health check before the next POST: nothing goes out then.
-            let gated = state.withLock { loop in
-                loop.checkBeforeSending || (loop.pausedUntil.map { $0 > time } ?? false)
-            }
+            let gated = state.withLock { $0.pacer.holdsBack(at: time) }
             let dispatchable = gated ? [] : sendable
             var factsAtDispatch: [Int64: ReportFacts] = [:]
             if !refused.isEmpty || dispatchable.contains(where: { !$0.entry.idempotent }) {
@@ -283,7 +276,7 @@ public final class DeliveryService: Sendable {
                 return (entry, facts)
             }
             state.withLock { loop in
-                loop.inFlight += dispatched.count
+                loop.pacer.dispatched(dispatched.count)
                 for (entry, _) in dispatched { loop.unsettled[entry.id] = entry.movementID }
             }
             return dispatched
@@ -302,7 +295,13 @@ public final class DeliveryService: Sendable {
             loop.storeRetryAt = time.adding(milliseconds: wait.wholeMilliseconds)
             return loop.storeRefusals
         }
-        if refusals == 1 || shouldAlert(key: "store-refuses", at: time, every: 60) {
+        let logged = state.withLock { loop -> Bool in
+            guard refusals == 1 || loop.storeRefusalLoggedAt.map({ $0.milliseconds(to: time) >= 60_000 }) ?? true
+            else { return false }
+            loop.storeRefusalLoggedAt = time
+            return true
+        }
+        if logged {
             journal.log(LogEvent(.error, "outbox: cannot \(what) (\(refusals) times in a row): \(error)"))
         }
     }
@@ -324,7 +323,7 @@ public final class DeliveryService: Sendable {
     /// every waiting report's next attempt, and the pause, are moved back as far, so that none is
     /// delayed by the step. (A step forward only brings them sooner.)
     private func rebase(byMilliseconds milliseconds: Int64, at time: Timestamp) async {
-        state.withLock { loop in loop.pausedUntil = loop.pausedUntil?.adding(milliseconds: milliseconds) }
+        state.withLock { $0.pacer.clockStepped(byMilliseconds: milliseconds) }
         do {
             let moved = try await store.write(at: time) {
                 try $0.shiftWaitingAttempts(byMilliseconds: milliseconds, writtenAfter: time)
@@ -454,41 +453,20 @@ public final class DeliveryService: Sendable {
         if let expiry = outcome.serviceChargeExpiry { warnAboutServiceCharge(expiry, at: attemptTime) }
     }
 
-    /// Frees a request's slot, first pausing or resuming the pace after what the API answered,
-    /// and wakes the loop to fill it.
+    /// Frees a request's slot, the pace following what the API answered, and wakes the loop to
+    /// fill it.
     private func releaseSlot(after verdict: DeliveryVerdict, step: OutboxStep, at time: Timestamp) {
-        state.withLock { loop in
-            loop.inFlight -= 1
+        var generator = SystemRandomNumberGenerator()
+        let pausedUntil = state.withLock { loop in
             loop.attempts[verdict.result, default: 0] += 1
-            switch verdict {
-            case .delivered:
-                loop.probing = false
-                loop.pauses = 0
-            case .retry(_, _, pause: true), .paymentRequired:
-                loop.pausedUntil = max(loop.pausedUntil ?? step.nextAttemptAt, step.nextAttemptAt)
-                loop.probing = true
-            case .unknown(_, pause: true):
-                loop.checkBeforeSending = true
-                loop.probing = true
-            case .retry, .refreshToken, .park, .unknown:
-                break
-            }
+            return loop.pacer.attemptFinished(
+                verdict, nextAttemptAt: step.nextAttemptAt, at: time, using: &generator)
         }
-        if case .unknown(let reason, pause: true) = verdict { pause(at: time, because: reason) }
+        if let pausedUntil, case .unknown(let reason, _) = verdict { logPause(until: pausedUntil, because: reason) }
         doorbell.ring()
     }
 
-    /// Holds every report back for a backoff that grows with each pause in a row, after an answer
-    /// that says the API is failing and a report may have been stored anyway.
-    private func pause(at time: Timestamp, because reason: String) {
-        var generator = SystemRandomNumberGenerator()
-        let until = state.withLock { loop -> Timestamp in
-            let wait = settings.backoff.delay(attempt: loop.pauses, using: &generator)
-            loop.pauses += 1
-            let until = max(loop.pausedUntil ?? time, time.adding(milliseconds: wait.wholeMilliseconds))
-            loop.pausedUntil = until
-            return until
-        }
+    private func logPause(until: Timestamp, because reason: String) {
         journal.log(LogEvent(.warning, "reports paused until \(until): \(reason)"))
     }
 
@@ -521,10 +499,7 @@ public final class DeliveryService: Sendable {
     }
 
     private func warnAboutServiceCharge(_ expiry: Timestamp, at time: Timestamp) {
-        guard time.milliseconds(to: expiry) < 14 * 86_400_000 else { return }
-        guard shouldAlert(key: "service-charge", at: time, every: 86_400) else { return }
-        journal.log(
-            LogEvent(.warning, "the Defra service charge expires at \(expiry): renew it before reports are refused"))
+        if let alert = state.withLock({ $0.alerts.serviceCharge(expiresAt: expiry, at: time) }) { log(alert) }
     }
 
     // MARK: Deadlines
@@ -535,12 +510,7 @@ public final class DeliveryService: Sendable {
     /// its second weighing). Local Discrepancies left unresolved for a working day are named too.
     private func sweepIfDue(at time: Timestamp) async {
         guard settings.tracksReceiptDeadline else { return }
-        let due = state.withLock { loop in
-            if let last = loop.lastSweep, last.milliseconds(to: time) < 60_000 { return false }
-            loop.lastSweep = time
-            return true
-        }
-        guard due else { return }
+        guard state.withLock({ $0.alerts.sweepDue(at: time) }) else { return }
         let waiting: [OutboxEntry]
         let unreported: [StoredMovement]
         do {
@@ -559,73 +529,66 @@ public final class DeliveryService: Sendable {
             journal.log(LogEvent(.error, "deadline check: cannot read the store: \(error)"))
             return
         }
-        var deadlines = ReceiptDeadlines()
-        for entry in waiting {
-            track(
-                movement: entry.movementID, receivedAt: entry.report.net.firstWeighedAt,
-                why: "report \(entry.id) is \(entry.state.rawValue)", fields: ["REPORT_ID": String(entry.id)],
-                at: time, into: &deadlines)
+        let receipts =
+            waiting.map { entry in
+                UnacceptedReceipt(
+                    movementID: entry.movementID, receivedAt: entry.report.net.firstWeighedAt,
+                    why: "report \(entry.id) is \(entry.state.rawValue)", reportID: entry.id)
+            }
+            + unreported.compactMap { movement in
+                movement.lifecycle.receivedAt.map { receivedAt in
+                    let why =
+                        movement.lifecycle.hold.map { "held: \($0)" }
+                        ?? "the movement is \(movement.lifecycle.state.rawValue)"
+                    return UnacceptedReceipt(
+                        movementID: movement.lifecycle.movement.id, receivedAt: receivedAt,
+                        why: "nothing sent yet, \(why)")
+                }
+            }
+        let discrepancies = unreported.filter { $0.lifecycle.state == .discrepancy }.map {
+            (movementID: $0.lifecycle.movement.id, raisedAt: $0.updatedAt)
         }
-        for movement in unreported {
-            guard let receivedAt = movement.lifecycle.receivedAt else { continue }
-            let why =
-                movement.lifecycle.hold.map { "held: \($0)" } ?? "the movement is \(movement.lifecycle.state.rawValue)"
-            track(
-                movement: movement.lifecycle.movement.id, receivedAt: receivedAt, why: "nothing sent yet, \(why)",
-                fields: [:], at: time, into: &deadlines)
+        let alerts = state.withLock { loop in
+            let (deadlines, alerts) = loop.alerts.sweep(receipts, discrepancies: discrepancies, at: time)
+            loop.deadlines = deadlines
+            return alerts
         }
-        state.withLock { $0.deadlines = deadlines }
-        for movement in unreported
-        where movement.lifecycle.state == .discrepancy
-            && calendar.workingDaysElapsed(from: movement.updatedAt, to: time) >= 1
-        {
-            let id = movement.lifecycle.movement.id
-            guard shouldAlert(key: "discrepancy-\(id)", at: time, every: 3600) else { continue }
+        for alert in alerts { log(alert) }
+    }
+
+    /// An alert, as its journal line.
+    private func log(_ alert: ReceiptAlert) {
+        switch alert {
+        case .dueSoon(let receipt, let deadline):
+            journal.log(
+                LogEvent(
+                    .notice, "receipt of \(receipt.movementID) is due by \(deadline) (\(receipt.why))",
+                    receipt.journalFields))
+        case .missed(let receipt, let deadline):
+            journal.log(
+                LogEvent(
+                    .error, "receipt of \(receipt.movementID) missed its legal deadline \(deadline) (\(receipt.why))",
+                    receipt.journalFields))
+        case .discrepancyUnresolved(let id):
             journal.log(
                 LogEvent(
                     .error,
                     "Discrepancy on \(id) unresolved for a working day: confirm or reject it, the legal "
                         + "deadline is running", ["MOVEMENT_ID": id]))
-        }
-    }
-
-    /// Counts one receipt against its deadline and gives its notice or error when one is due.
-    private func track(
-        movement id: String, receivedAt: Timestamp, why: String, fields: [String: String], at time: Timestamp,
-        into deadlines: inout ReceiptDeadlines
-    ) {
-        let deadline = calendar.receiptDeadline(receivedAt: receivedAt)
-        var fields = fields
-        fields["MOVEMENT_ID"] = id
-        if time >= deadline {
-            deadlines.missed += 1
-            if shouldAlert(key: "missed-\(id)", at: time, every: 3600) {
-                journal.log(
-                    LogEvent(.error, "receipt of \(id) missed its legal deadline \(deadline) (\(why))", fields))
-            }
-        } else if time.milliseconds(to: deadline) <= 86_400_000 {
-            deadlines.dueWithinADay += 1
-            if shouldAlert(key: "near-\(id)", at: time, every: 365 * 86_400) {
-                journal.log(LogEvent(.notice, "receipt of \(id) is due by \(deadline) (\(why))", fields))
-            }
-        }
-    }
-
-    private func shouldAlert(key: String, at time: Timestamp, every seconds: Int64) -> Bool {
-        state.withLock { loop in
-            if let last = loop.alerted[key], last.milliseconds(to: time) < seconds * 1000 { return false }
-            loop.alerted[key] = time
-            return true
+        case .serviceChargeExpiring(let expiry):
+            journal.log(
+                LogEvent(
+                    .warning, "the Defra service charge expires at \(expiry): renew it before reports are refused"))
         }
     }
 }
 
-/// Receipts not yet accepted by the API, against the two-working-day legal deadline.
-public struct ReceiptDeadlines: Sendable, Hashable {
-    /// Due within a day.
-    public var dueWithinADay = 0
-    /// Past their deadline.
-    public var missed = 0
+extension UnacceptedReceipt {
+    fileprivate var journalFields: [String: String] {
+        var fields = ["MOVEMENT_ID": movementID]
+        if let reportID { fields["REPORT_ID"] = String(reportID) }
+        return fields
+    }
 }
 
 extension DeliveryVerdict {
