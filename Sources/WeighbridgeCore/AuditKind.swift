@@ -23,9 +23,10 @@ public enum AuditKind: String, Sendable, Hashable, CaseIterable, Codable {
     case reportRetargeted = "report_retargeted"
     /// A receipt's data was corrected.
     case receiptCorrected = "receipt_corrected"
-    /// A vehicle's stored tare was set.
+    /// A vehicle's stored tare was set: only in logs from before a tare set or withdrawn was
+    /// audited as one `override` entry, kept so that those logs still read.
     case tareSet = "tare_set"
-    /// A vehicle's stored tare was withdrawn.
+    /// A vehicle's stored tare was withdrawn (older logs only, as `tareSet`).
     case tareExpired = "tare_expired"
 }
 

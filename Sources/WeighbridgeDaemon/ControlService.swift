@@ -196,13 +196,7 @@ public struct ControlService: Sendable {
             let now = clock()
             guard expiresAt > now else { throw ControlError(.invalidArgument, "expires_at is in the past") }
             let stored = StoredTare(vehicle: vehicle, tare: tare, setAt: now, expiresAt: expiresAt)
-            try await store.write(at: now) { transaction in
-                try transaction.setStoredTare(stored, by: actor)
-                try transaction.appendAudit(
-                    AuditEvent(
-                        kind: .override, actor: actor, subject: vehicle.normalised,
-                        detail: ["action": "tare-set", "reason": reason]))
-            }
+            try await store.write(at: now) { try $0.setStoredTare(stored, by: actor, reason: reason) }
             return stored.json(at: now)
         case .tareList:
             let now = clock()
@@ -212,11 +206,7 @@ public struct ControlService: Sendable {
                 guard try transaction.storedTare(vehicle: vehicle) != nil else {
                     throw ControlError(.notFound, "no stored tare for \(vehicle)")
                 }
-                try transaction.expireStoredTare(vehicle: vehicle, by: actor)
-                try transaction.appendAudit(
-                    AuditEvent(
-                        kind: .override, actor: actor, subject: vehicle.normalised,
-                        detail: ["action": "tare-expire", "reason": reason]))
+                try transaction.expireStoredTare(vehicle: vehicle, by: actor, reason: reason)
             }
             return .object(["vehicle": .string(vehicle.normalised), "expired": .bool(true)])
         case .outbox(let state, let page):

@@ -2,8 +2,9 @@ public import WeighbridgeCore
 
 // The stored_tares table: vehicles' stored tares and their expiry.
 extension StoreTransaction {
-    /// Sets (or replaces) a vehicle's stored tare.
-    public func setStoredTare(_ tare: StoredTare, by actor: String) throws(StoreError) {
+    /// Sets (or replaces) a vehicle's stored tare: an operator's override, audited once with
+    /// their reason and the tare.
+    public func setStoredTare(_ tare: StoredTare, by actor: String, reason: String) throws(StoreError) {
         try connection.run(
             """
             INSERT INTO stored_tares (vehicle, tare_g, set_at_ms, expires_at_ms, set_by) VALUES (?, ?, ?, ?, ?)
@@ -17,19 +18,23 @@ extension StoreTransaction {
             operation: "set stored tare of \(tare.vehicle)")
         try appendAudit(
             AuditEvent(
-                kind: .tareSet, actor: actor, subject: tare.vehicle.normalised,
+                kind: .override, actor: actor, subject: tare.vehicle.normalised,
                 detail: [
-                    "tare_g": String(tare.tare.grams), "expires_at": tare.expiresAt.rfc3339,
+                    "action": "tare-set", "reason": reason, "tare_g": String(tare.tare.grams),
+                    "expires_at": tare.expiresAt.rfc3339,
                 ]))
     }
 
-    /// Ends a stored tare's validity now.
-    public func expireStoredTare(vehicle: VehicleRegistration, by actor: String) throws(StoreError) {
+    /// Ends a stored tare's validity now: an operator's override, audited once with their reason.
+    public func expireStoredTare(vehicle: VehicleRegistration, by actor: String, reason: String) throws(StoreError) {
         try connection.run(
             "UPDATE stored_tares SET expires_at_ms = MIN(expires_at_ms, ?) WHERE vehicle = ?",
             [.integer(now.millisecondsSinceEpoch), .text(vehicle.normalised)],
             operation: "expire stored tare of \(vehicle)")
-        try appendAudit(AuditEvent(kind: .tareExpired, actor: actor, subject: vehicle.normalised))
+        try appendAudit(
+            AuditEvent(
+                kind: .override, actor: actor, subject: vehicle.normalised,
+                detail: ["action": "tare-expire", "reason": reason]))
     }
 
     /// A vehicle's stored tare, valid or not.

@@ -293,7 +293,12 @@ struct ControlServerTests {
         // Every override is in the audit log with the operator, and the chain verifies.
         let verify = try await fixture.ctl("audit", "verify")
         #expect(verify.status == 0 && verify.output.hasPrefix("intact"))
-        let overrides = try await fixture.store.read { try $0.auditEntries() }.filter { $0.event.kind == .override }
+        let entries = try await fixture.store.read { try $0.auditEntries() }
+        let overrides = entries.filter { $0.event.kind == .override }
+        #expect(
+            !entries.contains { [.tareSet, .tareExpired].contains($0.event.kind) },
+            "a tare override is one audit entry, not an override and a tare entry")
+        #expect(overrides.first { $0.event.detail["action"] == "tare-set" }?.event.detail["tare_g"] != nil)
         // Each accepted override once; the refused ones left no trace.
         #expect(
             overrides.map { $0.event.detail["action"] ?? "" }.sorted()

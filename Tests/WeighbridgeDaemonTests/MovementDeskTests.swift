@@ -241,7 +241,7 @@ struct MovementDeskTests {
                 StoredTare(
                     vehicle: vehicle, tare: Mass(12_000, .kilograms),
                     setAt: t0.adding(seconds: -60), expiresAt: t0.adding(seconds: 3_600)),
-                by: "operator:sam(uid=1001)")
+                by: "operator:sam(uid=1001)", reason: "weighed empty")
         }
         _ = try await fixture.desk.expect(try fixture.movement("M1"), receipt: nil, by: "wms")
         _ = try await fixture.desk.arrive(bridge: "in", target: .vehicle(vehicle), by: "anpr")

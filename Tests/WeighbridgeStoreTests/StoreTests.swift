@@ -214,7 +214,7 @@ struct StoreTests {
             try transaction.setStoredTare(
                 StoredTare(
                     vehicle: vehicle, tare: Mass(12_000, .kilograms), setAt: t0,
-                    expiresAt: t0.adding(seconds: 86_400)), by: "operator:sam")
+                    expiresAt: t0.adding(seconds: 86_400)), by: "operator:sam", reason: "weighed empty")
             try transaction.saveArrivalBoard(savedBoard)
             try transaction.recordDecision(
                 DecisionRecord(
@@ -225,7 +225,7 @@ struct StoreTests {
             try transaction.saveReferenceData(list: "ewc-codes", body: "[]")
         }
         try await store.write(at: t0.adding(seconds: 60)) {
-            try $0.expireStoredTare(vehicle: vehicle, by: "operator:sam")
+            try $0.expireStoredTare(vehicle: vehicle, by: "operator:sam", reason: "new trailer")
         }
         let (tare, loadedBoard, decisions, reference) = try await store.read {
             try (
