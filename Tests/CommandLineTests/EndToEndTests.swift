@@ -270,9 +270,12 @@ struct EndToEndTests {
         try await site.start()
         let pid = try #require(site.daemon?.process.processIdentifier)
         // Mutated requests, 5 000 to a connection, from a client of its own (python3): the
-        // daemon's resident size is read before and after from /proc, the daemon alone.
+        // daemon's resident size is read before and after from /proc, the daemon alone. The
+        // client reads the replies while it sends, as any client must: one that sends all before
+        // reading stalls once the replies fill the socket's buffers (the server, unable to write,
+        // reads no more), and is rightly closed when its unfinished line's deadline passes.
         let client = """
-            import random, socket, sys
+            import random, socket, sys, threading
             path, rounds = sys.argv[1], int(sys.argv[2])
             seeds = [b'{"v":1,"id":1,"cmd":"confirm","movement":"M404","reason":"r"}', b'{"v":1,"id":2,"cmd":"status"}',
                      b'{"v":1,"id":4,"cmd":"arrive","bridge":"inbound","movement":"M404"}']
@@ -286,21 +289,25 @@ struct EndToEndTests {
                     lines.append(bytes(line).replace(b"\\n", b"") + b"\\n")
                 with socket.socket(socket.AF_UNIX) as connection:
                     connection.connect(path)
-                    connection.sendall(b"".join(lines))
+                    sender = threading.Thread(target=connection.sendall, args=(b"".join(lines),))
+                    sender.start()
                     received = b""
                     while received.count(b"\\n") < len(lines):
                         chunk = connection.recv(1 << 16)
                         if not chunk:
                             break
                         received += chunk
+                    sender.join()
                     answered += received.count(b"\\n")
             print(answered)
             """
         func send(rounds: Int) async throws -> String {
             let socket = site.socket
-            return try await onOwnThread {
-                try runToCompletion(try projectPython(), ["-c", client, socket, String(rounds)]).output
+            let run = try await onOwnThread {
+                try runToCompletion(try projectPython(), ["-c", client, socket, String(rounds)])
             }
+            if !run.error.isEmpty { Issue.record("the client says: \(run.error)") }
+            return run.output
         }
         func residentKilobytes() -> Int {
             let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
