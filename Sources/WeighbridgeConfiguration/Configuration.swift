@@ -131,7 +131,7 @@ public struct BridgeConfiguration: Sendable, Hashable {
     /// Silence kept between requests on a bus (RTU 3.5-character interval and slow devices).
     public var gapMilliseconds: Int
 
-    /// A bridge from its parts (tests and tools; the daemon reads them from the file).
+    /// For tests and tools: the daemon reads bridges from the file.
     public init(
         name: String, transport: Transport, unit: Int, preset: IndicatorPreset, registers: RegisterMap,
         pollMilliseconds: Int, division: Mass, maximum: Mass, settleMilliseconds: Int,

@@ -36,7 +36,6 @@ public struct ControlServer: Sendable {
         /// Connections served at once; more are told so and closed.
         public var maximumConnections: Int
 
-        /// Settings from their parts.
         public init(
             path: String, group: String?, idleTimeout: Duration = .seconds(30), lineDeadline: Duration = .seconds(10),
             maximumConnections: Int = 64

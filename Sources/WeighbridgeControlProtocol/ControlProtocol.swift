@@ -24,7 +24,6 @@ public struct ListPage: Sendable, Hashable {
     public var limit: Int
     public var before: Int64?
 
-    /// A page from its parts.
     public init(limit: Int = ControlProtocol.defaultListLimit, before: Int64? = nil) {
         self.limit = limit
         self.before = before

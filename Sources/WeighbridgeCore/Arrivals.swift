@@ -20,7 +20,6 @@ public struct Arrival: Sendable, Hashable, Codable {
     public var subject: ArrivalSubject
     public var at: Timestamp
 
-    /// An arrival from its parts.
     public init(bridge: String, subject: ArrivalSubject, at: Timestamp) {
         self.bridge = bridge
         self.subject = subject

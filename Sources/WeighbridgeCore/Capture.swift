@@ -34,7 +34,6 @@ public struct IndicatorSample: Sendable, Hashable {
     /// time the weight was really seen.
     public var time: Duration
 
-    /// A reading from its parts.
     public init(weight: Mass, status: IndicatorStatus, legalCounter: UInt32? = nil, time: Duration) {
         self.weight = weight
         self.status = status
@@ -67,7 +66,6 @@ public struct CaptureSettings: Sendable, Hashable {
     /// gateway that answers one all-zero block under a standing vehicle would re-arm it.
     public var zeroDwell: Duration
 
-    /// Settings from their parts.
     public init(
         division: Mass, armingDivisions: Int64 = 20, settle: Duration = .seconds(2),
         maximumGap: Duration = .milliseconds(400), transaction: TransactionMode = .none, maximum: Mass? = nil,

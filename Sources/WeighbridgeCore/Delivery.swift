@@ -19,7 +19,6 @@ public enum DeliveryAttempt: Sendable, Hashable {
         /// For a 409: whether the record the server holds is the one we sent.
         public var conflictMatchesOurs: Bool
 
-        /// An answer from its parts.
         public init(
             status: Int, retryAfter: Duration? = nil, detail: String = "", serverID: String? = nil,
             conflictMatchesOurs: Bool = false
@@ -152,7 +151,6 @@ public struct OutboxStep: Sendable, Hashable {
     public var lastError: String?
     public var serverID: String?
 
-    /// A step from its parts.
     public init(
         state: OutboxState, attempts: Int, nextAttemptAt: Timestamp, lastError: String?, serverID: String? = nil
     ) {

@@ -12,7 +12,6 @@ public struct SerialSettings: Sendable, Hashable {
     public var dataBits: Int
     public var stopBits: Int
 
-    /// Line settings from their parts.
     public init(device: String, baud: Int, parity: Parity, dataBits: Int, stopBits: Int) {
         self.device = device
         self.baud = baud

@@ -17,7 +17,6 @@ public struct DecisionContext: Sendable, Hashable {
     /// Now, for stamping reports.
     public var now: Timestamp
 
-    /// A context from its parts.
     public init(
         policy: DecisionPolicy, reportsDiscrepancies: Bool, missingReceiptFields: [String] = [],
         storedTare: StoredTare? = nil, now: Timestamp

@@ -22,7 +22,6 @@ public struct DecisionPolicy: Sendable, Hashable {
         arrivalExpiry: .seconds(30 * 60)
     )
 
-    /// A policy from its parts.
     public init(
         tolerance: Percentage, highRisk: HighRiskPolicy, minimumWeightDivisions: Int64, autoConfirm: Bool,
         arrivalExpiry: Duration
@@ -58,7 +57,6 @@ public struct HighRiskPolicy: Sendable, Hashable {
         noticeSeconds: 24 * 3_600
     )
 
-    /// A policy from its parts.
     public init(codes: Set<EWCCode>, threshold: Mass, noticeSeconds: Int64) {
         self.codes = codes
         self.threshold = threshold

@@ -6,7 +6,6 @@ public struct IndicatorReading: Sendable, Hashable {
     public var status: IndicatorStatus
     public var legalCounter: UInt32?
 
-    /// A reading from its parts.
     public init(gross: Mass?, net: Mass?, tare: Mass?, status: IndicatorStatus, legalCounter: UInt32?) {
         self.gross = gross
         self.net = net

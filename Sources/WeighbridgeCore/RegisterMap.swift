@@ -58,7 +58,6 @@ public struct WeightField: Sendable, Hashable {
     /// The unit the indicator counts in, before decimals.
     public var unit: MassUnit
 
-    /// A field from its parts.
     public init(
         offset: Int, type: RegisterValueType, order: WordOrder = .abcd, sign: SignConvention = .twosComplement,
         decimals: DecimalsSource = .fixed(0), unit: MassUnit = .kilograms
@@ -108,7 +107,6 @@ public struct LegalCounterField: Sendable, Hashable {
     public var type: RegisterValueType
     public var order: WordOrder
 
-    /// A counter from its parts.
     public init(offset: Int, type: RegisterValueType = .uint32, order: WordOrder = .abcd) {
         self.offset = offset
         self.type = type
@@ -126,7 +124,6 @@ public struct PrintCommand: Sendable, Hashable {
     /// The value to write (function 06).
     public var value: UInt16
 
-    /// A command from its parts.
     public init(address: Int, value: UInt16) {
         self.address = address
         self.value = value
@@ -148,7 +145,7 @@ public struct RegisterMap: Sendable, Hashable {
     public var legalCounter: LegalCounterField?
     public var printCommand: PrintCommand?
 
-    /// A map from its parts; `validate()` says whether it can work.
+    /// `validate()` says whether the map can work.
     public init(
         function: ModbusReadFunction, address: Int, count: Int, gross: WeightField? = nil,
         net: WeightField? = nil, tare: WeightField? = nil, status: StatusField? = nil,

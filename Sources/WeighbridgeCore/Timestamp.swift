@@ -114,7 +114,7 @@ public struct CivilDate: Sendable, Hashable, Comparable, CustomStringConvertible
     public let month: Int64
     public let day: Int64
 
-    /// A date from its parts; the caller guarantees they form a real date.
+    /// The caller guarantees the parts form a real date.
     public init(year: Int64, month: Int64, day: Int64) {
         self.year = year
         self.month = month

@@ -12,7 +12,6 @@ public struct Weighing: Sendable, Hashable, Codable {
     /// When it was taken.
     public var time: Timestamp
 
-    /// A weighing from its parts.
     public init(ticket: Int64, bridge: String, weight: Mass, division: Mass, time: Timestamp) {
         self.ticket = ticket
         self.bridge = bridge
@@ -33,7 +32,6 @@ public struct StoredTare: Sendable, Hashable, Codable {
     /// From this instant on, it is no longer valid.
     public var expiresAt: Timestamp
 
-    /// A stored tare from its parts.
     public init(vehicle: VehicleRegistration, tare: Mass, setAt: Timestamp, expiresAt: Timestamp) {
         self.vehicle = vehicle
         self.tare = tare

@@ -17,7 +17,6 @@ public struct WeighingEvidence: Sendable, Hashable {
     /// Where the weighing was routed at capture.
     public var route: WeighingRoute
 
-    /// Evidence from its parts.
     public init(
         bridge: String, weight: Mass, division: Mass, weighedAt: Timestamp, status: IndicatorStatus,
         legalID: UInt32?, instrumentID: String?, rawRegisters: [UInt16], route: WeighingRoute

@@ -15,7 +15,6 @@ public struct LiveView: Sendable {
     /// legal deadline (zero where the profile has no such deadline).
     public var deadlines: @Sendable () async -> (dueWithinADay: Int, missed: Int)
 
-    /// A view from its parts.
     public init(
         bridges: @escaping @Sendable () async -> [JSONValue], summary: @escaping @Sendable () async -> String,
         deadlines: @escaping @Sendable () async -> (dueWithinADay: Int, missed: Int) = { (0, 0) }

@@ -13,7 +13,6 @@ public struct DeliverySettings: Sendable, Hashable {
     /// Track Defra's two-working-day deadline and unresolved local Discrepancies (`defra-receipt`).
     public var tracksReceiptDeadline: Bool
 
-    /// Settings from their parts.
     public init(maxInFlight: Int, backoff: Backoff, tracksReceiptDeadline: Bool) {
         self.maxInFlight = maxInFlight
         self.backoff = backoff

@@ -14,7 +14,6 @@ public struct ReportRouting: Sendable {
     /// can be corrected and given a carrier's id.
     public var carriesReceiptData: Bool
 
-    /// A routing from its parts.
     public init(
         reportsDiscrepancies: Bool,
         outboxKind: @escaping @Sendable (Report.Kind, Movement) -> (kind: OutboxKind, idempotent: Bool),

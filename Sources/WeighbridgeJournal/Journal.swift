@@ -10,7 +10,6 @@ public struct LogEvent: Sendable, Hashable {
     /// Field names are upper case letters, digits and underscores; values are free text.
     public var fields: [String: String]
 
-    /// An event from its parts.
     public init(_ severity: Severity, _ message: String, _ fields: [String: String] = [:]) {
         self.severity = severity
         self.message = message

@@ -25,7 +25,6 @@ public struct ModbusError: Error, Sendable, Hashable, CustomStringConvertible {
     /// libmodbus's or the system's own words.
     public let message: String
 
-    /// An error from its parts.
     public init(kind: Kind, operation: String, message: String) {
         self.kind = kind
         self.operation = operation

@@ -109,7 +109,6 @@ public actor ModbusLink {
         /// not enforce the RTU 3.5-character interval, and slow indicators need more.
         public var gap: Duration
 
-        /// Settings from their parts.
         public init(transport: Transport, responseTimeout: Duration, byteTimeout: Duration?, gap: Duration) {
             self.transport = transport
             self.responseTimeout = responseTimeout

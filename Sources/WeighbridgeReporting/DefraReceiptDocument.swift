@@ -8,7 +8,6 @@ public struct ReceiverDetails: Sendable, Hashable {
     public var fullAddress: String
     public var postcode: String
 
-    /// Receiver details from their parts.
     public init(siteName: String, authorisationNumber: String, fullAddress: String, postcode: String) {
         self.siteName = siteName
         self.authorisationNumber = authorisationNumber

@@ -3,7 +3,7 @@ internal import NIOHTTP1
 public import WeighbridgeCore
 internal import WeighbridgeJSON
 
-/// What a profile needs, besides the outbox entry, to write its request.
+/// What a profile needs, besides the report, to write its request.
 public struct ReportFacts: Sendable, Hashable {
     public var movement: Movement
     /// The movement's `receipt` object (JSON text), if any.
@@ -12,7 +12,6 @@ public struct ReportFacts: Sendable, Hashable {
     public var gross: RecordedWeighing?
     public var tare: RecordedWeighing?
 
-    /// Facts from their parts.
     public init(movement: Movement, receipt: String?, gross: RecordedWeighing?, tare: RecordedWeighing?) {
         self.movement = movement
         self.receipt = receipt
@@ -21,7 +20,7 @@ public struct ReportFacts: Sendable, Hashable {
     }
 }
 
-/// How one contract turns an outbox entry into a request, and the answer back into our terms.
+/// How one contract turns a report into a request, and the answer back into our terms.
 protocol ReportProfile: Sendable {
     /// The request for `entry`, without authorisation; throws when the report cannot be sent as
     /// it stands (it is parked with the problems, and nothing goes out).

@@ -44,11 +44,11 @@ public struct ReportSender: Sendable {
         }
     }
 
-    /// One attempt at `entry` (two requests at most, when a refused token is refreshed).
-    public func send(_ entry: OutgoingReport, facts: ReportFacts) async -> SendOutcome {
+    /// One attempt at `report` (two requests at most, when a refused token is refreshed).
+    public func send(_ report: OutgoingReport, facts: ReportFacts) async -> SendOutcome {
         let request: APIRequest
         do {
-            request = try profile.request(for: entry, facts: facts)
+            request = try profile.request(for: report, facts: facts)
         } catch {
             return SendOutcome(
                 verdict: .park("not sent, refused locally: \(error)"), status: nil, warnings: [],
@@ -61,20 +61,20 @@ public struct ReportSender: Sendable {
         } catch {
             return SendOutcome(
                 verdict: DeliveryRules.classify(
-                    .notSent(error.description), idempotent: entry.idempotent, tokenRefreshed: false),
+                    .notSent(error.description), idempotent: report.idempotent, tokenRefreshed: false),
                 status: nil, warnings: [], serviceChargeExpiry: nil)
         }
         let sentBody = request.body.map { String(decoding: $0, as: UTF8.self) }
         switch exchange {
         case .failed(let attempt):
             return SendOutcome(
-                verdict: DeliveryRules.classify(attempt, idempotent: entry.idempotent, tokenRefreshed: refreshed),
+                verdict: DeliveryRules.classify(attempt, idempotent: report.idempotent, tokenRefreshed: refreshed),
                 status: nil, warnings: [], serviceChargeExpiry: nil, sentBody: sentBody)
         case .answered(let status, let headers, let body):
             let interpreted = profile.interpret(status: status, headers: headers, body: body, sent: request)
             return SendOutcome(
                 verdict: DeliveryRules.classify(
-                    .answered(interpreted.answer), idempotent: entry.idempotent, tokenRefreshed: refreshed),
+                    .answered(interpreted.answer), idempotent: report.idempotent, tokenRefreshed: refreshed),
                 status: status, warnings: interpreted.warnings, serviceChargeExpiry: interpreted.serviceChargeExpiry,
                 sentBody: sentBody)
         }

@@ -14,7 +14,6 @@ public struct AuditEvent: Sendable, Hashable {
     /// The facts, as flat key/value pairs (stored as canonical JSON, keys sorted).
     public var detail: [String: String]
 
-    /// An event from its parts.
     public init(kind: AuditKind, actor: String, subject: String, detail: [String: String] = [:]) {
         self.kind = kind
         self.actor = actor

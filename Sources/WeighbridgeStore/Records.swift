@@ -9,7 +9,6 @@ public struct StoredMovement: Sendable, Hashable {
     public var createdAt: Timestamp
     public var updatedAt: Timestamp
 
-    /// A stored movement from its parts.
     public init(lifecycle: MovementLifecycle, receipt: String?, createdAt: Timestamp, updatedAt: Timestamp) {
         self.lifecycle = lifecycle
         self.receipt = receipt
@@ -31,7 +30,6 @@ public struct DecisionRecord: Sendable, Hashable {
     public var note: String
     public var decidedAt: Timestamp
 
-    /// A record from its parts.
     public init(
         movementID: String, outcome: DecisionOutcome, reason: String?, net: Mass?, declared: Mass,
         deviationPercent: String?, highRisk: Bool, actor: Actor, note: String, decidedAt: Timestamp
@@ -105,7 +103,6 @@ public struct OutboxUpdate: Sendable, Hashable {
     /// The body of the request the attempt sent; nil keeps the one already stored.
     public var sentBody: String?
 
-    /// An update from its parts.
     public init(
         event: OutboxEvent, attempts: Int, nextAttemptAt: Timestamp, lastError: String? = nil,
         serverID: String? = nil, warnings: String? = nil, sentBody: String? = nil

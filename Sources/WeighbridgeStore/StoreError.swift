@@ -36,7 +36,6 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     /// SQLite's or the store's own explanation.
     public let message: String
 
-    /// An error from its parts.
     public init(code: Code, operation: String, message: String) {
         self.code = code
         self.operation = operation
