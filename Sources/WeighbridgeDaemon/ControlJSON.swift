@@ -98,3 +98,13 @@ extension StoredTare {
         ])
     }
 }
+
+extension AuditEntry {
+    var json: JSONValue {
+        .object([
+            "seq": .integer(sequence), "at": .string(at.rfc3339), "kind": .string(event.kind.rawValue),
+            "actor": .string(event.actor), "subject": .string(event.subject),
+            "detail": .object(event.detail.mapValues(JSONValue.string)),
+        ])
+    }
+}

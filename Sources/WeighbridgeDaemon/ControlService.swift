@@ -446,14 +446,6 @@ extension ControlService: ControlHandler {
     }
 
     public func auditEvents(after sequence: Int64, limit: Int) async throws -> [(sequence: Int64, event: JSONValue)] {
-        try await store.read { try $0.auditEntries(after: sequence, limit: limit) }.map { entry in
-            let event = JSONValue.object([
-                "seq": .integer(entry.sequence), "at": .string(entry.at.rfc3339),
-                "kind": .string(entry.event.kind.rawValue),
-                "actor": .string(entry.event.actor), "subject": .string(entry.event.subject),
-                "detail": .object(entry.event.detail.mapValues(JSONValue.string)),
-            ])
-            return (entry.sequence, event)
-        }
+        try await store.read { try $0.auditEntries(after: sequence, limit: limit) }.map { ($0.sequence, $0.json) }
     }
 }

@@ -85,6 +85,10 @@ extension Daemon {
             document = receiptDocument(site: site, apiCode: oauth.apiCode, catalogue: catalogue)
         }
         let api = configuration.api
+        guard let reporting = ReportingSettings(api: api, site: site, document: document) else {
+            throw StartupFailure(
+                message: "\(configurationPath): [api]: the defra-receipt profile needs [api.oauth]", exitStatus: 78)
+        }
         let connection: APIConnection
         let sender: ReportSender
         do {
@@ -95,14 +99,7 @@ extension Daemon {
                 message: "\(configurationPath): api.ca_file \(api.caFile ?? ""): \(error)", exitStatus: 78)
         }
         do {
-            guard let settings = ReportingSettings(api: api, site: site, document: document) else {
-                try? await connection.shutdown()
-                throw StartupFailure(
-                    message: "\(configurationPath): [api]: the defra-receipt profile needs [api.oauth]", exitStatus: 78)
-            }
-            sender = try ReportSender(settings: settings, connection: connection, environment: environment, now: now)
-        } catch let failure as StartupFailure {
-            throw failure
+            sender = try ReportSender(settings: reporting, connection: connection, environment: environment, now: now)
         } catch {
             try? await connection.shutdown()
             throw StartupFailure(message: "\(configurationPath): [api]: \(error)", exitStatus: 78)
@@ -150,21 +147,22 @@ extension Daemon {
                 .notice,
                 "starting with \(configurationPath): profile \(api.profile.rawValue) at \(api.baseURL), "
                     + "\(configuration.bridges.count) bridge(s), store \(configuration.store.path)"))
-        var reporting: [any Service] = [DeliveryRunner(delivery: delivery)]
+        var reportingServices: [any Service] = [DeliveryRunner(delivery: delivery)]
         if configuration.metrics.listen != nil || configuration.metrics.textfile != nil {
-            reporting.append(
+            reportingServices.append(
                 MetricsService(
                     settings: configuration.metrics, store: store, live: live, delivery: delivery, journal: journal,
                     now: now))
         }
         if document != nil {
-            reporting.append(
+            reportingServices.append(
                 ReferenceDataRunner(
                     refresh: ReferenceDataRefresh(
                         store: store, sender: sender, cache: catalogue, journal: journal, now: now)))
         }
         let services: [any Service] =
-            [APIClientLifetime(connection: connection), ControlRunner(server: server, journal: journal)] + reporting
+            [APIClientLifetime(connection: connection), ControlRunner(server: server, journal: journal)]
+            + reportingServices
             + acquisitions + [notifier]
         return Daemon(
             store: store, desk: desk, delivery: delivery, sender: sender, catalogue: catalogue, control: control,

@@ -137,14 +137,12 @@ public final class DeliveryService: Sendable {
 
     /// What one pass of the loop does.
     private enum PassWork {
-        /// Nothing may go before then (the store refuses writes, or the API asked for a pause).
-        case wait(until: Timestamp)
+        /// Nothing may be read or written before then: the store refuses.
+        case waitForStore(until: Timestamp)
         /// Settle what a stop left in flight, before anything is taken.
         case settleInterruptedSends
-        /// Ask the API something safe to repeat before a report that is not.
-        case checkAPI
-        /// Send up to this many due reports.
-        case take(Int)
+        /// What the pacer allows.
+        case pace(DeliveryPacer.Next)
     }
 
     /// One pass of the loop: sends what is due and may go (through `start`), and says when the
@@ -152,16 +150,12 @@ public final class DeliveryService: Sendable {
     private func pass(at current: Timestamp, start: (OutboxEntry, ReportFacts) -> Void) async -> Timestamp {
         let oneMinute = current.adding(seconds: 60)
         let work = state.withLock { loop -> PassWork in
-            if let retryAt = loop.storeRetryAt, retryAt > current { return .wait(until: retryAt) }
+            if let retryAt = loop.storeRetryAt, retryAt > current { return .waitForStore(until: retryAt) }
             if !loop.interruptedSendsSettled { return .settleInterruptedSends }
-            switch loop.pacer.next(at: current) {
-            case .wait(let until): return .wait(until: until)
-            case .checkAPI: return .checkAPI
-            case .take(let capacity): return .take(capacity)
-            }
+            return .pace(loop.pacer.next(at: current))
         }
         switch work {
-        case .wait(let until):
+        case .waitForStore(let until), .pace(.wait(let until)):
             return min(oneMinute, until)
         case .settleInterruptedSends:
             do {
@@ -172,7 +166,7 @@ public final class DeliveryService: Sendable {
                 storeRefused(error, doing: "settle the reports a stop left in flight", at: current)
             }
             return current
-        case .checkAPI:
+        case .pace(.checkAPI):
             let problem = await sender.checkAPIAnswers()
             let time = now()
             var generator = SystemRandomNumberGenerator()
@@ -181,7 +175,7 @@ public final class DeliveryService: Sendable {
             }
             if let until, let problem { logPause(until: until, because: problem) }
             return current
-        case .take(let capacity):
+        case .pace(.take(let capacity)):
             guard capacity > 0 else { return oneMinute }
             let taken = await take(upTo: capacity, at: current)
             for (entry, facts) in taken { start(entry, facts) }
@@ -288,17 +282,14 @@ public final class DeliveryService: Sendable {
     /// The store refused a write or a read: nothing is taken or recorded until a backoff (1 s
     /// doubling to a minute) has passed, and the journal says so at most once a minute.
     private func storeRefused(_ error: any Error, doing what: String, at time: Timestamp) {
-        let refusals = state.withLock { loop -> Int in
+        let (refusals, logged) = state.withLock { loop -> (Int, Bool) in
             loop.storeRefusals += 1
             let wait = Self.storeBackoff.ceiling(attempt: loop.storeRefusals - 1)
             loop.storeRetryAt = time.adding(milliseconds: wait.wholeMilliseconds)
-            return loop.storeRefusals
-        }
-        let logged = state.withLock { loop -> Bool in
-            guard refusals == 1 || loop.storeRefusalLoggedAt.map({ $0.milliseconds(to: time) >= 60_000 }) ?? true
-            else { return false }
-            loop.storeRefusalLoggedAt = time
-            return true
+            let logged =
+                loop.storeRefusals == 1 || loop.storeRefusalLoggedAt.map { $0.milliseconds(to: time) >= 60_000 } ?? true
+            if logged { loop.storeRefusalLoggedAt = time }
+            return (loop.storeRefusals, logged)
         }
         if logged {
             journal.log(LogEvent(.error, "outbox: cannot \(what) (\(refusals) times in a row): \(error)"))

@@ -36,9 +36,7 @@ func benchReporting(url: String, database: String, prefix: String, count: Int, m
     let tokenFile = database + ".token"
     try SandboxToken.value.write(toFile: tokenFile, atomically: true, encoding: .utf8)
     let configuration = try briefConfiguration(url: url, tokenFile: tokenFile, maxInFlight: maxInFlight)
-    let now: @Sendable () -> Timestamp = {
-        Timestamp(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1_000))
-    }
+    let now: @Sendable () -> Timestamp = { Timestamp.now }
     let store = try Store(path: database, now: now())
     let reports = try (0..<count).map {
         try SampleMovements.confirmed("\(prefix)-\($0)", ticket: Int64($0) * 2 + 1, at: now())

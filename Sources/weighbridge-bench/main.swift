@@ -39,7 +39,7 @@ case "store":
     guard arguments.count == 3, let count = Int(arguments[arguments.startIndex + 2]), count > 0 else {
         fail("usage: weighbridge-bench store DATABASE COUNT")
     }
-    let now = { Timestamp(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1_000)) }
+    let now = { Timestamp.now }
     let store = try Store(path: arguments[arguments.startIndex + 1], now: now())
     let clock = ContinuousClock()
     var latencies: [Duration] = []

@@ -16,8 +16,7 @@ let apiCode = "ba6eb330-4f7f-11eb-a2fb-67c34e9ac07c"
 final class TestClock: Sendable {
     private let offset = Mutex<Int64>(0)
     var now: Timestamp {
-        let wall = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
-        return Timestamp(millisecondsSinceEpoch: wall + offset.withLock { $0 })
+        Timestamp.now.adding(milliseconds: offset.withLock { $0 })
     }
     func advance(seconds: Int64) { offset.withLock { $0 += seconds * 1000 } }
 }
