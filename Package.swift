@@ -107,7 +107,7 @@ let package = Package(
         // and sd_notify readiness, status, watchdog and stopping.
         .target(
             name: "WeighbridgeJournal",
-            dependencies: ["WeighbridgeCore", "CSystemd"],
+            dependencies: ["WeighbridgeCore", "CSystemd", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
         // The control socket's server (SwiftNIO): lines, limits and peer credentials; the
@@ -259,6 +259,7 @@ let package = Package(
         // machine's prerequisites (skipped outside CI, failures in it) and the project's Python.
         .target(
             name: "TestSupport",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
             path: "Tests/TestSupport",
             swiftSettings: strictSettings
         ),
@@ -304,6 +305,7 @@ let package = Package(
                 "WeighbridgeStore", "WeighbridgeCore", "WeighbridgeJournal", "WeighbridgeTesting", "weighbridgectl",
                 "TestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),

@@ -1,3 +1,4 @@
+internal import Logging
 internal import ServiceLifecycle
 internal import WeighbridgeCore
 internal import WeighbridgeJournal
@@ -13,7 +14,7 @@ struct AcquisitionService: Service {
     let acquisition: BridgeAcquisition<ContinuousClock>
     let desk: MovementDesk
     let live: LiveBridges
-    let journal: Journal
+    let logger: Logger
     let delivery: DeliveryService
 
     /// Store failures that pass on their own (space is freed, the disk answers again); the others
@@ -33,7 +34,7 @@ struct AcquisitionService: Service {
     }
 
     private func handle(_ event: AcquisitionEvent, bridge name: String) async throws {
-        let fields = ["BRIDGE": name]
+        let fields: Logger.Metadata = ["BRIDGE": "\(name)"]
         switch event {
         case .connected(let instrumentID):
             let wasDown = live.bridge(name).map { !$0.connected && $0.polled } ?? false
@@ -44,11 +45,9 @@ struct AcquisitionService: Service {
                 $0.lastError = nil
                 $0.instrumentID = instrumentID
             }
-            journal.log(
-                LogEvent(
-                    .notice,
-                    "bridge \(name) \(wasDown ? "reconnected" : "connected"): \(instrumentID ?? "instrument id not readable")",
-                    fields))
+            logger.notice(
+                "bridge \(name) \(wasDown ? "reconnected" : "connected"): \(instrumentID ?? "instrument id not readable")",
+                metadata: fields)
         case .pollFailed(let error, let consecutive):
             live.update(name) {
                 $0.connected = false
@@ -58,15 +57,14 @@ struct AcquisitionService: Service {
             }
             // Once when it starts, then every 100th: an outage must not flood the journal.
             if consecutive == 1 || consecutive % 100 == 0 {
-                journal.log(
-                    LogEvent(.warning, "bridge \(name) unreachable (\(consecutive) failed polls): \(error)", fields))
+                logger.warning("bridge \(name) unreachable (\(consecutive) failed polls): \(error)", metadata: fields)
             }
         case .badReading(let error):
             // Logged when it starts (or changes), not at every poll while it lasts.
             let repeated = live.bridge(name)?.lastError == error.description
             live.update(name) { $0.lastError = error.description }
             if !repeated {
-                journal.log(LogEvent(.warning, "bridge \(name) sent an unusable reading: \(error)", fields))
+                logger.warning("bridge \(name) sent an unusable reading: \(error)", metadata: fields)
             }
         case .reading(let reading, let phase, let at):
             live.update(name) {
@@ -89,32 +87,31 @@ struct AcquisitionService: Service {
         live.update(name) { $0.captures += 1 }
         switch outcome {
         case .movement(let id, let weighing, let notices):
-            var fields = [
-                "BRIDGE": name, "MOVEMENT_ID": id, "TICKET": String(weighing.ticket),
-                "WEIGHING_ID": String(weighing.ticket),
+            var fields: Logger.Metadata = [
+                "BRIDGE": "\(name)", "MOVEMENT_ID": "\(id)", "TICKET": "\(weighing.ticket)",
+                "WEIGHING_ID": "\(weighing.ticket)",
             ]
-            journal.log(
-                LogEvent(
-                    .info, "captured \(weighing.evidence.weight) on \(name), ticket \(weighing.ticket), for \(id)",
-                    fields))
+            logger.info(
+                "captured \(weighing.evidence.weight) on \(name), ticket \(weighing.ticket), for \(id)",
+                metadata: fields)
             if !notices.isEmpty, let decision = try? await desk.store.read({ try $0.decisions(ofMovement: id).last }) {
-                fields["DECISION"] = decision.outcome.rawValue
-                fields["DECLARED_KG"] = decision.declared.formatted(in: .kilograms)
-                if let net = decision.net { fields["NET_KG"] = net.formatted(in: .kilograms) }
-                if let deviation = decision.deviationPercent { fields["DEVIATION_PCT"] = deviation }
+                fields["DECISION"] = "\(decision.outcome.rawValue)"
+                fields["DECLARED_KG"] = "\(decision.declared.formatted(in: .kilograms))"
+                if let net = decision.net { fields["NET_KG"] = "\(net.formatted(in: .kilograms))" }
+                if let deviation = decision.deviationPercent { fields["DEVIATION_PCT"] = "\(deviation)" }
                 fields["HIGH_RISK"] = decision.highRisk ? "1" : "0"
             }
             for notice in notices {
-                journal.log(LogEvent(notice.severity, "movement \(id): \(notice.sentence)", fields))
+                logger.log(level: notice.severity.loggerLevel, "movement \(id): \(notice.sentence)", metadata: fields)
             }
             delivery.wake()
         case .unattributed(let weighing):
-            journal.log(
-                LogEvent(
-                    .warning,
-                    "captured \(weighing.evidence.weight) on \(name), ticket \(weighing.ticket), held unattributed "
-                        + "(\(weighing.evidence.route.sentence)): attach it with weighbridgectl attach",
-                    ["BRIDGE": name, "TICKET": String(weighing.ticket), "WEIGHING_ID": String(weighing.ticket)]))
+            logger.warning(
+                """
+                captured \(weighing.evidence.weight) on \(name), ticket \(weighing.ticket), held unattributed \
+                (\(weighing.evidence.route.sentence)): attach it with weighbridgectl attach
+                """,
+                metadata: ["BRIDGE": "\(name)", "TICKET": "\(weighing.ticket)", "WEIGHING_ID": "\(weighing.ticket)"])
         }
     }
 }
@@ -126,11 +123,12 @@ extension AcquisitionService {
     /// (nothing was acknowledged: the driver has no ticket) and rethrows.
     private func recordHolding(_ evidence: WeighingEvidence, bridge name: String) async throws -> CaptureOutcome {
         let weight = evidence.weight
-        var fields = [
-            "BRIDGE": name, "WEIGHT_KG": weight.formatted(in: .kilograms), "WEIGHED_AT": evidence.weighedAt.rfc3339,
-            "RAW_REGISTERS": evidence.rawRegisters.map(String.init).joined(separator: " "),
+        var fields: Logger.Metadata = [
+            "BRIDGE": "\(name)", "WEIGHT_KG": "\(weight.formatted(in: .kilograms))",
+            "WEIGHED_AT": "\(evidence.weighedAt.rfc3339)",
+            "RAW_REGISTERS": "\(evidence.rawRegisters.map(String.init).joined(separator: " "))",
         ]
-        if let legalID = evidence.legalID { fields["LEGAL_ID"] = String(legalID) }
+        if let legalID = evidence.legalID { fields["LEGAL_ID"] = "\(legalID)" }
         let heldSince = ContinuousClock.now
         var attempts = 0
         // Where the weighing belongs, as the board stood when it was weighed: taken at the first
@@ -145,11 +143,11 @@ extension AcquisitionService {
                         $0.lastError = nil
                         $0.heldWeighing = nil
                     }
-                    journal.log(
-                        LogEvent(
-                            .notice,
-                            "weighing on \(name) of \(weight) recorded after being held \(held) ms "
-                                + "(\(attempts) failed attempts)", fields))
+                    logger.notice(
+                        """
+                        weighing on \(name) of \(weight) recorded after being held \(held) ms \
+                        (\(attempts) failed attempts)
+                        """, metadata: fields)
                 }
                 return outcome
             } catch let error as StoreError where Self.passingFailures.contains(error.code) {
@@ -161,23 +159,20 @@ extension AcquisitionService {
                     $0.heldWeighing = weight
                 }
                 if attempts == 1 || attempts % 60 == 0 {
-                    journal.log(
-                        LogEvent(
-                            .error,
-                            "weighing on \(name) of \(weight) could not be recorded (\(error)): held in "
-                                + "memory and retried; the bridge takes no other weighing until it is recorded",
-                            fields))
+                    logger.error(
+                        """
+                        weighing on \(name) of \(weight) could not be recorded (\(error)): held in \
+                        memory and retried; the bridge takes no other weighing until it is recorded
+                        """, metadata: fields)
                 }
                 do {
                     try await Task.sleep(for: Self.heldCaptureRetry.ceiling(attempt: attempts - 1))
                 } catch {
-                    journal.log(
-                        LogEvent(.error, "weighing on \(name) of \(weight) was NOT recorded before shutdown", fields))
+                    logger.error("weighing on \(name) of \(weight) was NOT recorded before shutdown", metadata: fields)
                     throw error
                 }
             } catch {
-                journal.log(
-                    LogEvent(.error, "weighing on \(name) of \(weight) could NOT be recorded: \(error)", fields))
+                logger.error("weighing on \(name) of \(weight) could NOT be recorded: \(error)", metadata: fields)
                 throw error
             }
         }

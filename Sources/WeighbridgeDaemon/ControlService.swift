@@ -1,8 +1,8 @@
+public import Logging
 public import WeighbridgeControl
 public import WeighbridgeControlProtocol
 public import WeighbridgeCore
 public import WeighbridgeJSON
-public import WeighbridgeJournal
 import WeighbridgeStore
 
 /// What the daemon knows live, beyond the store: its bridges and their latest readings.
@@ -44,7 +44,7 @@ public struct ControlService: Sendable {
     public let desk: MovementDesk
     public let live: LiveView
     /// Every accepted override is also a journal line with OPERATOR=, for `journalctl OPERATOR=…`.
-    public let journal: Journal
+    public let logger: Logger
     private let clock: @Sendable () -> Timestamp
     /// Called after every accepted state change (a confirmation queued, a report released for
     /// retry), so the delivery service looks at the outbox at once.
@@ -53,15 +53,15 @@ public struct ControlService: Sendable {
     /// brief's scanned container id); nil where the profile has no such lookup.
     private let lookUpMovement: (@Sendable (String) async -> MovementLookupAnswer)?
 
-    /// A service over `desk`, reporting live state from `live`, logging overrides to `journal`.
+    /// A service over `desk`, reporting live state from `live`, logging overrides to `logger`.
     public init(
-        desk: MovementDesk, live: LiveView, journal: Journal, clock: @escaping @Sendable () -> Timestamp,
+        desk: MovementDesk, live: LiveView, logger: Logger, clock: @escaping @Sendable () -> Timestamp,
         onChange: @escaping @Sendable () -> Void = {},
         lookUpMovement: (@Sendable (String) async -> MovementLookupAnswer)? = nil
     ) {
         self.desk = desk
         self.live = live
-        self.journal = journal
+        self.logger = logger
         self.clock = clock
         self.onChange = onChange
         self.lookUpMovement = lookUpMovement
@@ -79,7 +79,7 @@ public struct ControlService: Sendable {
         do {
             let result = try await run(command, by: identity)
             if command.changesState {
-                journal.log(command.overrideEvent(by: identity))
+                command.logOverride(by: identity, to: logger)
                 onChange()
             }
             return result
@@ -180,11 +180,9 @@ public struct ControlService: Sendable {
         case .correct(let id, let receipt, let reason):
             let correction = try await desk.correct(id, receipt: receipt, by: identity, reason: reason)
             if correction.late, let deadline = correction.deadline {
-                journal.log(
-                    LogEvent(
-                        .warning,
-                        "correction of \(id)'s receipt is late (its legal deadline was \(deadline)): sent all the same",
-                        ["MOVEMENT_ID": id]))
+                logger.warning(
+                    "correction of \(id)'s receipt is late (its legal deadline was \(deadline)): sent all the same",
+                    metadata: ["MOVEMENT_ID": "\(id)"])
             }
             return .object([
                 "movement_id": .string(id), "queued_report": correction.queued?.json ?? .null,
@@ -265,9 +263,8 @@ public struct ControlService: Sendable {
                     .unavailable, "the API answered \(source) with movement \(arguments.movement.id), not \(id)")
             }
             _ = try await desk.expect(arguments.movement, receipt: arguments.receipt, by: actor, source: source)
-            journal.log(
-                LogEvent(
-                    .notice, "movement \(id) fetched from the API (\(source)) for its arrival", ["MOVEMENT_ID": id]))
+            logger.notice(
+                "movement \(id) fetched from the API (\(source)) for its arrival", metadata: ["MOVEMENT_ID": "\(id)"])
         case .forAnotherSite(let site):
             throw ControlError(
                 .conflict,
@@ -370,14 +367,14 @@ public struct ControlService: Sendable {
 }
 
 extension ControlCommand {
-    /// The journal line for an accepted override: who, what, on which movement, why.
-    func overrideEvent(by identity: OperatorIdentity) -> LogEvent {
-        var fields = ["OPERATOR": identity.name, "OPERATOR_UID": String(identity.uid)]
+    /// Logs an accepted override: who, what, on which movement, why.
+    func logOverride(by identity: OperatorIdentity, to logger: Logger) {
+        var fields: Logger.Metadata = ["OPERATOR": "\(identity.name)", "OPERATOR_UID": "\(identity.uid)"]
         let (action, subject, reason): (String, String, String?)
         switch self {
         case .expect(let arguments): (action, subject, reason) = ("expect", arguments.movement.id, nil)
         case .arrive(let bridge, let target, _):
-            fields["BRIDGE"] = bridge
+            fields["BRIDGE"] = "\(bridge)"
             (action, subject, reason) = ("arrive", "\(target)", nil)
         case .depart(let target): (action, subject, reason) = ("depart", "\(target)", nil)
         case .confirm(let id, let why): (action, subject, reason) = ("confirm", id, why)
@@ -386,28 +383,28 @@ extension ControlCommand {
         case .hold(let id, let why): (action, subject, reason) = ("hold", id, why)
         case .release(let id, let why): (action, subject, reason) = ("release", id, why)
         case .attach(let ticket, let id, let why):
-            fields["TICKET"] = String(ticket)
+            fields["TICKET"] = "\(ticket)"
             (action, subject, reason) = ("attach", id, why)
         case .correct(let id, _, let why): (action, subject, reason) = ("correct", id, why)
         case .tareSet(let vehicle, _, _, let why), .tareExpire(let vehicle, let why):
-            fields["VEHICLE"] = vehicle.normalised
+            fields["VEHICLE"] = "\(vehicle.normalised)"
             (action, subject, reason) = (self.isTareSet ? "tare-set" : "tare-expire", vehicle.normalised, why)
         case .retry(let target, let why): (action, subject, reason) = ("retry", "\(target)", why)
         case .park(let entry, let why), .resolve(let entry, _, let why):
-            fields["REPORT_ID"] = String(entry)
+            fields["REPORT_ID"] = "\(entry)"
             (action, subject, reason) = (self.isPark ? "park" : "resolve", "outbox \(entry)", why)
         default: (action, subject, reason) = ("\(self)", "", nil)
         }
         switch self {
-        case .expect(let arguments): fields["MOVEMENT_ID"] = arguments.movement.id
+        case .expect(let arguments): fields["MOVEMENT_ID"] = "\(arguments.movement.id)"
         case .confirm(let id, _), .discrepancy(let id, _), .reject(let id, _), .hold(let id, _), .release(let id, _),
             .attach(_, let id, _), .correct(let id, _, _):
-            fields["MOVEMENT_ID"] = id
+            fields["MOVEMENT_ID"] = "\(id)"
         default: break
         }
-        fields["DECISION"] = action
+        fields["DECISION"] = "\(action)"
         let because = reason.map { ": \($0)" } ?? ""
-        return LogEvent(.notice, "\(identity.name) (uid \(identity.uid)) \(action) \(subject)\(because)", fields)
+        logger.notice("\(identity.name) (uid \(identity.uid)) \(action) \(subject)\(because)", metadata: fields)
     }
 
     private var isTareSet: Bool {

@@ -7,7 +7,6 @@ internal import WeighbridgeControl
 internal import WeighbridgeControlProtocol
 public import WeighbridgeCore
 internal import WeighbridgeJSON
-public import WeighbridgeJournal
 internal import WeighbridgeModbus
 public import WeighbridgeReporting
 public import WeighbridgeStore
@@ -37,6 +36,8 @@ public struct Daemon: Sendable {
     /// The services, in start order.
     let services: [any Service]
     let connection: APIConnection
+    /// Where the services log, and the group itself (swift-service-lifecycle's own lines).
+    let logger: Logger
 
     /// Closes the API client's connections, for a daemon whose services were not run as a group
     /// (the group closes them itself, last, when it shuts down).
@@ -49,10 +50,7 @@ public struct Daemon: Sendable {
     /// socket closes, and last the HTTP client's connections. Graceful shutdown is bounded well
     /// below the unit's TimeoutStopSec=30s: 20 s to finish the requests in flight, then 5 s for
     /// cancelled tasks to unwind.
-    public func serviceGroup(
-        signals: [UnixSignal] = [.sigterm, .sigint],
-        logger: Logger = Logger(label: "weighbridged") { _ in SwiftLogNoOpLogHandler() }
-    ) -> ServiceGroup {
+    public func serviceGroup(signals: [UnixSignal] = [.sigterm, .sigint]) -> ServiceGroup {
         var configuration = ServiceGroupConfiguration(
             services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
             gracefulShutdownSignals: signals, logger: logger)
@@ -68,7 +66,7 @@ extension Daemon {
     /// the wall clock every record is stamped with; `startedAt` is when the process started, for
     /// the readiness time.
     public static func assemble(
-        _ configuration: Configuration, configurationPath: String, environment: [String: String], journal: Journal,
+        _ configuration: Configuration, configurationPath: String, environment: [String: String], logger: Logger,
         startedAt: ContinuousClock.Instant = .now, now: @escaping @Sendable () -> Timestamp = { Timestamp.now }
     ) async throws(StartupFailure) -> Daemon {
         let store: Store
@@ -80,7 +78,7 @@ extension Daemon {
         let site = configuration.site
         var document: DefraReceiptDocument?
         let catalogue = ReferenceCatalogueCache(
-            try await cachedCatalogue(in: store, journal: journal, path: configuration.store.path))
+            try await cachedCatalogue(in: store, logger: logger, path: configuration.store.path))
         if configuration.api.profile == .defraReceipt, let oauth = configuration.api.oauth {
             document = receiptDocument(site: site, apiCode: oauth.apiCode, catalogue: catalogue)
         }
@@ -113,7 +111,7 @@ extension Daemon {
                 backoff: Backoff(
                     base: .milliseconds(api.backoffBaseMilliseconds), cap: .milliseconds(api.backoffCapMilliseconds)),
                 tracksReceiptDeadline: api.profile == .defraReceipt),
-            journal: journal, now: now)
+            logger: logger, now: now)
 
         let live = LiveBridges(configuration.bridges)
         var links: [Transport: ModbusLink] = [:]
@@ -127,7 +125,7 @@ extension Daemon {
                     acquisition: BridgeAcquisition(
                         bridge: AcquisitionSettings(bridge: bridge), link: link, clock: ContinuousClock(),
                         wallClock: now),
-                    desk: desk, live: live, journal: journal, delivery: delivery))
+                    desk: desk, live: live, logger: logger, delivery: delivery))
         }
         let lookUpMovement: (@Sendable (String) async -> MovementLookupAnswer)? =
             api.profile == .brief ? { @Sendable id in await lookUp(id, through: sender, site: site.id) } : nil
@@ -136,37 +134,37 @@ extension Daemon {
             live: LiveView(
                 bridges: { live.json }, summary: { live.summary },
                 deadlines: { (delivery.deadlines.dueWithinADay, delivery.deadlines.missed) }),
-            journal: journal, clock: now, onChange: { delivery.wake() }, lookUpMovement: lookUpMovement)
+            logger: logger, clock: now, onChange: { delivery.wake() }, lookUpMovement: lookUpMovement)
         let server = ControlServer(
             settings: ControlServer.Settings(path: configuration.control.socket, group: configuration.control.group),
             handler: control)
         let notifier = SystemdNotifier(
-            notifier: .fromEnvironment(), live: live, delivery: delivery, journal: journal, startedAt: startedAt)
-        journal.log(
-            LogEvent(
-                .notice,
-                "starting with \(configurationPath): profile \(api.profile.rawValue) at \(api.baseURL), "
-                    + "\(configuration.bridges.count) bridge(s), store \(configuration.store.path)"))
+            notifier: .fromEnvironment(), live: live, delivery: delivery, logger: logger, startedAt: startedAt)
+        logger.notice(
+            """
+            starting with \(configurationPath): profile \(api.profile.rawValue) at \(api.baseURL), \
+            \(configuration.bridges.count) bridge(s), store \(configuration.store.path)
+            """)
         var reportingServices: [any Service] = [DeliveryRunner(delivery: delivery)]
         if configuration.metrics.listen != nil || configuration.metrics.textfile != nil {
             reportingServices.append(
                 MetricsService(
-                    settings: configuration.metrics, store: store, live: live, delivery: delivery, journal: journal,
+                    settings: configuration.metrics, store: store, live: live, delivery: delivery, logger: logger,
                     now: now))
         }
         if document != nil {
             reportingServices.append(
                 ReferenceDataRunner(
                     refresh: ReferenceDataRefresh(
-                        store: store, sender: sender, cache: catalogue, journal: journal, now: now)))
+                        store: store, sender: sender, cache: catalogue, logger: logger, now: now)))
         }
         let services: [any Service] =
-            [APIClientLifetime(connection: connection), ControlRunner(server: server, journal: journal)]
+            [APIClientLifetime(connection: connection), ControlRunner(server: server, logger: logger)]
             + reportingServices
             + acquisitions + [notifier]
         return Daemon(
             store: store, desk: desk, delivery: delivery, sender: sender, catalogue: catalogue, control: control,
-            services: services, connection: connection)
+            services: services, connection: connection, logger: logger)
     }
 
     /// The brief's `GET /movements/{id}`, as the control commands take its answer: a movement
@@ -202,7 +200,7 @@ extension Daemon {
 
     /// Defra's reference lists as last refreshed into the store, or the shipped seed (when the
     /// store holds none, or lists that do not parse: logged).
-    private static func cachedCatalogue(in store: Store, journal: Journal, path: String) async throws(StartupFailure)
+    private static func cachedCatalogue(in store: Store, logger: Logger, path: String) async throws(StartupFailure)
         -> ReferenceCatalogue
     {
         let cached: [(String, String)]
@@ -219,7 +217,7 @@ extension Daemon {
         do {
             return try ReferenceCatalogue(lists: Dictionary(uniqueKeysWithValues: cached))
         } catch {
-            journal.log(LogEvent(.warning, "cached Defra reference data unusable (\(error)); using the shipped lists"))
+            logger.warning("cached Defra reference data unusable (\(error)); using the shipped lists")
             return .seed()
         }
     }

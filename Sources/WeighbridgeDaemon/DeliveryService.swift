@@ -1,6 +1,7 @@
+public import Logging
 internal import Synchronization
 public import WeighbridgeCore
-public import WeighbridgeJournal
+internal import WeighbridgeJournal
 public import WeighbridgeReporting
 public import WeighbridgeStore
 
@@ -29,7 +30,7 @@ public final class DeliveryService: Sendable {
     private let store: Store
     private let sender: ReportSender
     private let settings: DeliverySettings
-    private let journal: Journal
+    private let logger: Logger
     private let now: @Sendable () -> Timestamp
     private let doorbell = Doorbell()
     private let state: Mutex<LoopState>
@@ -75,13 +76,13 @@ public final class DeliveryService: Sendable {
 
     /// A service draining `store`'s outbox through `sender`.
     public init(
-        store: Store, sender: ReportSender, settings: DeliverySettings, journal: Journal,
+        store: Store, sender: ReportSender, settings: DeliverySettings, logger: Logger,
         now: @escaping @Sendable () -> Timestamp
     ) {
         self.store = store
         self.sender = sender
         self.settings = settings
-        self.journal = journal
+        self.logger = logger
         self.now = now
         state = Mutex(LoopState(pacer: DeliveryPacer(maxInFlight: settings.maxInFlight, backoff: settings.backoff)))
     }
@@ -255,10 +256,9 @@ public final class DeliveryService: Sendable {
                 storeAccepted()
             }
             for bad in refused {
-                journal.log(
-                    LogEvent(
-                        .error, "report \(bad.id) for \(bad.movementID) parked, not sent: \(bad.reason)",
-                        ["MOVEMENT_ID": bad.movementID, "REPORT_ID": String(bad.id)]))
+                logger.error(
+                    "report \(bad.id) for \(bad.movementID) parked, not sent: \(bad.reason)",
+                    metadata: ["MOVEMENT_ID": "\(bad.movementID)", "REPORT_ID": "\(bad.id)"])
             }
             let dispatched = dispatchable.compactMap { candidate -> (entry: OutboxEntry, facts: ReportFacts)? in
                 guard !candidate.entry.idempotent else { return candidate }
@@ -292,7 +292,7 @@ public final class DeliveryService: Sendable {
             return (loop.storeRefusals, logged)
         }
         if logged {
-            journal.log(LogEvent(.error, "outbox: cannot \(what) (\(refusals) times in a row): \(error)"))
+            logger.error("outbox: cannot \(what) (\(refusals) times in a row): \(error)")
         }
     }
 
@@ -318,11 +318,11 @@ public final class DeliveryService: Sendable {
             let moved = try await store.write(at: time) {
                 try $0.shiftWaitingAttempts(byMilliseconds: milliseconds, writtenAfter: time)
             }
-            journal.log(
-                LogEvent(
-                    .warning,
-                    "the wall clock stepped back \(-milliseconds / 1000) s: \(moved) waiting reports rescheduled "
-                        + "as far"))
+            logger.warning(
+                """
+                the wall clock stepped back \(-milliseconds / 1000) s: \(moved) waiting reports rescheduled \
+                as far
+                """)
         } catch {
             storeRefused(error, doing: "reschedule waiting reports after a clock step", at: time)
         }
@@ -378,11 +378,9 @@ public final class DeliveryService: Sendable {
                 }
                 storeAccepted()
                 for (outcome, error) in refused {
-                    journal.log(
-                        LogEvent(
-                            .warning,
-                            "report \(outcome.id): its outcome (\(outcome.update.event.name)) was not recorded: "
-                                + error.message, ["REPORT_ID": String(outcome.id)]))
+                    logger.warning(
+                        "report \(outcome.id): its outcome (\(outcome.update.event.name)) was not recorded: \(error.message)",
+                        metadata: ["REPORT_ID": "\(outcome.id)"])
                 }
             } catch {
                 storeRefused(error, doing: "record the outcome of reports \(batch.map(\.id))", at: time)
@@ -421,8 +419,8 @@ public final class DeliveryService: Sendable {
     }
 
     private func deliver(_ entry: OutboxEntry, facts: ReportFacts) async {
-        let fields = [
-            "MOVEMENT_ID": entry.movementID, "REPORT_ID": String(entry.id), "ATTEMPT": String(entry.attempts + 1),
+        let fields: Logger.Metadata = [
+            "MOVEMENT_ID": "\(entry.movementID)", "REPORT_ID": "\(entry.id)", "ATTEMPT": "\(entry.attempts + 1)",
         ]
         let outcome = await sender.send(OutgoingReport(entry), facts: facts)
         let attemptTime = now()
@@ -457,34 +455,34 @@ public final class DeliveryService: Sendable {
     }
 
     private func logPause(until: Timestamp, because reason: String) {
-        journal.log(LogEvent(.warning, "reports paused until \(until): \(reason)"))
+        logger.warning("reports paused until \(until): \(reason)")
     }
 
-    private func log(_ entry: OutboxEntry, outcome: SendOutcome, step: OutboxStep, fields: [String: String]) {
+    private func log(_ entry: OutboxEntry, outcome: SendOutcome, step: OutboxStep, fields: Logger.Metadata) {
         var fields = fields
-        if let status = outcome.status { fields["HTTP_STATUS"] = String(status) }
+        if let status = outcome.status { fields["HTTP_STATUS"] = "\(status)" }
         let what = "\(entry.kind.rawValue) for \(entry.movementID) (report \(entry.id))"
         switch outcome.verdict {
         case .delivered(let serverID):
             let id = serverID.map { ", tracking id \($0)" } ?? ""
-            journal.log(LogEvent(.info, "\(what) accepted\(id)", fields))
+            logger.info("\(what) accepted\(id)", metadata: fields)
             for warning in outcome.warnings {
-                journal.log(LogEvent(.notice, "\(what): the API warns: \(warning)", fields))
+                logger.notice("\(what): the API warns: \(warning)", metadata: fields)
             }
         case .retry(let reason, _, _), .paymentRequired(let reason):
-            let severity: Severity = outcome.status == 402 ? .error : .warning
-            journal.log(
-                LogEvent(severity, "\(what) not delivered (\(reason)); next attempt \(step.nextAttemptAt)", fields))
+            let level: Logger.Level = outcome.status == 402 ? .error : .warning
+            logger.log(
+                level: level, "\(what) not delivered (\(reason)); next attempt \(step.nextAttemptAt)", metadata: fields)
         case .refreshToken:
-            journal.log(LogEvent(.warning, "\(what): token refused twice", fields))
+            logger.warning("\(what): token refused twice", metadata: fields)
         case .park(let reason):
-            journal.log(LogEvent(.error, "\(what) parked: \(reason); an operator must look", fields))
+            logger.error("\(what) parked: \(reason); an operator must look", metadata: fields)
         case .unknown(let reason, _):
-            journal.log(
-                LogEvent(
-                    .error,
-                    "\(what) outcome unknown (\(reason)): check the Defra service, then `weighbridgectl resolve "
-                        + "\(entry.id) --tracking-id ID` or `--resend`", fields))
+            logger.error(
+                """
+                \(what) outcome unknown (\(reason)): check the Defra service, then `weighbridgectl resolve \
+                \(entry.id) --tracking-id ID` or `--resend`
+                """, metadata: fields)
         }
     }
 
@@ -516,7 +514,7 @@ public final class DeliveryService: Sendable {
                 return (waiting, unreported)
             }
         } catch {
-            journal.log(LogEvent(.error, "deadline check: cannot read the store: \(error)"))
+            logger.error("deadline check: cannot read the store: \(error)")
             return
         }
         let receipts =
@@ -550,33 +548,29 @@ public final class DeliveryService: Sendable {
     private func log(_ alert: ReceiptAlert) {
         switch alert {
         case .dueSoon(let receipt, let deadline):
-            journal.log(
-                LogEvent(
-                    .notice, "receipt of \(receipt.movementID) is due by \(deadline) (\(receipt.why))",
-                    receipt.journalFields))
+            logger.notice(
+                "receipt of \(receipt.movementID) is due by \(deadline) (\(receipt.why))",
+                metadata: receipt.journalFields)
         case .missed(let receipt, let deadline):
-            journal.log(
-                LogEvent(
-                    .error, "receipt of \(receipt.movementID) missed its legal deadline \(deadline) (\(receipt.why))",
-                    receipt.journalFields))
+            logger.error(
+                "receipt of \(receipt.movementID) missed its legal deadline \(deadline) (\(receipt.why))",
+                metadata: receipt.journalFields)
         case .discrepancyUnresolved(let id):
-            journal.log(
-                LogEvent(
-                    .error,
-                    "Discrepancy on \(id) unresolved for a working day: confirm or reject it, the legal "
-                        + "deadline is running", ["MOVEMENT_ID": id]))
+            logger.error(
+                """
+                Discrepancy on \(id) unresolved for a working day: confirm or reject it, the legal \
+                deadline is running
+                """, metadata: ["MOVEMENT_ID": "\(id)"])
         case .serviceChargeExpiring(let expiry):
-            journal.log(
-                LogEvent(
-                    .warning, "the Defra service charge expires at \(expiry): renew it before reports are refused"))
+            logger.warning("the Defra service charge expires at \(expiry): renew it before reports are refused")
         }
     }
 }
 
 extension UnacceptedReceipt {
-    fileprivate var journalFields: [String: String] {
-        var fields = ["MOVEMENT_ID": movementID]
-        if let reportID { fields["REPORT_ID"] = String(reportID) }
+    fileprivate var journalFields: Logger.Metadata {
+        var fields: Logger.Metadata = ["MOVEMENT_ID": "\(movementID)"]
+        if let reportID { fields["REPORT_ID"] = "\(reportID)" }
         return fields
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -6,7 +7,6 @@ import ServiceLifecycle
 import Synchronization
 import WeighbridgeConfiguration
 import WeighbridgeCore
-import WeighbridgeJournal
 import WeighbridgeReporting
 import WeighbridgeStore
 
@@ -18,7 +18,7 @@ struct MetricsService: Service {
     let store: Store
     let live: LiveBridges
     let delivery: DeliveryService
-    let journal: Journal
+    let logger: Logger
     let now: @Sendable () -> Timestamp
     static let interval: Duration = .seconds(5)
 
@@ -84,7 +84,7 @@ struct MetricsService: Service {
             try text.write(toFile: temporary, atomically: false, encoding: .utf8)
             guard rename(temporary, path) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
         } catch {
-            journal.log(LogEvent(.warning, "metrics textfile \(path) not written: \(error)"))
+            logger.warning("metrics textfile \(path) not written: \(error)")
         }
     }
 
@@ -95,7 +95,7 @@ struct MetricsService: Service {
 
     private func serve(_ listen: String, latest: LatestExposition) async throws {
         guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]) else {
-            journal.log(LogEvent(.error, "metrics.listen \"\(listen)\" is not host:port"))
+            logger.error("metrics.listen \"\(listen)\" is not host:port")
             return
         }
         let host = String(listen[..<colon])
@@ -118,7 +118,7 @@ struct MetricsService: Service {
                 }
             }
             .bind(host: host, port: port).get()
-        journal.log(LogEvent(.info, "metrics at http://\(listen)/metrics"))
+        logger.info("metrics at http://\(listen)/metrics")
         do {
             try await withTaskCancellationHandler {
                 try await server.closeFuture.get()

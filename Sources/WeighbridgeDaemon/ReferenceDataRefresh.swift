@@ -1,5 +1,5 @@
+public import Logging
 public import WeighbridgeCore
-public import WeighbridgeJournal
 public import WeighbridgeReporting
 public import WeighbridgeStore
 
@@ -11,7 +11,7 @@ public struct ReferenceDataRefresh: Sendable {
     let store: Store
     let sender: ReportSender
     let cache: ReferenceCatalogueCache
-    let journal: Journal
+    let logger: Logger
     let now: @Sendable () -> Timestamp
     /// Between successful refreshes.
     public var interval: Duration = .seconds(24 * 3600)
@@ -20,13 +20,13 @@ public struct ReferenceDataRefresh: Sendable {
 
     /// A refresh of `cache` through `sender`, cached in `store`.
     public init(
-        store: Store, sender: ReportSender, cache: ReferenceCatalogueCache, journal: Journal,
+        store: Store, sender: ReportSender, cache: ReferenceCatalogueCache, logger: Logger,
         now: @escaping @Sendable () -> Timestamp
     ) {
         self.store = store
         self.sender = sender
         self.cache = cache
-        self.journal = journal
+        self.logger = logger
         self.now = now
     }
 
@@ -50,14 +50,14 @@ public struct ReferenceDataRefresh: Sendable {
                 for (list, body) in lists { try transaction.saveReferenceData(list: list, body: body) }
             }
             cache.replace(with: fresh)
-            journal.log(
-                LogEvent(
-                    .info,
-                    "Defra reference data refreshed: \(fresh.ewcHazardous.count) EWC codes, "
-                        + "\(fresh.containerTypes.count) container types"))
+            logger.info(
+                """
+                Defra reference data refreshed: \(fresh.ewcHazardous.count) EWC codes, \
+                \(fresh.containerTypes.count) container types
+                """)
             return true
         } catch {
-            journal.log(LogEvent(.warning, "Defra reference data not refreshed (the lists in force stay): \(error)"))
+            logger.warning("Defra reference data not refreshed (the lists in force stay): \(error)")
             return false
         }
     }

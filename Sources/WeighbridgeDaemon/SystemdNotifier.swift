@@ -1,3 +1,4 @@
+internal import Logging
 internal import ServiceLifecycle
 internal import WeighbridgeJournal
 
@@ -8,7 +9,7 @@ struct SystemdNotifier: Service {
     let notifier: ServiceNotifier
     let live: LiveBridges
     let delivery: DeliveryService
-    let journal: Journal
+    let logger: Logger
     let startedAt: ContinuousClock.Instant
     /// Readiness is declared after this even if a bridge has not answered its first poll yet.
     static let readinessLimit: Duration = .seconds(15)
@@ -29,7 +30,7 @@ struct SystemdNotifier: Service {
         let elapsed = (ContinuousClock.now - startedAt).wholeMilliseconds
         var status = live.summary
         notifier.ready(status: status)
-        journal.log(LogEvent(.notice, "ready in \(elapsed) ms: \(status)"))
+        logger.notice("ready in \(elapsed) ms: \(status)")
         while !Task.isCancelled {
             // Liveness on the monotonic clock: a wall-clock step must not get the daemon killed.
             let silent = live.silent(tolerance: .seconds(35))
@@ -37,10 +38,7 @@ struct SystemdNotifier: Service {
             if silent.isEmpty && deliveryAlive {
                 notifier.watchdog()
             } else {
-                journal.log(
-                    LogEvent(
-                        .error, "withholding the watchdog: silent loops \(silent + (deliveryAlive ? [] : ["delivery"]))"
-                    ))
+                logger.error("withholding the watchdog: silent loops \(silent + (deliveryAlive ? [] : ["delivery"]))")
             }
             let current = live.summary
             if current != status {

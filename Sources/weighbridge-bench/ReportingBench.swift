@@ -58,7 +58,7 @@ func benchReporting(url: String, database: String, prefix: String, count: Int, m
         settings: DeliverySettings(
             maxInFlight: maxInFlight, backoff: Backoff(base: .milliseconds(100), cap: .seconds(1)),
             tracksReceiptDeadline: false),
-        journal: Journal(destination: .standardError, threshold: .warning), now: now)
+        logger: Journal(destination: .standardError).logger(level: .warning), now: now)
     let start = ContinuousClock.now
     let elapsed = try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { await delivery.run() }

@@ -13,18 +13,18 @@ struct Run: AsyncParsableCommand {
     func run() async throws {
         let startedAt = ContinuousClock.now
         let configuration = try options.load()
-        let journal = Journal.automatic(threshold: configuration.log.level)
-        for warning in configuration.secretExposures { journal.log(LogEvent(.warning, warning)) }
+        let logger = Journal.automatic().logger(level: configuration.log.level)
+        for warning in configuration.secretExposures { logger.warning("\(warning)") }
         let daemon: Daemon
         do {
             daemon = try await Daemon.assemble(
                 configuration, configurationPath: options.path, environment: ProcessInfo.processInfo.environment,
-                journal: journal, startedAt: startedAt)
+                logger: logger, startedAt: startedAt)
         } catch {
-            journal.log(LogEvent(.error, "cannot start: \(error.message)"))
+            logger.error("cannot start: \(error.message)")
             throw ExitCode(error.exitStatus)
         }
         try await daemon.serviceGroup().run()
-        journal.log(LogEvent(.notice, "stopped"))
+        logger.notice("stopped")
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import TestSupport
 import Testing
 import WeighbridgeControl
@@ -22,7 +23,7 @@ private final class ServerFixture: Sendable {
 
     init(
         idleTimeout: Duration = .seconds(30), lineDeadline: Duration = .seconds(10),
-        journal: Journal = Journal(destination: .standardError, threshold: .error)
+        logger: Logger = Journal(destination: .standardError).logger(level: .error)
     ) async throws {
         directory = "/tmp/wbctl-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(
@@ -36,7 +37,7 @@ private final class ServerFixture: Sendable {
                 [.object(["name": .string("in"), "link": .string("tcp 127.0.0.1:502"), "weight_kg": .number("0")])]
             },
             summary: { "1 bridge polled" })
-        let service = ControlService(desk: desk, live: live, journal: journal) { t0 }
+        let service = ControlService(desk: desk, live: live, logger: logger) { t0 }
         let server = ControlServer(
             settings: .init(path: socket, group: nil, idleTimeout: idleTimeout, lineDeadline: lineDeadline),
             handler: service)
@@ -536,7 +537,7 @@ struct ControlServerTests {
         .needs(.root, .journald))
     func overridesReachTheJournal() async throws {
         try await withStandaloneJournald {
-            let fixture = try await ServerFixture(journal: Journal(destination: .native, threshold: .info))
+            let fixture = try await ServerFixture(logger: Journal(destination: .native).logger(level: .info))
             let movement = "J-\(UUID().uuidString.prefix(8))"
             #expect(
                 try await fixture.ctl("expect", "--movement", movement, "--declared-kg", "1000", "--ewc", "200101")

@@ -8,7 +8,6 @@ import WeighbridgeControlProtocol
 import WeighbridgeCore
 import WeighbridgeDaemon
 import WeighbridgeJSON
-import WeighbridgeJournal
 import WeighbridgeStore
 import WeighbridgeTesting
 
@@ -52,9 +51,9 @@ struct AssembledDaemonTests {
             division_kg = 20
             max_kg = 60000
             """, fileName: "daemon.toml")
+        let log = CapturedLog()
         let daemon = try await Daemon.assemble(
-            configuration, configurationPath: "daemon.toml", environment: [:],
-            journal: Journal(destination: .standardError, threshold: .error))
+            configuration, configurationPath: "daemon.toml", environment: [:], logger: log.logger(level: .debug))
         let group = daemon.serviceGroup(signals: [])
         let running = Task { try await group.run() }
 
@@ -93,6 +92,12 @@ struct AssembledDaemonTests {
         await group.triggerGracefulShutdown()
         try await running.value
         #expect(!FileManager.default.fileExists(atPath: directory + "/control.sock"), "the socket file is removed")
+        // One logger for the daemon and the libraries it hands it to: the capture's line carries
+        // its fields as metadata, and the service group's own lines arrive beside it.
+        let captures = log.lines.filter { $0.message.hasPrefix("captured ") }
+        #expect(captures.count == 2, "\(log.lines.map(\.message))")
+        #expect(captures.allSatisfy { $0.metadata["MOVEMENT_ID"] == "ASM-1" && $0.metadata["BRIDGE"] == "in" })
+        #expect(log.lines.contains { $0.source == "ServiceLifecycle" }, "\(Set(log.lines.map(\.source)))")
         try await sandbox.shutdown()
     }
 }

@@ -59,3 +59,16 @@ struct JournalDestinationTests {
         #expect(!Journal.isValidFieldName(""))
     }
 }
+
+@Suite("Log metadata as journal fields")
+struct MetadataFieldTests {
+    @Test("the daemon's keys stay as they are; a library's are upper-cased with underscores; the rest dropped")
+    func metadataKeys() {
+        #expect(Journal.fieldName(forMetadataKey: "MOVEMENT_ID") == "MOVEMENT_ID")
+        #expect(Journal.fieldName(forMetadataKey: "sl-service.name") == "SL_SERVICE_NAME")
+        #expect(Journal.fieldName(forMetadataKey: "wägung") == "W_GUNG")
+        #expect(Journal.fieldName(forMetadataKey: "_PID") == nil, "trusted fields are journald's own")
+        #expect(Journal.fieldName(forMetadataKey: "1st") == nil)
+        #expect(Journal.fieldName(forMetadataKey: "") == nil)
+    }
+}

@@ -133,7 +133,7 @@ struct BacklogAndContractTests {
         let clock = fixture.clock
         let refresh = ReferenceDataRefresh(
             store: fixture.store, sender: fixture.sender, cache: fixture.catalogue,
-            journal: Journal(destination: .standardError, threshold: .error), now: { clock.now })
+            logger: Journal(destination: .standardError).logger(level: .error), now: { clock.now })
         #expect(fixture.catalogue.current.ewcHazardous.count == 1)
         #expect(await refresh.refreshOnce())
         #expect(fixture.catalogue.current.ewcHazardous.count == 842)

@@ -133,7 +133,7 @@ final class ReportingFixture: Sendable {
         }
         daemon = try await Daemon.assemble(
             configuration, configurationPath: "test.toml", environment: [:],
-            journal: Journal(destination: .standardError, threshold: .error), now: { clock.now })
+            logger: Journal(destination: .standardError).logger(level: .error), now: { clock.now })
         document = Daemon.receiptDocument(site: configuration.site, apiCode: apiCode, catalogue: daemon.catalogue)
         let delivery = daemon.delivery
         runner = Task { await delivery.run() }
