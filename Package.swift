@@ -115,7 +115,7 @@ let package = Package(
         .target(
             name: "WeighbridgeControl",
             dependencies: [
-                "WeighbridgeControlProtocol", "WeighbridgeJSON",
+                "WeighbridgeControlProtocol", "WeighbridgeJSON", "WeighbridgeCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

@@ -3,6 +3,7 @@ import NIOCore
 import NIOPosix
 import Synchronization
 public import WeighbridgeControlProtocol
+public import WeighbridgeCore
 public import WeighbridgeJSON
 
 /// What the control socket's commands mean. The server carries lines, limits and the kernel's

@@ -74,33 +74,6 @@ public enum MovementError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// Who took an action: the daemon's rules, or a named operator.
-public enum Actor: Sendable, Hashable, CustomStringConvertible, Codable {
-    case automatic
-    case `operator`(String)
-
-    /// `auto` or `operator:<name>`, as the brief's `confirmed_by` field expects.
-    public var description: String {
-        switch self {
-        case .automatic: "auto"
-        case .operator(let name): Self.operatorPrefix + name
-        }
-    }
-
-    private static let operatorPrefix = "operator:"
-
-    /// The actor whose `description` is `recorded`; nil for any other text.
-    public init?(recorded: String) {
-        if recorded == "auto" {
-            self = .automatic
-        } else if recorded.hasPrefix(Self.operatorPrefix), recorded.count > Self.operatorPrefix.count {
-            self = .operator(String(recorded.dropFirst(Self.operatorPrefix.count)))
-        } else {
-            return nil
-        }
-    }
-}
-
 /// A report that must leave the site through the outbox.
 public struct Report: Sendable, Hashable, Codable {
     /// Confirmation or Discrepancy.

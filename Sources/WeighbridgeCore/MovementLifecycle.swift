@@ -38,15 +38,15 @@ public enum MovementEvent: Sendable, Hashable {
     /// A certified weighing was bound to this movement (by arrival, or attached by an operator).
     case weighed(Weighing)
     /// An operator confirms receipt, despite any deviation.
-    case confirm(by: String, reason: String)
+    case confirm(by: OperatorIdentity, reason: String)
     /// An operator raises a Discrepancy.
-    case raiseDiscrepancy(by: String, reason: String)
+    case raiseDiscrepancy(by: OperatorIdentity, reason: String)
     /// An operator rejects the load: nothing is reported as received.
-    case reject(by: String, reason: String)
+    case reject(by: OperatorIdentity, reason: String)
     /// An operator stops automatic processing.
-    case hold(by: String, reason: String)
+    case hold(by: OperatorIdentity, reason: String)
     /// An operator lets the rules run again.
-    case release(by: String)
+    case release(by: OperatorIdentity, reason: String)
 }
 
 /// Why an event was refused. Nothing changes when an event is refused.
@@ -90,7 +90,7 @@ public struct MovementLifecycle: Sendable, Hashable, Codable {
         case decided(NetWeighing, Assessment, arrivedAt: Timestamp)
         case confirmed(NetWeighing, Assessment, by: Actor)
         case discrepancy(NetWeighing, Assessment, DiscrepancyReason, by: Actor)
-        case rejected(by: String, reason: String)
+        case rejected(by: OperatorIdentity, reason: String)
     }
 
     /// The movement as registered.
@@ -191,7 +191,7 @@ public struct MovementLifecycle: Sendable, Hashable, Codable {
         case .weighed(let weighing):
             return try weigh(weighing, context: context)
 
-        case .confirm(let name, let reason):
+        case .confirm(let identity, let reason):
             try requireReason(reason)
             // An operator may confirm a held verdict or a Discrepancy; the confirmation supersedes it.
             switch stage {
@@ -207,30 +207,30 @@ public struct MovementLifecycle: Sendable, Hashable, Codable {
                 }
                 hold = nil
                 return settle(
-                    net: net, assessment: assessment, verdict: .confirm, by: .operator(name),
+                    net: net, assessment: assessment, verdict: .confirm, by: .operator(identity),
                     note: reason, context: context)
             default:
                 throw .illegal("confirm", in: state, "only a weighed movement that is not yet confirmed can be")
             }
 
-        case .raiseDiscrepancy(let name, let reason):
+        case .raiseDiscrepancy(let identity, let reason):
             try requireReason(reason)
             guard case .decided(let net, let assessment, _) = stage else {
                 throw .illegal("raise a Discrepancy for", in: state, "only a weighed, undecided movement can have one")
             }
             hold = nil
             return settle(
-                net: net, assessment: assessment, verdict: .discrepancy(.operator), by: .operator(name),
+                net: net, assessment: assessment, verdict: .discrepancy(.operator), by: .operator(identity),
                 note: reason, context: context)
 
-        case .reject(let name, let reason):
+        case .reject(let identity, let reason):
             try requireReason(reason)
             switch stage {
             case .confirmed: throw .illegal("reject", in: state, "correct the confirmed receipt instead")
             case .rejected: throw .illegal("reject", in: state)
             default: break
             }
-            stage = .rejected(by: name, reason: reason)
+            stage = .rejected(by: identity, reason: reason)
             hold = nil
             return [.notify(.rejected)]
 

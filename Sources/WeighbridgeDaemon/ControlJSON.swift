@@ -41,7 +41,7 @@ extension MovementLifecycle {
         case .discrepancy(_, _, let reason, let by):
             fields["discrepancy"] = .object(["reason": .string(reason.rawValue), "raised_by": .string(by.description)])
         case .rejected(let by, let reason):
-            fields["rejected"] = .object(["by": .string(by), "reason": .string(reason)])
+            fields["rejected"] = .object(["by": .string(Actor.operator(by).description), "reason": .string(reason)])
         default: break
         }
         return .object(fields)

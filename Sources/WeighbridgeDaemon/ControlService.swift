@@ -100,7 +100,7 @@ public struct ControlService: Sendable {
     }
 
     private func run(_ command: ControlCommand, by identity: OperatorIdentity) async throws -> JSONValue {
-        let actor = identity.description
+        let actor = Actor.operator(identity)
         switch command {
         case .status:
             // Counted in SQL: a year of history costs the reader a count, not a decode of every row.
@@ -166,15 +166,15 @@ public struct ControlService: Sendable {
         case .show(let id):
             return try await show(id)
         case .confirm(let id, let reason):
-            return try await act(.confirm(by: identity.name, reason: reason), on: id, identity, reason)
+            return try await desk.act(.confirm(by: identity, reason: reason), on: id).json
         case .discrepancy(let id, let reason):
-            return try await act(.raiseDiscrepancy(by: identity.name, reason: reason), on: id, identity, reason)
+            return try await desk.act(.raiseDiscrepancy(by: identity, reason: reason), on: id).json
         case .reject(let id, let reason):
-            return try await act(.reject(by: identity.name, reason: reason), on: id, identity, reason)
+            return try await desk.act(.reject(by: identity, reason: reason), on: id).json
         case .hold(let id, let reason):
-            return try await act(.hold(by: identity.name, reason: reason), on: id, identity, reason)
+            return try await desk.act(.hold(by: identity, reason: reason), on: id).json
         case .release(let id, let reason):
-            return try await act(.release(by: identity.name), on: id, identity, reason)
+            return try await desk.act(.release(by: identity, reason: reason), on: id).json
         case .attach(let ticket, let id, let reason):
             return try await desk.attach(ticket: ticket, to: id, by: identity, reason: reason).json
         case .correct(let id, let receipt, let reason):
@@ -212,15 +212,15 @@ public struct ControlService: Sendable {
             }
             return .listing("entries", listed.rows.map(\.json), nextBefore: listed.nextBefore)
         case .retry(let target, let reason):
-            return try await retry(target, actor: actor, reason: reason)
+            return try await retry(target, by: actor, reason: reason)
         case .park(let entry, let reason):
-            return try await changeOutbox(entry, actor: actor, reason: reason) { current in
+            return try await changeOutbox(entry, by: actor, reason: reason) { current in
                 OutboxUpdate(
                     event: .operatorPark, attempts: current.attempts, nextAttemptAt: current.nextAttemptAt,
                     lastError: "parked by operator: \(reason)")
             }
         case .resolve(let entry, let trackingID, let reason):
-            return try await changeOutbox(entry, actor: actor, reason: reason) { current in
+            return try await changeOutbox(entry, by: actor, reason: reason) { current in
                 if let trackingID {
                     return OutboxUpdate(
                         event: .operatorResolve, attempts: current.attempts, nextAttemptAt: current.nextAttemptAt,
@@ -246,7 +246,7 @@ public struct ControlService: Sendable {
     /// Registers a movement the API knows and this site does not yet (a scanned container id),
     /// audited as fetched from the API; refuses the arrival when the API does not know it or
     /// cannot be asked.
-    private func fetchMovement(_ id: String, by actor: String) async throws {
+    private func fetchMovement(_ id: String, by actor: Actor) async throws {
         guard let lookUpMovement else { return }
         let source = "GET /movements/\(id)"
         switch await lookUpMovement(id) {
@@ -282,12 +282,6 @@ public struct ControlService: Sendable {
         }
     }
 
-    private func act(_ event: MovementEvent, on id: String, _ identity: OperatorIdentity, _ reason: String)
-        async throws -> JSONValue
-    {
-        try await desk.act(event, on: id, by: identity, reason: reason).json
-    }
-
     private func show(_ id: String) async throws -> JSONValue {
         let details = try await store.read { transaction in
             (
@@ -314,7 +308,7 @@ public struct ControlService: Sendable {
 
     /// Retries one entry, or every entry that waits or is parked. An `unknown` entry is never
     /// among them: the lifecycle refuses to retry it (only `resolve` takes it out of that state).
-    private func retry(_ target: RetryTarget, actor: String, reason: String) async throws -> JSONValue {
+    private func retry(_ target: RetryTarget, by actor: Actor, reason: String) async throws -> JSONValue {
         let now = clock()
         let retried = try await store.write(at: now) { transaction in
             let entries: [OutboxEntry]
@@ -332,11 +326,11 @@ public struct ControlService: Sendable {
                     id: entry.id, from: entry.state,
                     OutboxUpdate(
                         event: .operatorRetry, attempts: entry.attempts, nextAttemptAt: now,
-                        lastError: entry.lastError), actor: actor)
+                        lastError: entry.lastError), by: actor)
             }
             try transaction.appendAudit(
                 AuditEvent(
-                    kind: .override, actor: actor, subject: "outbox",
+                    kind: .override, by: actor, subject: "outbox",
                     detail: [
                         "action": "retry", "entries": entries.map { String($0.id) }.joined(separator: ","),
                         "reason": reason,
@@ -349,17 +343,17 @@ public struct ControlService: Sendable {
     /// One operator action on one entry, as the outbox lifecycle allows it (the store refuses
     /// what it does not), audited with the operator's reason.
     private func changeOutbox(
-        _ id: Int64, actor: String, reason: String, _ change: @escaping @Sendable (OutboxEntry) -> OutboxUpdate
+        _ id: Int64, by actor: Actor, reason: String, _ change: @escaping @Sendable (OutboxEntry) -> OutboxUpdate
     ) async throws -> JSONValue {
         try await store.write(at: clock()) { transaction in
             guard let entry = try transaction.outboxEntry(id: id) else {
                 throw ControlError(.notFound, "no outbox entry \(id)")
             }
             let update = change(entry)
-            try transaction.transitionOutboxEntry(id: id, from: entry.state, update, actor: actor)
+            try transaction.transitionOutboxEntry(id: id, from: entry.state, update, by: actor)
             try transaction.appendAudit(
                 AuditEvent(
-                    kind: .override, actor: actor, subject: "outbox:\(id)",
+                    kind: .override, by: actor, subject: "outbox:\(id)",
                     detail: ["action": update.event.name, "reason": reason]))
             return try transaction.outboxEntry(id: id)?.json ?? .null
         }
@@ -369,7 +363,8 @@ public struct ControlService: Sendable {
 extension ControlCommand {
     /// Logs an accepted override: who, what, on which movement, why.
     func logOverride(by identity: OperatorIdentity, to logger: Logger) {
-        var fields: Logger.Metadata = ["OPERATOR": "\(identity.name)", "OPERATOR_UID": "\(identity.uid)"]
+        var fields: Logger.Metadata = ["OPERATOR": "\(identity.name)"]
+        if let uid = identity.uid { fields["OPERATOR_UID"] = "\(uid)" }
         let (action, subject, reason): (String, String, String?)
         switch self {
         case .expect(let arguments): (action, subject, reason) = ("expect", arguments.movement.id, nil)
@@ -404,7 +399,7 @@ extension ControlCommand {
         }
         fields["DECISION"] = "\(action)"
         let because = reason.map { ": \($0)" } ?? ""
-        logger.notice("\(identity.name) (uid \(identity.uid)) \(action) \(subject)\(because)", metadata: fields)
+        logger.notice("\(Actor.operator(identity)) \(action) \(subject)\(because)", metadata: fields)
     }
 
     private var isTareSet: Bool {

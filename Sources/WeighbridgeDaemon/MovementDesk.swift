@@ -1,4 +1,3 @@
-public import WeighbridgeControlProtocol
 public import WeighbridgeCore
 public import WeighbridgeStore
 
@@ -106,7 +105,7 @@ public struct MovementDesk: Sendable {
     /// Registers a movement, or updates it while nothing has been weighed yet; a held movement
     /// takes new receipt data (the movement itself unchanged). `source` says where the movement
     /// came from when not from the actor (the brief's API, for a scanned id), for the audit log.
-    public func expect(_ movement: Movement, receipt: String?, by actor: String, source: String? = nil) async throws
+    public func expect(_ movement: Movement, receipt: String?, by actor: Actor, source: String? = nil) async throws
         -> MovementLifecycle
     {
         if movement.wasteTrackingID != nil, !routing.carriesReceiptData {
@@ -161,7 +160,7 @@ public struct MovementDesk: Sendable {
             try transaction.saveMovement(lifecycle, receipt: receipt)
             try transaction.appendAudit(
                 AuditEvent(
-                    kind: .movementExpected, actor: actor, subject: movement.id,
+                    kind: .movementExpected, by: actor, subject: movement.id,
                     detail: [
                         "declared_g": String(movement.declared.grams),
                         "ewc": movement.ewcCodes.map(\.compact).joined(separator: ","),
@@ -184,7 +183,7 @@ public struct MovementDesk: Sendable {
     /// matching none is announced as an unidentified vehicle, whose weighing is held.
     /// `trackingID` is the carrier's `wasteTrackingId` typed or scanned at the gate: the movement
     /// carries it from now on.
-    public func arrive(bridge: String, target: ArrivalTarget, trackingID: String? = nil, by actor: String)
+    public func arrive(bridge: String, target: ArrivalTarget, trackingID: String? = nil, by actor: Actor)
         async throws -> Arrival
     {
         try await store.write(at: clock()) { transaction in
@@ -228,7 +227,7 @@ public struct MovementDesk: Sendable {
             try transaction.saveArrivalBoard(board)
             try transaction.appendAudit(
                 AuditEvent(
-                    kind: .arrival, actor: actor, subject: bridge,
+                    kind: .arrival, by: actor, subject: bridge,
                     detail: ["subject": "\(subject)", "waste_tracking_id": trackingID ?? ""]))
             return arrival
         }
@@ -236,7 +235,7 @@ public struct MovementDesk: Sendable {
 
     /// Withdraws the announcement of `target`, wherever it is: the vehicle left, or was turned
     /// away, before it was weighed. Refused when nothing is announced for it.
-    public func depart(target: ArrivalTarget, by actor: String) async throws -> Arrival {
+    public func depart(target: ArrivalTarget, by actor: Actor) async throws -> Arrival {
         try await store.write(at: clock()) { transaction in
             var board = try transaction.arrivalBoard()
             let subject: ArrivalSubject
@@ -265,7 +264,7 @@ public struct MovementDesk: Sendable {
             board.withdraw(subject)
             try transaction.saveArrivalBoard(board)
             try transaction.appendAudit(
-                AuditEvent(kind: .departure, actor: actor, subject: arrival.bridge, detail: ["subject": "\(subject)"]))
+                AuditEvent(kind: .departure, by: actor, subject: arrival.bridge, detail: ["subject": "\(subject)"]))
             return arrival
         }
     }
@@ -312,12 +311,12 @@ public struct MovementDesk: Sendable {
                 // weighing is kept all the same, unattributed, for an operator to look at.
                 try transaction.appendAudit(
                     AuditEvent(
-                        kind: .weighingUnattributed, actor: "auto",
+                        kind: .weighingUnattributed, by: .automatic,
                         subject: "ticket:\(recorded.ticket)",
                         detail: ["movement": id, "reason": refusal.message]))
                 return .unattributed(recorded)
             }
-            try transaction.bind(ticket: recorded.ticket, toMovement: id, by: "auto")
+            try transaction.bind(ticket: recorded.ticket, toMovement: id, by: .automatic)
             try transaction.saveMovement(stored.lifecycle, receipt: stored.receipt)
             return .movement(id: id, weighing: recorded, notices: applied.notices)
         }
@@ -325,11 +324,10 @@ public struct MovementDesk: Sendable {
 
     // MARK: Operators
 
-    /// An operator's action on a movement (confirm, discrepancy, reject, hold, release),
-    /// refused with a specific error if the movement's state does not allow it.
-    public func act(_ event: MovementEvent, on id: String, by identity: OperatorIdentity, reason: String)
-        async throws -> MovementUpdate
-    {
+    /// An operator's action on a movement (confirm, discrepancy, reject, hold, release: the
+    /// event names the operator and their reason), refused with a specific error if the
+    /// movement's state does not allow it.
+    public func act(_ event: MovementEvent, on id: String) async throws -> MovementUpdate {
         try await store.write(at: clock()) { transaction in
             var stored = try movement(id, in: transaction)
             let applied = try apply(event, to: &stored, in: transaction)
@@ -342,9 +340,9 @@ public struct MovementDesk: Sendable {
             }
             try transaction.appendAudit(
                 AuditEvent(
-                    kind: .override, actor: identity.description, subject: id,
+                    kind: .override, by: event.actor, subject: id,
                     detail: [
-                        "action": event.name, "reason": reason, "state": stored.lifecycle.state.rawValue,
+                        "action": event.name, "reason": event.reason ?? "", "state": stored.lifecycle.state.rawValue,
                     ]))
             return MovementUpdate(lifecycle: stored.lifecycle, notices: applied.notices, queued: applied.queued)
         }
@@ -404,7 +402,7 @@ public struct MovementDesk: Sendable {
                             "movement \(id): its receipt (report \(corrected.id)) has no wasteTrackingId to correct")
                 }
                 var report = corrected.report
-                report.by = .operator(identity.name)
+                report.by = .operator(identity)
                 report.at = transaction.now
                 let corrections = entries.filter { $0.kind == .correction }.count
                 queued = try transaction.enqueue(
@@ -413,7 +411,7 @@ public struct MovementDesk: Sendable {
             }
             try transaction.appendAudit(
                 AuditEvent(
-                    kind: .receiptCorrected, actor: identity.description, subject: id,
+                    kind: .receiptCorrected, by: .operator(identity), subject: id,
                     detail: [
                         "reason": reason, "receipt": receipt, "waste_tracking_id": trackingID ?? "",
                         "outbox_id": queued.map { String($0.id) } ?? "",
@@ -435,7 +433,7 @@ public struct MovementDesk: Sendable {
                 throw DeskError(code: .alreadyAttached, message: "weighing \(ticket) already belongs to a visit")
             }
             var stored = try movement(id, in: transaction)
-            try transaction.bind(ticket: ticket, toMovement: id, by: identity.description)
+            try transaction.bind(ticket: ticket, toMovement: id, by: .operator(identity))
             let applied = try apply(.weighed(weighing.weighing), to: &stored, in: transaction)
             try transaction.saveMovement(stored.lifecycle, receipt: stored.receipt)
             var board = try transaction.arrivalBoard()
@@ -443,7 +441,7 @@ public struct MovementDesk: Sendable {
             try transaction.saveArrivalBoard(board)
             try transaction.appendAudit(
                 AuditEvent(
-                    kind: .override, actor: identity.description, subject: id,
+                    kind: .override, by: .operator(identity), subject: id,
                     detail: [
                         "action": "attach", "ticket": String(ticket), "reason": reason,
                         "state": stored.lifecycle.state.rawValue,
@@ -566,7 +564,6 @@ public struct MovementDesk: Sendable {
         for lifecycle: MovementLifecycle, notices: [MovementNotice], event: MovementEvent,
         at now: Timestamp
     ) -> DecisionRecord? {
-        let actor: Actor = event.operatorName.map(Actor.operator) ?? .automatic
         // A decision is what this transition announced, not the stage it left the movement in:
         // releasing a hold on a Discrepancy decides nothing new.
         let decided: (outcome: DecisionOutcome, reason: String?)? = notices.lazy.compactMap { notice in
@@ -589,7 +586,7 @@ public struct MovementDesk: Sendable {
         return DecisionRecord(
             movementID: lifecycle.movement.id, outcome: outcome, reason: reason, net: assessment?.deviation.received,
             declared: lifecycle.movement.declared, deviationPercent: assessment?.deviation.percentText(),
-            highRisk: assessment?.highRisk.isHighRisk ?? false, actor: actor, note: event.reason ?? "",
+            highRisk: assessment?.highRisk.isHighRisk ?? false, actor: event.actor, note: event.reason ?? "",
             decidedAt: now)
     }
 }
@@ -608,21 +605,24 @@ extension MovementEvent {
         }
     }
 
-    var operatorName: String? {
+    /// The operator for an operator's action; the rules for an arrival or a weighing.
+    var actor: Actor {
         switch self {
-        case .confirm(let name, _), .raiseDiscrepancy(let name, _), .reject(let name, _), .hold(let name, _),
-            .release(let name):
-            name
+        case .confirm(let identity, _), .raiseDiscrepancy(let identity, _), .reject(let identity, _),
+            .hold(let identity, _), .release(let identity, _):
+            .operator(identity)
         case .arrived, .weighed:
-            nil
+            .automatic
         }
     }
 
+    /// The operator's reason for an operator's action.
     var reason: String? {
         switch self {
-        case .confirm(_, let reason), .raiseDiscrepancy(_, let reason), .reject(_, let reason), .hold(_, let reason):
+        case .confirm(_, let reason), .raiseDiscrepancy(_, let reason), .reject(_, let reason), .hold(_, let reason),
+            .release(_, let reason):
             reason
-        default:
+        case .arrived, .weighed:
             nil
         }
     }

@@ -81,13 +81,13 @@ struct BriefProfile: ReportProfile {
         case .confirmation:
             path = "confirmations"
             body["received_at"] = .string(net.firstWeighedAt.rfc3339)
-            body["confirmed_by"] = .string(report.by.description)
+            body["confirmed_by"] = .string(report.by.briefForm)
         case .discrepancy(let reason, let note):
             path = "discrepancies"
             body["reason"] = .string(reason.rawValue)
             body["note"] = .string(note)
             body["raised_at"] = .string(report.at.rfc3339)
-            body["raised_by"] = .string(report.by.description)
+            body["raised_by"] = .string(report.by.briefForm)
         }
         return APIRequest(
             method: .PUT, url: "\(baseURL)/\(path)/\(percentEncoded(report.movementID))",
@@ -233,4 +233,15 @@ private func describeValidation(_ item: JSONValue) -> String {
         return ""
     }
     return "\(text("key")) \(text("errorType")): \(text("message"))"
+}
+
+extension Actor {
+    /// The brief's `confirmed_by` and `raised_by`: `auto` or `operator:<name>`
+    /// (docs/api-profiles.md); the uid stays in the site's own records.
+    var briefForm: String {
+        switch self {
+        case .automatic: "auto"
+        case .operator(let identity): "operator:\(identity.name)"
+        }
+    }
 }

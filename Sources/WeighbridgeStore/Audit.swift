@@ -7,16 +7,23 @@ public import WeighbridgeCore
 public struct AuditEvent: Sendable, Hashable {
     /// What happened.
     public var kind: AuditKind
-    /// Who: "auto", or the operator as "operator:<name>(uid=<uid>)".
+    /// Who, as written: an `Actor`'s one written form (older entries keep the form of their day,
+    /// which the hash chain covers).
     public var actor: String
     /// What it concerns: a movement id, a ticket, a report id.
     public var subject: String
     /// The facts, as flat key/value pairs (stored as canonical JSON, keys sorted).
     public var detail: [String: String]
 
-    public init(kind: AuditKind, actor: String, subject: String, detail: [String: String] = [:]) {
+    /// An entry to append: `kind`, done by `actor`, about `subject`.
+    public init(kind: AuditKind, by actor: Actor, subject: String, detail: [String: String] = [:]) {
+        self.init(kind: kind, recordedActor: actor.description, subject: subject, detail: detail)
+    }
+
+    /// An entry as the log holds it.
+    init(kind: AuditKind, recordedActor: String, subject: String, detail: [String: String]) {
         self.kind = kind
-        self.actor = actor
+        self.actor = recordedActor
         self.subject = subject
         self.detail = detail
     }

@@ -120,6 +120,13 @@ enum Schema {
         """
         ALTER TABLE outbox ADD COLUMN sent_body TEXT;
         """,
+        // 4: a decision's operator in columns of their own, so that it reads back as written
+        // (`actor` keeps the written form). Decisions made before carry the name alone.
+        """
+        ALTER TABLE decisions ADD COLUMN operator_name TEXT;
+        ALTER TABLE decisions ADD COLUMN operator_uid INTEGER;
+        UPDATE decisions SET operator_name = substr(actor, 10) WHERE actor LIKE 'operator:_%';
+        """,
     ]
 
     /// The version a fully migrated database has.

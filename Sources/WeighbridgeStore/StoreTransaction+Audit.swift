@@ -61,7 +61,7 @@ extension StoreTransaction {
             }
             return AuditEntry(
                 sequence: row.integer(0), at: Timestamp(millisecondsSinceEpoch: row.integer(1)),
-                event: AuditEvent(kind: kind, actor: row.text(3), subject: row.text(4), detail: detail))
+                event: AuditEvent(kind: kind, recordedActor: row.text(3), subject: row.text(4), detail: detail))
         }
     }
 }

@@ -4,22 +4,25 @@ internal import WeighbridgeCore
 extension StoreTransaction {
     /// Records a decision or override.
     public func recordDecision(_ record: DecisionRecord) throws(StoreError) {
+        let identity: OperatorIdentity? = if case .operator(let who) = record.actor { who } else { nil }
         try connection.run(
             """
             INSERT INTO decisions (movement_id, outcome, reason, net_g, declared_g, deviation_percent, high_risk,
-                actor, note, decided_at_ms)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                actor, operator_name, operator_uid, note, decided_at_ms)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             [
                 .text(record.movementID), .text(record.outcome.rawValue), .optional(record.reason),
                 .optional(record.net?.grams),
                 .integer(record.declared.grams), .optional(record.deviationPercent), .integer(record.highRisk ? 1 : 0),
-                .text(record.actor.description), .text(record.note), .integer(record.decidedAt.millisecondsSinceEpoch),
+                .text(record.actor.description), .optional(identity?.name),
+                .optional(identity?.uid.map(Int64.init)), .text(record.note),
+                .integer(record.decidedAt.millisecondsSinceEpoch),
             ],
             operation: "record decision for \(record.movementID)")
         try appendAudit(
             AuditEvent(
-                kind: .decision, actor: record.actor.description, subject: record.movementID,
+                kind: .decision, by: record.actor, subject: record.movementID,
                 detail: [
                     "outcome": record.outcome.rawValue, "reason": record.reason ?? "",
                     "net_g": record.net.map { String($0.grams) } ?? "",
@@ -32,21 +35,27 @@ extension StoreTransaction {
     public func decisions(ofMovement id: String) throws(StoreError) -> [DecisionRecord] {
         try connection.rows(
             """
-            SELECT outcome, reason, net_g, declared_g, deviation_percent, high_risk, actor, note, decided_at_ms
+            SELECT outcome, reason, net_g, declared_g, deviation_percent, high_risk, operator_name, operator_uid, note,
+                decided_at_ms
             FROM decisions WHERE movement_id = ? ORDER BY id
             """, [.text(id)], operation: "read decisions"
         ) { row throws(StoreError) in
-            guard let outcome = DecisionOutcome(rawValue: row.text(0)), let actor = Actor(recorded: row.text(6)) else {
+            guard let outcome = DecisionOutcome(rawValue: row.text(0)) else {
                 throw StoreError(
                     code: .newerSchema, operation: "read decisions",
-                    message: "a decision of \(id) reads \(row.text(0).debugDescription) by "
-                        + "\(row.text(6).debugDescription), which this version does not know")
+                    message:
+                        "a decision of \(id) reads \(row.text(0).debugDescription), which this version does not know")
             }
+            let actor: Actor =
+                row.optionalText(6).map {
+                    .operator(OperatorIdentity(uid: row.optionalInteger(7).map(UInt32.init), name: $0))
+                }
+                ?? .automatic
             return DecisionRecord(
                 movementID: id, outcome: outcome, reason: row.optionalText(1),
                 net: row.optionalInteger(2).map(Mass.init(grams:)), declared: Mass(grams: row.integer(3)),
-                deviationPercent: row.optionalText(4), highRisk: row.integer(5) != 0, actor: actor, note: row.text(7),
-                decidedAt: Timestamp(millisecondsSinceEpoch: row.integer(8)))
+                deviationPercent: row.optionalText(4), highRisk: row.integer(5) != 0, actor: actor, note: row.text(8),
+                decidedAt: Timestamp(millisecondsSinceEpoch: row.integer(9)))
         }
     }
 }

@@ -24,7 +24,7 @@ extension StoreTransaction {
         let id = connection.lastInsertRowID
         try appendAudit(
             AuditEvent(
-                kind: .reportQueued, actor: report.by.description, subject: report.movementID,
+                kind: .reportQueued, by: report.by, subject: report.movementID,
                 detail: ["outbox_id": String(id), "kind": kind.rawValue, "key": idempotencyKey]))
         return OutboxEntry(
             id: id, movementID: report.movementID, kind: kind, idempotent: idempotent,
@@ -64,7 +64,7 @@ extension StoreTransaction {
     /// state other than `expected` (what the caller read): someone else changed the entry
     /// meanwhile, and the caller's decision no longer applies.
     public func transitionOutboxEntry(
-        id: Int64, from expected: OutboxState, _ update: OutboxUpdate, actor: String = "auto"
+        id: Int64, from expected: OutboxState, _ update: OutboxUpdate, by actor: Actor = .automatic
     ) throws(StoreError) {
         let operation = "\(update.event.name) report \(id)"
         guard
@@ -106,7 +106,7 @@ extension StoreTransaction {
         guard update.event != .dispatch else { return }
         try appendAudit(
             AuditEvent(
-                kind: .reportAttempt, actor: actor, subject: "outbox:\(id)",
+                kind: .reportAttempt, by: actor, subject: "outbox:\(id)",
                 detail: [
                     "event": update.event.name, "state": next.rawValue, "attempts": String(update.attempts),
                     "error": update.lastError ?? "",
@@ -127,7 +127,7 @@ extension StoreTransaction {
         }
         try appendAudit(
             AuditEvent(
-                kind: .reportRetargeted, actor: "auto", subject: "outbox:\(id)", detail: ["server_id": serverID]))
+                kind: .reportRetargeted, by: .automatic, subject: "outbox:\(id)", detail: ["server_id": serverID]))
     }
 
     /// Moves the next attempt of every waiting entry (pending or retry_wait) last written after

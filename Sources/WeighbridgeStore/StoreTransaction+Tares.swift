@@ -4,7 +4,7 @@ public import WeighbridgeCore
 extension StoreTransaction {
     /// Sets (or replaces) a vehicle's stored tare: an operator's override, audited once with
     /// their reason and the tare.
-    public func setStoredTare(_ tare: StoredTare, by actor: String, reason: String) throws(StoreError) {
+    public func setStoredTare(_ tare: StoredTare, by actor: Actor, reason: String) throws(StoreError) {
         try connection.run(
             """
             INSERT INTO stored_tares (vehicle, tare_g, set_at_ms, expires_at_ms, set_by) VALUES (?, ?, ?, ?, ?)
@@ -13,12 +13,12 @@ extension StoreTransaction {
             """,
             [
                 .text(tare.vehicle.normalised), .integer(tare.tare.grams), .integer(tare.setAt.millisecondsSinceEpoch),
-                .integer(tare.expiresAt.millisecondsSinceEpoch), .text(actor),
+                .integer(tare.expiresAt.millisecondsSinceEpoch), .text(actor.description),
             ],
             operation: "set stored tare of \(tare.vehicle)")
         try appendAudit(
             AuditEvent(
-                kind: .override, actor: actor, subject: tare.vehicle.normalised,
+                kind: .override, by: actor, subject: tare.vehicle.normalised,
                 detail: [
                     "action": "tare-set", "reason": reason, "tare_g": String(tare.tare.grams),
                     "expires_at": tare.expiresAt.rfc3339,
@@ -26,14 +26,14 @@ extension StoreTransaction {
     }
 
     /// Ends a stored tare's validity now: an operator's override, audited once with their reason.
-    public func expireStoredTare(vehicle: VehicleRegistration, by actor: String, reason: String) throws(StoreError) {
+    public func expireStoredTare(vehicle: VehicleRegistration, by actor: Actor, reason: String) throws(StoreError) {
         try connection.run(
             "UPDATE stored_tares SET expires_at_ms = MIN(expires_at_ms, ?) WHERE vehicle = ?",
             [.integer(now.millisecondsSinceEpoch), .text(vehicle.normalised)],
             operation: "expire stored tare of \(vehicle)")
         try appendAudit(
             AuditEvent(
-                kind: .override, actor: actor, subject: vehicle.normalised,
+                kind: .override, by: actor, subject: vehicle.normalised,
                 detail: ["action": "tare-expire", "reason": reason]))
     }
 

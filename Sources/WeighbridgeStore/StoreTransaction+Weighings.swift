@@ -32,7 +32,7 @@ extension StoreTransaction {
         let recorded = RecordedWeighing(ticket: ticket, evidence: evidence, recordedAt: now)
         try appendAudit(
             AuditEvent(
-                kind: .weighingRecorded, actor: "auto", subject: "ticket:\(ticket)",
+                kind: .weighingRecorded, by: .automatic, subject: "ticket:\(ticket)",
                 detail: [
                     "bridge": evidence.bridge, "weight_g": String(evidence.weight.grams),
                     "weighed_at": evidence.weighedAt.rfc3339, "route": route,
@@ -69,10 +69,10 @@ extension StoreTransaction {
 
     /// Binds a weighing to a movement's visit. A weighing is bound once: binding it again fails
     /// with `.constraint`.
-    public func bind(ticket: Int64, toMovement id: String, by actor: String) throws(StoreError) {
+    public func bind(ticket: Int64, toMovement id: String, by actor: Actor) throws(StoreError) {
         try connection.run(
             "INSERT INTO weighing_bindings (ticket, movement_id, bound_by, bound_at_ms) VALUES (?, ?, ?, ?)",
-            [.integer(ticket), .text(id), .text(actor), .integer(now.millisecondsSinceEpoch)],
+            [.integer(ticket), .text(id), .text(actor.description), .integer(now.millisecondsSinceEpoch)],
             operation: "bind weighing \(ticket) to \(id)")
     }
 

@@ -36,7 +36,7 @@ for index in 1... {
                     bridge: "in", weight: Mass(kilograms, .kilograms), division: division, weighedAt: transaction.now,
                     status: .stable, legalID: nil, instrumentID: "sim", rawRegisters: [0, 1, 2, 3], route: .movement(id)
                 ))
-            try transaction.bind(ticket: recorded.ticket, toMovement: id, by: "auto")
+            try transaction.bind(ticket: recorded.ticket, toMovement: id, by: .automatic)
             actions += try lifecycle.receive(.weighed(recorded.weighing), context: context)
             tickets.append(recorded.ticket)
         }

@@ -1,6 +1,8 @@
 import Testing
 import WeighbridgeCore
 
+private let sam = OperatorIdentity(uid: 1_001, name: "sam")
+
 private let t0 = Timestamp(rfc3339: "2026-11-25T08:00:00Z")!
 private let division = Mass(20, .kilograms)
 
@@ -89,10 +91,10 @@ struct LifecycleTests {
         #expect(lifecycle.state == .discrepancy)
         // The operator confirms with the weighed weight: that is the one report.
         let confirmed = try lifecycle.receive(
-            .confirm(by: "sam", reason: "checked the load"),
+            .confirm(by: sam, reason: "checked the load"),
             context: context(reportsDiscrepancies: false))
         #expect(reports(confirmed).map(\.kind) == [.confirmation])
-        #expect(reports(confirmed).first?.by == .operator("sam"))
+        #expect(reports(confirmed).first?.by == .operator(sam))
     }
 
     @Test("high-risk above 50 kg without notice: Discrepancy prenotification_missing even within tolerance")
@@ -128,22 +130,24 @@ struct LifecycleTests {
         #expect(lifecycle.state == .held)
         #expect(lifecycle.hold == .belowMinimumWeight(net: Mass(390, .kilograms), minimum: Mass(400, .kilograms)))
         let before = lifecycle
-        #expect(throws: LifecycleError.self) { try lifecycle.receive(.release(by: "sam"), context: context()) }
+        #expect(throws: LifecycleError.self) {
+            try lifecycle.receive(.release(by: sam, reason: "checked"), context: context())
+        }
         #expect(lifecycle == before)
         let confirmed = try lifecycle.receive(
-            .confirm(by: "sam", reason: "small load, ticket checked"), context: context())
-        #expect(reports(confirmed).first?.by == .operator("sam"))
+            .confirm(by: sam, reason: "small load, ticket checked"), context: context())
+        #expect(reports(confirmed).first?.by == .operator(sam))
         #expect(lifecycle.state == .confirmed)
     }
 
     @Test("an operator hold before weighing keeps the verdict until release, which applies it")
     func operatorHoldDefersVerdict() throws {
         var lifecycle = MovementLifecycle(movement: movement())
-        _ = try lifecycle.receive(.hold(by: "sam", reason: "driver querying the load"), context: context())
+        _ = try lifecycle.receive(.hold(by: sam, reason: "driver querying the load"), context: context())
         let actions = try weighThrough(&lifecycle, grossKg: 22_000, tareKg: 12_000)
         #expect(reports(actions).isEmpty)
         #expect(lifecycle.state == .held)
-        let released = try lifecycle.receive(.release(by: "sam"), context: context())
+        let released = try lifecycle.receive(.release(by: sam, reason: "checked"), context: context())
         #expect(reports(released).map(\.kind) == [.confirmation])
         #expect(lifecycle.state == .confirmed)
     }
@@ -156,9 +160,9 @@ struct LifecycleTests {
             context: context(missing: ["wasteItems", "carrier"]))
         #expect(lifecycle.hold == .receiptDataMissing(["wasteItems", "carrier"]))
         #expect(reports(actions).isEmpty)
-        _ = try lifecycle.receive(.release(by: "sam"), context: context(missing: ["carrier"]))
+        _ = try lifecycle.receive(.release(by: sam, reason: "checked"), context: context(missing: ["carrier"]))
         #expect(lifecycle.hold == .receiptDataMissing(["carrier"]))
-        let released = try lifecycle.receive(.release(by: "sam"), context: context())
+        let released = try lifecycle.receive(.release(by: sam, reason: "checked"), context: context())
         #expect(reports(released).map(\.kind) == [.confirmation])
     }
 
@@ -219,7 +223,7 @@ struct LifecycleTests {
     func illegalTransitions() throws {
         var lifecycle = MovementLifecycle(movement: movement())
         #expect(throws: LifecycleError.self) {
-            try lifecycle.receive(.confirm(by: "sam", reason: "why not"), context: context())
+            try lifecycle.receive(.confirm(by: sam, reason: "why not"), context: context())
         }
         _ = try lifecycle.receive(.arrived(bridge: "in", at: t0), context: context())
         _ = try lifecycle.receive(.weighed(weighing(1, 22_000)), context: context())
@@ -232,8 +236,8 @@ struct LifecycleTests {
         #expect(lifecycle.state == .confirmed)
         let confirmed = lifecycle
         for event in [
-            MovementEvent.reject(by: "sam", reason: "x"), .confirm(by: "sam", reason: "x"),
-            .raiseDiscrepancy(by: "sam", reason: "x"), .hold(by: "sam", reason: "x"), .release(by: "sam"),
+            MovementEvent.reject(by: sam, reason: "x"), .confirm(by: sam, reason: "x"),
+            .raiseDiscrepancy(by: sam, reason: "x"), .hold(by: sam, reason: "x"), .release(by: sam, reason: "checked"),
             .weighed(weighing(3, 15_000)), .arrived(bridge: "in", at: t0),
         ] {
             #expect(throws: LifecycleError.self, "\(event)") { try lifecycle.receive(event, context: context()) }
@@ -245,9 +249,9 @@ struct LifecycleTests {
     func reasonRequired() throws {
         var lifecycle = MovementLifecycle(movement: movement())
         #expect(throws: LifecycleError(code: .reasonRequired, message: "a reason is required for this action")) {
-            try lifecycle.receive(.reject(by: "sam", reason: "  "), context: context())
+            try lifecycle.receive(.reject(by: sam, reason: "  "), context: context())
         }
-        _ = try lifecycle.receive(.reject(by: "sam", reason: "load refused at the gate"), context: context())
+        _ = try lifecycle.receive(.reject(by: sam, reason: "load refused at the gate"), context: context())
         #expect(lifecycle.state == .rejected)
     }
 
@@ -256,11 +260,11 @@ struct LifecycleTests {
         var lifecycle = MovementLifecycle(movement: movement(declaredKg: 390))
         _ = try weighThrough(&lifecycle, grossKg: 12_390, tareKg: 12_000)
         let actions = try lifecycle.receive(
-            .raiseDiscrepancy(by: "sam", reason: "contaminated load"), context: context())
+            .raiseDiscrepancy(by: sam, reason: "contaminated load"), context: context())
         #expect(reports(actions).first?.kind == .discrepancy(.operator, note: "contaminated load"))
         #expect(lifecycle.state == .discrepancy)
         #expect(throws: LifecycleError.self) {
-            try lifecycle.receive(.raiseDiscrepancy(by: "sam", reason: "again"), context: context())
+            try lifecycle.receive(.raiseDiscrepancy(by: sam, reason: "again"), context: context())
         }
     }
 

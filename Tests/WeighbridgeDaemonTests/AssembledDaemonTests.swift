@@ -61,7 +61,7 @@ struct AssembledDaemonTests {
             id: "ASM-1", declared: Mass(10_000, .kilograms), ewcCodes: [EWCCode(parsing: "20 03 01")],
             vehicle: VehicleRegistration("AB12CDE"))
         let identity = OperatorIdentity(uid: getuid(), name: "test")
-        _ = try await daemon.desk.expect(movement, receipt: nil, by: "test")
+        _ = try await daemon.desk.expect(movement, receipt: nil, by: .operator(identity))
         for (weighing, kilograms) in [(1, 22_000), (2, 12_000)] as [(Int, Int64)] {
             // The daemon captures only a vehicle that drives onto a deck it has seen empty.
             try await eventually("bridge in armed before weighing \(weighing)") {
@@ -69,7 +69,7 @@ struct AssembledDaemonTests {
                 guard case .array(let list) = bridges, list.count == 1 else { return false }
                 return list[0].field("phase") == .string("armed")
             }
-            _ = try await daemon.desk.arrive(bridge: "in", target: .movement("ASM-1"), by: "test")
+            _ = try await daemon.desk.arrive(bridge: "in", target: .movement("ASM-1"), by: .operator(identity))
             simulator.run(VehicleScenario(weight: Mass(kilograms, .kilograms), ramp: .milliseconds(200)))
             try await eventually("weighing \(weighing) of ASM-1 recorded") {
                 try await daemon.store.read { try $0.weighings(ofMovement: "ASM-1").count } == weighing

@@ -51,16 +51,16 @@ struct MovementDeskTests {
     @Test("expected, arrived by vehicle, weighed in and out: confirmed once, report queued, all audited")
     func wholeVisit() async throws {
         let fixture = try Fixture()
-        _ = try await fixture.desk.expect(try fixture.movement("M1"), receipt: nil, by: sam.description)
+        _ = try await fixture.desk.expect(try fixture.movement("M1"), receipt: nil, by: .operator(sam))
         _ = try await fixture.desk.arrive(
             bridge: "in", target: .vehicle(VehicleRegistration("ab12 cde")!),
-            by: "kiosk")
+            by: .operator(sam))
         guard case .movement("M1", _, []) = try await fixture.capture(22_000) else {
             Issue.record("the first weighing did not go to M1")
             return
         }
         #expect(try await fixture.state("M1") == .weighing)
-        _ = try await fixture.desk.arrive(bridge: "in", target: .movement("M1"), by: "kiosk")
+        _ = try await fixture.desk.arrive(bridge: "in", target: .movement("M1"), by: .operator(sam))
         guard case .movement("M1", _, let notices) = try await fixture.capture(12_000) else {
             Issue.record("the second weighing did not go to M1")
             return
@@ -78,12 +78,12 @@ struct MovementDeskTests {
     @Test("an unannounced weighing is held; attached by an operator it completes the visit; twice is refused")
     func unannouncedThenAttached() async throws {
         let fixture = try Fixture()
-        _ = try await fixture.desk.expect(try fixture.movement("M1"), receipt: nil, by: "wms")
+        _ = try await fixture.desk.expect(try fixture.movement("M1"), receipt: nil, by: .operator(sam))
         guard case .unattributed(let first) = try await fixture.capture(22_000) else {
             Issue.record("an unannounced weighing was attributed")
             return
         }
-        _ = try await fixture.desk.arrive(bridge: "in", target: .movement("M1"), by: "kiosk")
+        _ = try await fixture.desk.arrive(bridge: "in", target: .movement("M1"), by: .operator(sam))
         _ = try await fixture.capture(12_000)
         let update = try await fixture.desk.attach(ticket: first.ticket, to: "M1", by: sam, reason: "ANPR missed it")
         #expect(update.lifecycle.state == .confirmed)
@@ -102,10 +102,10 @@ struct MovementDeskTests {
     @Test("a weighing for a movement rejected since its announcement is kept, unattributed, never lost")
     func weighingForRejectedMovementIsKept() async throws {
         let fixture = try Fixture()
-        _ = try await fixture.desk.expect(try fixture.movement("M1"), receipt: nil, by: "wms")
-        _ = try await fixture.desk.arrive(bridge: "in", target: .movement("M1"), by: "kiosk")
+        _ = try await fixture.desk.expect(try fixture.movement("M1"), receipt: nil, by: .operator(sam))
+        _ = try await fixture.desk.arrive(bridge: "in", target: .movement("M1"), by: .operator(sam))
         _ = try await fixture.desk.act(
-            .reject(by: "sam", reason: "turned away"), on: "M1", by: sam, reason: "turned away")
+            .reject(by: sam, reason: "turned away"), on: "M1")
         guard case .unattributed(let weighing) = try await fixture.capture(22_000) else {
             Issue.record("the weighing went to a rejected movement")
             return
@@ -122,10 +122,10 @@ struct MovementDeskTests {
         let fixture = try Fixture()
         for id in ["M1", "M2", "M3"] {
             _ = try await fixture.desk.expect(
-                try fixture.movement(id, vehicle: "AB12CD\(id.last!)"), receipt: nil, by: "wms")
+                try fixture.movement(id, vehicle: "AB12CD\(id.last!)"), receipt: nil, by: .operator(sam))
         }
         // M1 announced, the driver turned round before the deck; six hours later a loader crosses.
-        _ = try await fixture.desk.arrive(bridge: "in", target: .movement("M1"), by: "anpr")
+        _ = try await fixture.desk.arrive(bridge: "in", target: .movement("M1"), by: .operator(sam))
         guard case .unattributed(let stale) = try await fixture.capture(9_000, at: t0.adding(seconds: 6 * 3_600))
         else {
             Issue.record("a six-hour-old announcement took the weighing")
@@ -137,12 +137,13 @@ struct MovementDeskTests {
         }
         #expect(arrivals.map(\.subject) == [.movement("M1")])
         // Withdrawn with `depart`: the next vehicle is unannounced.
-        _ = try await fixture.desk.arrive(bridge: "in", target: .movement("M2"), by: "anpr")
+        _ = try await fixture.desk.arrive(bridge: "in", target: .movement("M2"), by: .operator(sam))
         #expect(
-            try await fixture.desk.depart(target: .vehicle(VehicleRegistration("AB12CD2")!), by: "kiosk").bridge == "in"
+            try await fixture.desk.depart(target: .vehicle(VehicleRegistration("AB12CD2")!), by: .operator(sam)).bridge
+                == "in"
         )
         await #expect(throws: DeskError.self) {
-            _ = try await fixture.desk.depart(target: .movement("M2"), by: "kiosk")
+            _ = try await fixture.desk.depart(target: .movement("M2"), by: .operator(sam))
         }
         guard case .unattributed(let unannounced) = try await fixture.capture(9_000) else {
             Issue.record("a withdrawn announcement took the weighing")
@@ -151,11 +152,11 @@ struct MovementDeskTests {
         #expect(unannounced.evidence.route == .unannounced)
         // A capture that could not be recorded at once keeps the route it had when it was
         // weighed: M3 is re-announced on "out" and M1 on "in" meanwhile; it still goes to M3.
-        _ = try await fixture.desk.arrive(bridge: "in", target: .movement("M3"), by: "anpr")
+        _ = try await fixture.desk.arrive(bridge: "in", target: .movement("M3"), by: .operator(sam))
         let route = try await fixture.desk.route(captureOn: "in", at: t0)
         #expect(route == .movement("M3"))
-        _ = try await fixture.desk.arrive(bridge: "out", target: .movement("M3"), by: "anpr")
-        _ = try await fixture.desk.arrive(bridge: "in", target: .movement("M1"), by: "anpr")
+        _ = try await fixture.desk.arrive(bridge: "out", target: .movement("M3"), by: .operator(sam))
+        _ = try await fixture.desk.arrive(bridge: "in", target: .movement("M1"), by: .operator(sam))
         guard case .movement("M3", _, _) = try await fixture.capture(22_000, route: route) else {
             Issue.record("the held capture was routed against the board as it is now")
             return
@@ -166,17 +167,18 @@ struct MovementDeskTests {
     @Test("a registration matching two open movements is refused: the daemon never guesses")
     func ambiguousVehicle() async throws {
         let fixture = try Fixture()
-        _ = try await fixture.desk.expect(try fixture.movement("M1"), receipt: nil, by: "wms")
-        _ = try await fixture.desk.expect(try fixture.movement("M2"), receipt: nil, by: "wms")
+        _ = try await fixture.desk.expect(try fixture.movement("M1"), receipt: nil, by: .operator(sam))
+        _ = try await fixture.desk.expect(try fixture.movement("M2"), receipt: nil, by: .operator(sam))
         await #expect {
             _ = try await fixture.desk.arrive(
                 bridge: "in", target: .vehicle(VehicleRegistration("AB12CDE")!),
-                by: "anpr")
+                by: .operator(sam))
         } throws: { error in
             (error as? DeskError)?.code == .ambiguousVehicle && "\(error)".contains("M1, M2")
         }
         // An unknown vehicle is announced as unidentified: its weighing is held, not guessed.
-        _ = try await fixture.desk.arrive(bridge: "in", target: .vehicle(VehicleRegistration("ZZ99ZZZ")!), by: "anpr")
+        _ = try await fixture.desk.arrive(
+            bridge: "in", target: .vehicle(VehicleRegistration("ZZ99ZZZ")!), by: .operator(sam))
         guard case .unattributed(let weighing) = try await fixture.capture(15_000) else {
             Issue.record("an unidentified vehicle's weighing was attributed")
             return
@@ -187,31 +189,31 @@ struct MovementDeskTests {
     @Test("over tolerance: a Discrepancy is queued; an operator's confirmation later supersedes it")
     func discrepancyThenOperatorConfirms() async throws {
         let fixture = try Fixture()
-        _ = try await fixture.desk.expect(try fixture.movement("M1"), receipt: nil, by: "wms")
+        _ = try await fixture.desk.expect(try fixture.movement("M1"), receipt: nil, by: .operator(sam))
         for kilograms: Int64 in [23_000, 12_000] {
-            _ = try await fixture.desk.arrive(bridge: "in", target: .movement("M1"), by: "kiosk")
+            _ = try await fixture.desk.arrive(bridge: "in", target: .movement("M1"), by: .operator(sam))
             _ = try await fixture.capture(kilograms)
         }
         #expect(try await fixture.state("M1") == .discrepancy)
         let update = try await fixture.desk.act(
-            .confirm(by: sam.name, reason: "declared weight was wrong"),
-            on: "M1", by: sam, reason: "declared weight was wrong")
+            .confirm(by: sam, reason: "declared weight was wrong"),
+            on: "M1")
         #expect(update.lifecycle.state == .confirmed)
         let outbox = try await fixture.store.read { try $0.outboxEntries() }
         #expect(outbox.map(\.idempotencyKey) == ["M1/discrepancy/1", "M1/confirmation/1"])
-        #expect(outbox.last?.report.by == .operator("sam"))
+        #expect(outbox.last?.report.by == .operator(sam))
     }
 
     @Test("releasing a hold on a Discrepancy records no new decision")
     func releaseDecidesNothing() async throws {
         let fixture = try Fixture()
-        _ = try await fixture.desk.expect(try fixture.movement("M1"), receipt: nil, by: "wms")
+        _ = try await fixture.desk.expect(try fixture.movement("M1"), receipt: nil, by: .operator(sam))
         for kilograms: Int64 in [23_000, 12_000] {
-            _ = try await fixture.desk.arrive(bridge: "in", target: .movement("M1"), by: "kiosk")
+            _ = try await fixture.desk.arrive(bridge: "in", target: .movement("M1"), by: .operator(sam))
             _ = try await fixture.capture(kilograms)
         }
-        _ = try await fixture.desk.act(.hold(by: "sam", reason: "checking"), on: "M1", by: sam, reason: "checking")
-        _ = try await fixture.desk.act(.release(by: "sam"), on: "M1", by: sam, reason: "checked")
+        _ = try await fixture.desk.act(.hold(by: sam, reason: "checking"), on: "M1")
+        _ = try await fixture.desk.act(.release(by: sam, reason: "checked"), on: "M1")
         let decisions = try await fixture.store.read { try $0.decisions(ofMovement: "M1") }
         #expect(decisions.map(\.outcome) == [.discrepancy, .held])
         #expect(try await fixture.state("M1") == .discrepancy)
@@ -220,13 +222,13 @@ struct MovementDeskTests {
     @Test("a refused action writes nothing: not even an audit entry")
     func refusalsWriteNothing() async throws {
         let fixture = try Fixture()
-        _ = try await fixture.desk.expect(try fixture.movement("M1"), receipt: nil, by: "wms")
+        _ = try await fixture.desk.expect(try fixture.movement("M1"), receipt: nil, by: .operator(sam))
         let before = try await fixture.store.read { try $0.auditEntries().count }
         await #expect(throws: DeskError.self) {
-            _ = try await fixture.desk.act(.confirm(by: "sam", reason: "x"), on: "M1", by: sam, reason: "x")
+            _ = try await fixture.desk.act(.confirm(by: sam, reason: "x"), on: "M1")
         }
         await #expect(throws: DeskError(code: .notFound, message: "no movement M9")) {
-            _ = try await fixture.desk.act(.reject(by: "sam", reason: "x"), on: "M9", by: sam, reason: "x")
+            _ = try await fixture.desk.act(.reject(by: sam, reason: "x"), on: "M9")
         }
         #expect(try await fixture.store.read { try $0.auditEntries().count } == before)
         #expect(try await fixture.state("M1") == .expected)
@@ -241,10 +243,10 @@ struct MovementDeskTests {
                 StoredTare(
                     vehicle: vehicle, tare: Mass(12_000, .kilograms),
                     setAt: t0.adding(seconds: -60), expiresAt: t0.adding(seconds: 3_600)),
-                by: "operator:sam(uid=1001)", reason: "weighed empty")
+                by: .operator(sam), reason: "weighed empty")
         }
-        _ = try await fixture.desk.expect(try fixture.movement("M1"), receipt: nil, by: "wms")
-        _ = try await fixture.desk.arrive(bridge: "in", target: .vehicle(vehicle), by: "anpr")
+        _ = try await fixture.desk.expect(try fixture.movement("M1"), receipt: nil, by: .operator(sam))
+        _ = try await fixture.desk.arrive(bridge: "in", target: .vehicle(vehicle), by: .operator(sam))
         _ = try await fixture.capture(22_000)
         #expect(try await fixture.state("M1") == .confirmed)
         let report = try await fixture.store.read { try $0.outboxEntries().first?.report }
@@ -252,11 +254,11 @@ struct MovementDeskTests {
 
         // Announced by its id (a scanned container, a paper note), the truck is not identified:
         // it may be a substitute, so the stored tare of the expected truck is not used.
-        _ = try await fixture.desk.expect(try fixture.movement("M2"), receipt: nil, by: "wms")
-        _ = try await fixture.desk.arrive(bridge: "in", target: .movement("M2"), by: "kiosk")
+        _ = try await fixture.desk.expect(try fixture.movement("M2"), receipt: nil, by: .operator(sam))
+        _ = try await fixture.desk.arrive(bridge: "in", target: .movement("M2"), by: .operator(sam))
         _ = try await fixture.capture(22_000)
         #expect(try await fixture.state("M2") == .weighing)
-        _ = try await fixture.desk.arrive(bridge: "in", target: .movement("M2"), by: "kiosk")
+        _ = try await fixture.desk.arrive(bridge: "in", target: .movement("M2"), by: .operator(sam))
         _ = try await fixture.capture(11_500)
         #expect(try await fixture.state("M2") == .confirmed)
         let second = try await fixture.store.read { try $0.outboxEntries(ofMovement: "M2").first?.report }
@@ -270,13 +272,13 @@ struct MovementDeskTests {
             reportsDiscrepancies: false, outboxKind: { _, _ in (.receipt, false) },
             missingReceiptFields: { $1 == nil ? ["wasteItems"] : [] }, carriesReceiptData: true)
         let fixture = try Fixture(routing: routing)
-        _ = try await fixture.desk.expect(try fixture.movement("M1"), receipt: nil, by: "wms")
+        _ = try await fixture.desk.expect(try fixture.movement("M1"), receipt: nil, by: .operator(sam))
         _ = try await fixture.desk.expect(
             try fixture.movement("M2", vehicle: "CD34EFG"), receipt: #"{"wasteItems":[]}"#,
-            by: "wms")
+            by: .operator(sam))
         for (id, gross) in [("M1", Int64(22_000)), ("M2", 23_000)] {
             for kilograms in [gross, 12_000] {
-                _ = try await fixture.desk.arrive(bridge: "in", target: .movement(id), by: "kiosk")
+                _ = try await fixture.desk.arrive(bridge: "in", target: .movement(id), by: .operator(sam))
                 _ = try await fixture.capture(kilograms)
             }
         }

@@ -39,7 +39,7 @@ struct CarrierTrackingIDTests {
         let movement = try #require(try await fixture.store.read { try $0.movement(id: "T-2") }?.lifecycle.movement)
         var corrected = movement
         corrected.wasteTrackingID = "26CAR002"
-        _ = try await fixture.desk.expect(corrected, receipt: validReceipt, by: "operator:sam")
+        _ = try await fixture.desk.expect(corrected, receipt: validReceipt, by: .operator(sam))
         try await fixture.retry(parked)
         try await fixture.waitFor("T-2") { $0.first?.state == .done }
         #expect(fixture.requests(to: "/movements/26CAR002/receive").count == 1)
@@ -53,22 +53,23 @@ struct CarrierTrackingIDTests {
         let sandbox = try await DWTSandbox.start()
         let fixture = try await ReportingFixture(profile: .defraReceipt, sandbox: sandbox)
         let movement = try tenTonneMovement("T-4")
-        _ = try await fixture.desk.expect(movement, receipt: validReceipt, by: "test")
+        _ = try await fixture.desk.expect(movement, receipt: validReceipt, by: .operator(sam))
         _ = try await fixture.desk.arrive(
-            bridge: "in", target: .vehicle(VehicleRegistration("AB12CDE")!), trackingID: "26CAR004", by: "anpr")
+            bridge: "in", target: .vehicle(VehicleRegistration("AB12CDE")!), trackingID: "26CAR004", by: .operator(sam))
         #expect(
             try await fixture.store.read { try $0.movement(id: "T-4") }?.lifecycle.movement.wasteTrackingID
                 == "26CAR004")
         let audit = try await fixture.store.read { try $0.auditEntries() }
         #expect(audit.contains { $0.event.kind == .arrival && $0.event.detail["waste_tracking_id"] == "26CAR004" })
         // The site's system sends the movement again, without the id: the gate's id stays.
-        _ = try await fixture.desk.expect(movement, receipt: nil, by: "site-system")
+        _ = try await fixture.desk.expect(movement, receipt: nil, by: .operator(sam))
         let kept = try await fixture.store.read { try $0.movement(id: "T-4") }
         #expect(kept?.lifecycle.movement.wasteTrackingID == "26CAR004")
         #expect(kept?.receipt == validReceipt, "receipt data left out is kept too")
         do {
             _ = try await fixture.desk.arrive(
-                bridge: "in", target: .vehicle(VehicleRegistration("ZZ99ZZZ")!), trackingID: "26CAR005", by: "anpr")
+                bridge: "in", target: .vehicle(VehicleRegistration("ZZ99ZZZ")!), trackingID: "26CAR005",
+                by: .operator(sam))
             Issue.record("an unidentified vehicle's tracking id was taken")
         } catch let error as DeskError {
             #expect(error.code == .invalidArgument)
@@ -120,7 +121,7 @@ struct CarrierTrackingIDTests {
         var movement = try #require(try await fixture.store.read { try $0.movement(id: id) }?.lifecycle.movement)
         movement.wasteTrackingID = givenID
         do {
-            _ = try await fixture.desk.expect(movement, receipt: validReceipt, by: "operator:sam")
+            _ = try await fixture.desk.expect(movement, receipt: validReceipt, by: .operator(sam))
             Issue.record("\(id) took wasteTrackingId \(givenID)", sourceLocation: sourceLocation)
         } catch let error as DeskError {
             #expect(error.code == .conflict, sourceLocation: sourceLocation)

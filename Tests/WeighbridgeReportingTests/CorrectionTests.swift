@@ -5,8 +5,6 @@ import WeighbridgeCore
 import WeighbridgeDaemon
 import WeighbridgeStore
 
-private let sam = OperatorIdentity(uid: 1001, name: "sam")
-
 /// `validReceipt` with another waste description: the corrected version.
 private let correctedReceipt = validReceipt.replacingOccurrences(
     of: "Mixed municipal waste", with: "Mixed municipal waste, with bulky items")
@@ -37,7 +35,7 @@ struct CorrectionTests {
         #expect(entries[1].sentBody == puts.first?.body)
         let audit = try await fixture.store.read { try $0.auditEntries() }
         let corrected = try #require(audit.last { $0.event.kind == .receiptCorrected })
-        #expect(corrected.event.actor == sam.description)
+        #expect(corrected.event.actor == Actor.operator(sam).description)
         #expect(corrected.event.detail["reason"] == "driver's note: bulky items")
         #expect(corrected.event.detail["waste_tracking_id"] == trackingID)
         #expect(sandbox.duplicates == 0)
@@ -90,9 +88,9 @@ struct CorrectionTests {
         }
         #expect(try await fixture.entries(of: "C-4").count == 1)
         let turnedAway = try tenTonneMovement("C-6")
-        _ = try await fixture.desk.expect(turnedAway, receipt: validReceipt, by: "test")
+        _ = try await fixture.desk.expect(turnedAway, receipt: validReceipt, by: .operator(sam))
         _ = try await fixture.desk.act(
-            .reject(by: "sam", reason: "wrong waste"), on: "C-6", by: sam, reason: "wrong waste")
+            .reject(by: sam, reason: "wrong waste"), on: "C-6")
         do {
             _ = try await fixture.desk.correct("C-6", receipt: correctedReceipt, by: sam, reason: "x")
             Issue.record("a rejected load's receipt data was corrected")
@@ -166,7 +164,7 @@ struct CorrectionTests {
         try await fixture.waitFor("C-9") { $0.first?.state == .done }
         let movement = try #require(try await fixture.store.read { try $0.movement(id: "C-9") }?.lifecycle.movement)
         do {
-            _ = try await fixture.desk.expect(movement, receipt: correctedReceipt, by: "site-system")
+            _ = try await fixture.desk.expect(movement, receipt: correctedReceipt, by: .operator(sam))
             Issue.record("accepted receipt data was replaced without a correction")
         } catch let error as DeskError {
             #expect(error.code == .conflict)

@@ -232,18 +232,17 @@ struct DeliveryTests {
             """
         // 8% over: a local Discrepancy (Defra has none), with the carrier missing.
         #expect(try await fixture.visit("M-CONF", grossKg: 22_800, receipt: noCarrier) == .discrepancy)
-        let sam = OperatorIdentity(uid: 1001, name: "sam")
         await #expect {
             _ = try await fixture.desk.act(
-                .confirm(by: "sam", reason: "agreed"), on: "M-CONF", by: sam, reason: "agreed")
+                .confirm(by: sam, reason: "agreed"), on: "M-CONF")
         } throws: { error in
             (error as? DeskError)?.code == .receiptDataMissing && "\(error)".contains("carrier")
         }
         #expect(try await fixture.entries(of: "M-CONF").isEmpty, "a report was queued that cannot be sent")
         // The corrected receipt data is taken for the undecided movement, and the confirmation goes.
         let movement = try #require(try await fixture.store.read { try $0.movement(id: "M-CONF")?.lifecycle.movement })
-        _ = try await fixture.desk.expect(movement, receipt: validReceipt, by: "test")
-        _ = try await fixture.desk.act(.confirm(by: "sam", reason: "agreed"), on: "M-CONF", by: sam, reason: "agreed")
+        _ = try await fixture.desk.expect(movement, receipt: validReceipt, by: .operator(sam))
+        _ = try await fixture.desk.act(.confirm(by: sam, reason: "agreed"), on: "M-CONF")
         fixture.delivery.wake()
         try await fixture.waitFor("M-CONF") { $0.first?.state == .done }
         #expect(fixture.requests(to: "/movements/receive").filter { $0.body.contains("M-CONF") }.count == 1)
@@ -298,9 +297,9 @@ struct DeliveryTests {
         #expect(sandbox.requests.isEmpty)
         // The operator supplies the receipt data and releases: the rules run again and it goes.
         let movement = try #require(try await fixture.store.read { try $0.movement(id: "M-BAD3")?.lifecycle.movement })
-        _ = try await fixture.desk.expect(movement, receipt: validReceipt, by: "test")
+        _ = try await fixture.desk.expect(movement, receipt: validReceipt, by: .operator(sam))
         _ = try await fixture.desk.act(
-            .release(by: "sam"), on: "M-BAD3", by: OperatorIdentity(uid: 1001, name: "sam"), reason: "receipt added")
+            .release(by: sam, reason: "checked"), on: "M-BAD3")
         #expect(try await fixture.store.read { try $0.movement(id: "M-BAD3")?.lifecycle.state } == .confirmed)
         fixture.delivery.wake()  // as the control service does after every accepted change
         try await fixture.waitFor("M-BAD3") { $0.first?.state == .done }
@@ -436,7 +435,7 @@ struct DeliveryTests {
         #expect(sandbox.duplicates == 1)
         // A different report (another confirmer) under another key: the server holds something else.
         var changed = first.report
-        changed.by = .operator("sam")
+        changed.by = .operator(sam)
         let other = changed
         try await fixture.store.write(at: fixture.clock.now) { transaction in
             _ = try transaction.enqueue(other, kind: .confirmation, idempotent: true, idempotencyKey: "B-409/other")

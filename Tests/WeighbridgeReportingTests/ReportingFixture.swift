@@ -10,6 +10,9 @@ import WeighbridgeJournal
 import WeighbridgeReporting
 import WeighbridgeStore
 
+/// The operator the reporting tests act as.
+let sam = OperatorIdentity(uid: 1_001, name: "sam")
+
 let apiCode = "ba6eb330-4f7f-11eb-a2fb-67c34e9ac07c"
 
 /// The wall clock, which a test can move forward (to skip an hour's pause).
@@ -159,9 +162,9 @@ final class ReportingFixture: Sendable {
             id: id, declared: Mass(declaredKg, .kilograms), ewcCodes: codes.map { try EWCCode(parsing: $0) },
             vehicle: VehicleRegistration("AB12CDE"),
             prenotifiedAt: prenotified ? clock.now.adding(seconds: -90_000) : nil, wasteTrackingID: trackingID)
-        _ = try await desk.expect(movement, receipt: receipt, by: "test")
+        _ = try await desk.expect(movement, receipt: receipt, by: .operator(sam))
         for kilograms in [grossKg, tareKg] {
-            _ = try await desk.arrive(bridge: "in", target: .movement(id), by: "test")
+            _ = try await desk.arrive(bridge: "in", target: .movement(id), by: .operator(sam))
             _ = try await desk.recordCapture(
                 WeighingEvidence(
                     bridge: "in", weight: Mass(kilograms, .kilograms), division: Mass(20, .kilograms),

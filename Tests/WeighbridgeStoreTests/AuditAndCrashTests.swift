@@ -93,7 +93,7 @@ struct CrashTests {
         let store = try Store(path: directory.file("db.sqlite"), now: t0)
         try await store.write(at: t0) { transaction in
             for index in 0..<200_000 {
-                _ = try transaction.appendAudit(AuditEvent(kind: .override, actor: "auto", subject: "s\(index)"))
+                _ = try transaction.appendAudit(AuditEvent(kind: .override, by: .automatic, subject: "s\(index)"))
             }
         }
         let verified = Mutex(false)

@@ -4,6 +4,8 @@ import WeighbridgeCore
 
 @testable import WeighbridgeStore
 
+private let sam = OperatorIdentity(uid: 1_001, name: "sam")
+
 @Suite("Store: durability, integrity, named transactions")
 struct StoreTests {
     @Test("synchronous=FULL and WAL are truly in force on the writer (read back, not assumed)")
@@ -59,10 +61,10 @@ struct StoreTests {
             try transaction.saveMovement(try movement("M1"), receipt: nil)
             try transaction.saveMovement(try movement("M2"), receipt: nil)
             let ticket = try transaction.recordWeighing(evidence(22_000)).ticket
-            try transaction.bind(ticket: ticket, toMovement: "M1", by: "operator:sam")
+            try transaction.bind(ticket: ticket, toMovement: "M1", by: .operator(sam))
         }
         await #expect(throws: StoreError.self) {
-            try await store.write(at: t0) { try $0.bind(ticket: 1, toMovement: "M2", by: "operator:sam") }
+            try await store.write(at: t0) { try $0.bind(ticket: 1, toMovement: "M2", by: .operator(sam)) }
         }
         let (m1, unattributed) = try await store.read {
             try ($0.weighings(ofMovement: "M1"), $0.unattributedWeighings())
@@ -214,18 +216,18 @@ struct StoreTests {
             try transaction.setStoredTare(
                 StoredTare(
                     vehicle: vehicle, tare: Mass(12_000, .kilograms), setAt: t0,
-                    expiresAt: t0.adding(seconds: 86_400)), by: "operator:sam", reason: "weighed empty")
+                    expiresAt: t0.adding(seconds: 86_400)), by: .operator(sam), reason: "weighed empty")
             try transaction.saveArrivalBoard(savedBoard)
             try transaction.recordDecision(
                 DecisionRecord(
                     movementID: "M1", outcome: .held, reason: "below_minimum_weight", net: Mass(300, .kilograms),
                     declared: Mass(310, .kilograms), deviationPercent: "-3.23", highRisk: false,
-                    actor: .operator("sam"),
+                    actor: .operator(sam),
                     note: "n", decidedAt: t0))
             try transaction.saveReferenceData(list: "ewc-codes", body: "[]")
         }
         try await store.write(at: t0.adding(seconds: 60)) {
-            try $0.expireStoredTare(vehicle: vehicle, by: "operator:sam", reason: "new trailer")
+            try $0.expireStoredTare(vehicle: vehicle, by: .operator(sam), reason: "new trailer")
         }
         let (tare, loadedBoard, decisions, reference) = try await store.read {
             try (
@@ -236,7 +238,7 @@ struct StoreTests {
         #expect(tare?.isValid(at: t0.adding(seconds: 59)) == true)
         #expect(tare?.isValid(at: t0.adding(seconds: 60)) == false)
         #expect(loadedBoard == savedBoard)
-        #expect(decisions.map(\.actor) == [.operator("sam")])
+        #expect(decisions.map(\.actor) == [.operator(sam)])
         #expect(decisions.first?.net == Mass(300, .kilograms))
         #expect(reference?.body == "[]")
     }
@@ -331,6 +333,58 @@ struct StoreOpeningTests {
             #expect(try await first.read { try $0.unattributedWeighings() }.count == 1)
         }
         _ = try await reopen(path)
+    }
+
+    @Test(
+        "an operator recorded before the uid was kept (decisions, a stored lifecycle, a queued report) reads back by name"
+    )
+    func operatorsRecordedWithoutUID() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("db.sqlite")
+        let confirmed = try {
+            var report = try confirmation("M1")
+            report.by = .operator(sam)
+            return report
+        }()
+        do {
+            let store = try Store(path: path, now: t0)
+            try await store.write(at: t0) { transaction in
+                try transaction.saveMovement(try movement("M1"), receipt: nil)
+                try transaction.saveMovement(
+                    MovementLifecycle(
+                        movement: try movement("M2").movement, stage: .rejected(by: sam, reason: "turned away"),
+                        hold: nil), receipt: nil)
+                _ = try transaction.enqueue(confirmed, kind: .confirmation, idempotent: true, idempotencyKey: "k1")
+                try transaction.recordDecision(
+                    DecisionRecord(
+                        movementID: "M2", outcome: .rejected, reason: "turned away", net: nil,
+                        declared: Mass(10_000, .kilograms), deviationPercent: nil, highRisk: false,
+                        actor: .operator(sam), note: "turned away", decidedAt: t0))
+            }
+        }
+        let written = #"{"name":"sam","uid":1001}"#
+        #expect(try sqlite3(path, "SELECT instr(lifecycle, '\(written)') > 0 FROM movements WHERE id = 'M2';") == "1\n")
+        #expect(try sqlite3(path, "SELECT instr(report, '\(written)') > 0 FROM outbox;") == "1\n")
+        // As schema 3 left them: the name alone, in the decision's text and in the stored JSON.
+        _ = try sqlite3(
+            path,
+            """
+            UPDATE movements SET lifecycle = replace(lifecycle, '\(written)', '"sam"');
+            UPDATE outbox SET report = replace(report, '\(written)', '"sam"');
+            UPDATE decisions SET actor = 'operator:sam';
+            ALTER TABLE decisions DROP COLUMN operator_name;
+            ALTER TABLE decisions DROP COLUMN operator_uid;
+            PRAGMA user_version = 3;
+            """)
+        let store = try await reopen(path)
+        let byName = OperatorIdentity(uid: nil, name: "sam")
+        let (decisions, rejected, outbox) = try await store.read {
+            try ($0.decisions(ofMovement: "M2"), $0.movement(id: "M2"), $0.outboxEntries())
+        }
+        #expect(decisions.map(\.actor) == [.operator(byName)])
+        #expect(rejected?.lifecycle.stage == .rejected(by: byName, reason: "turned away"))
+        #expect(outbox.map(\.report.by) == [.operator(byName)])
+        #expect(Actor.operator(byName).description == "operator:sam")
     }
 
     @Test(
