@@ -125,7 +125,7 @@ let package = Package(
         .executableTarget(
             name: "weighbridgectl",
             dependencies: [
-                "WeighbridgeControlProtocol", "WeighbridgeJSON", "CBuildInfo",
+                "WeighbridgeControlProtocol", "WeighbridgeCore", "WeighbridgeJSON", "CBuildInfo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings

@@ -265,39 +265,52 @@ struct LineFrameDecoder: ByteToMessageDecoder {
     }
 }
 
-/// Closes a connection whose line is not complete `limit` after its first byte: the idle timeout
-/// is reset by every byte, so a client trickling bytes would otherwise hold its slot for ever.
-final class LineDeadline: ChannelInboundHandler {
+/// Closes a connection whose line is not complete after `limit` of waiting for it: the idle
+/// timeout is reset by every byte, so a client trickling bytes would otherwise hold its slot for
+/// ever. Only the time the server waits for the client counts, from when it asks for more bytes
+/// with part of a line in hand until bytes arrive: while the server is busy with the lines before
+/// it (and so reads nothing), the rest of a line may already be waiting in the socket.
+final class LineDeadline: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
     private let limit: TimeAmount
-    private var deadline: Scheduled<Void>?
+    /// What is left of the current line's allowance; nil when no part of a line is pending.
+    private var remaining: TimeAmount?
+    /// The wait in progress: when it started, and the close it will do.
+    private var waiting: (since: NIODeadline, close: Scheduled<Void>)?
 
     init(limit: TimeAmount) { self.limit = limit }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let bytes = unwrapInboundIn(data)
-        let view = bytes.readableBytesView
+        let view = unwrapInboundIn(data).readableBytesView
+        let waited = waiting.map { NIODeadline.now() - $0.since } ?? .zero
+        waiting?.close.cancel()
+        waiting = nil
         if let lastNewline = view.lastIndex(of: UInt8(ascii: "\n")) {
-            // A line ended: the bytes after it, if any, start the next line's clock.
-            deadline?.cancel()
-            deadline = nil
-            if lastNewline + 1 < view.endIndex { arm(context) }
-        } else if deadline == nil, !view.isEmpty {
-            arm(context)
+            // A line ended: bytes after it start the next line with a whole allowance.
+            remaining = lastNewline + 1 < view.endIndex ? limit : nil
+        } else if !view.isEmpty {
+            remaining = (remaining ?? limit) - waited
         }
         context.fireChannelRead(data)
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
-        deadline?.cancel()
-        deadline = nil
-        context.fireChannelInactive()
+    func read(context: ChannelHandlerContext) {
+        if let remaining, waiting == nil {
+            let channel = context.channel
+            waiting = (
+                .now(), context.eventLoop.scheduleTask(in: max(remaining, .zero)) { channel.close(promise: nil) }
+            )
+        }
+        context.read()
     }
 
-    private func arm(_ context: ChannelHandlerContext) {
-        let channel = context.channel
-        deadline = context.eventLoop.scheduleTask(in: limit) { channel.close(promise: nil) }
+    func channelInactive(context: ChannelHandlerContext) {
+        waiting?.close.cancel()
+        waiting = nil
+        context.fireChannelInactive()
     }
 }
 

@@ -28,6 +28,14 @@ public struct ListPage: Sendable, Hashable {
         self.limit = limit
         self.before = before
     }
+
+    /// Refuses a limit outside 1 to `maximumListLimit` and a cursor that is not positive.
+    public func check() throws(ControlError) {
+        guard (1...ControlProtocol.maximumListLimit).contains(limit) else {
+            throw ControlError(.invalidArgument, "limit must be from 1 to \(ControlProtocol.maximumListLimit)")
+        }
+        if let before, before < 1 { throw ControlError(.invalidArgument, "before must be a positive integer") }
+    }
 }
 
 /// A refusal with a stable code that scripts can rely on, and a message for people.
@@ -86,6 +94,49 @@ extension ControlError.Code {
 public enum ArrivalTargetArgument: Sendable, Hashable {
     case movement(String)
     case vehicle(VehicleRegistration)
+
+    /// The target from a movement id or a registration as typed: exactly one of them.
+    public init(movement: String?, vehicle: String?) throws(ControlError) {
+        switch (movement, try vehicle.map { text throws(ControlError) in try VehicleRegistration(argument: text) }) {
+        case (let id?, nil): self = .movement(id)
+        case (nil, let vehicle?): self = .vehicle(vehicle)
+        default: throw ControlError(.invalidArgument, "give exactly one of movement and vehicle")
+        }
+    }
+}
+
+extension VehicleRegistration {
+    /// A registration as typed for the argument `name`, or the refusal naming it.
+    public init(argument text: String, name: String = "vehicle") throws(ControlError) {
+        guard let vehicle = VehicleRegistration(text) else {
+            throw ControlError(.invalidArgument, "\(name) \"\(text)\" is not a vehicle registration")
+        }
+        self = vehicle
+    }
+}
+
+extension MovementState {
+    /// A state as a listing's `state` argument names it.
+    public init(argument text: String) throws(ControlError) {
+        guard let state = MovementState(rawValue: text) else {
+            throw ControlError(
+                .invalidArgument,
+                "state must be one of " + MovementState.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        self = state
+    }
+}
+
+extension OutboxState {
+    /// A state as a listing's `state` argument names it.
+    public init(argument text: String) throws(ControlError) {
+        guard let state = OutboxState(rawValue: text) else {
+            throw ControlError(
+                .invalidArgument, "state must be one of " + OutboxState.allCases.map(\.rawValue).joined(separator: ", ")
+            )
+        }
+        self = state
+    }
 }
 
 /// A movement as `expect` carries it: the brief's movement representation plus receipt data.
@@ -162,6 +213,12 @@ public struct ControlRequest: Sendable, Hashable {
     /// The client's correlation id, echoed back (a number or a string; absent is allowed).
     public var id: JSONValue?
     public var command: ControlCommand
+
+    /// A request for `command`, answered under `id`.
+    public init(id: JSONValue?, command: ControlCommand) {
+        self.id = id
+        self.command = command
+    }
 
     /// Decodes one line (without its newline). Every way it can be wrong gives a `ControlError`
     /// with the request id when one could be read, so the reply can still be correlated.
@@ -272,10 +329,7 @@ private struct Arguments {
 
     mutating func vehicle(_ name: String) throws -> VehicleRegistration? {
         guard let text = try string(name) else { return nil }
-        guard let vehicle = VehicleRegistration(text) else {
-            throw ControlError(.invalidArgument, "\(name) \"\(text)\" is not a vehicle registration")
-        }
-        return vehicle
+        return try VehicleRegistration(argument: text, name: name)
     }
 
     mutating func timestamp(_ name: String) throws -> Timestamp? {
@@ -310,12 +364,12 @@ private struct Arguments {
     /// A listing's `limit` (1 to `maximumListLimit`, `defaultListLimit` when absent) and `before`.
     private mutating func listPage() throws -> ListPage {
         let limit = try optionalInteger("limit") ?? Int64(ControlProtocol.defaultListLimit)
-        guard (1...Int64(ControlProtocol.maximumListLimit)).contains(limit) else {
+        guard let fitting = Int(exactly: limit) else {
             throw ControlError(.invalidArgument, "limit must be from 1 to \(ControlProtocol.maximumListLimit)")
         }
-        let before = try optionalInteger("before")
-        if let before, before < 1 { throw ControlError(.invalidArgument, "before must be a positive integer") }
-        return ListPage(limit: Int(limit), before: before)
+        let page = ListPage(limit: fitting, before: try optionalInteger("before"))
+        try page.check()
+        return page
     }
 
     /// An integer argument that may be absent, but is refused when present as anything else.
@@ -326,11 +380,7 @@ private struct Arguments {
 
     /// `movement` or `vehicle`, exactly one.
     private mutating func arrivalTarget() throws -> ArrivalTargetArgument {
-        switch (try string("movement"), try vehicle("vehicle")) {
-        case (let id?, nil): return .movement(id)
-        case (nil, let vehicle?): return .vehicle(vehicle)
-        default: throw ControlError(.invalidArgument, "give exactly one of movement and vehicle")
-        }
+        try ArrivalTargetArgument(movement: try string("movement"), vehicle: try string("vehicle"))
     }
 
     mutating func command() throws -> ControlCommand {
@@ -348,14 +398,7 @@ private struct Arguments {
             return .depart(target: try arrivalTarget())
         case "movements":
             let page = try listPage()
-            guard let state = try string("state") else { return .movements(state: nil, page: page) }
-            guard let parsed = MovementState(rawValue: state) else {
-                throw ControlError(
-                    .invalidArgument,
-                    "state must be one of "
-                        + MovementState.allCases.map(\.rawValue).joined(separator: ", "))
-            }
-            return .movements(state: parsed, page: page)
+            return .movements(state: try string("state").map { try MovementState(argument: $0) }, page: page)
         case "show": return .show(movement: try requiredString("movement"))
         case "confirm": return .confirm(movement: try requiredString("movement"), reason: try reason())
         case "discrepancy": return .discrepancy(movement: try requiredString("movement"), reason: try reason())
@@ -388,14 +431,7 @@ private struct Arguments {
             return .tareExpire(vehicle: vehicle, reason: try reason())
         case "outbox":
             let page = try listPage()
-            guard let state = try string("state") else { return .outbox(state: nil, page: page) }
-            guard let parsed = OutboxState(rawValue: state) else {
-                throw ControlError(
-                    .invalidArgument,
-                    "state must be one of "
-                        + OutboxState.allCases.map(\.rawValue).joined(separator: ", "))
-            }
-            return .outbox(state: parsed, page: page)
+            return .outbox(state: try string("state").map { try OutboxState(argument: $0) }, page: page)
         case "retry":
             if case .bool(true)? = value("all") { return .retry(.all, reason: try reason()) }
             return .retry(.entry(try requiredInteger("entry")), reason: try reason())

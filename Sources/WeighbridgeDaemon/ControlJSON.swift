@@ -7,45 +7,39 @@ import WeighbridgeStore
 // RFC 3339, states by their stable names.
 
 extension MovementLifecycle {
-    var json: JSONValue {
-        var fields: [String: JSONValue] = [
-            "movement_id": .string(movement.id), "state": .string(state.rawValue),
-            "declared_kg": .mass(movement.declared),
-            "ewc_codes": .array(movement.ewcCodes.map { .string($0.description) }),
-            "vehicle": movement.vehicle.map { .string($0.normalised) } ?? .null,
-            "carrier": movement.carrier.map(JSONValue.string) ?? .null,
-            "prenotified_at": movement.prenotifiedAt.map { .string($0.rfc3339) } ?? .null,
-            "waste_tracking_id": movement.wasteTrackingID.map(JSONValue.string) ?? .null,
-            "hold": hold.map { .object(["code": .string($0.code), "reason": .string($0.description)]) } ?? .null,
-        ]
+    var view: MovementView {
+        var arrival: MovementView.Arrival?
+        var firstWeighing: Int64?
+        var weighed: MovementView.Net?
         switch stage {
         case .arrived(let bridge, let at, let identifiedVehicle):
-            fields["bridge"] = .string(bridge)
-            fields["arrived_at"] = .string(at.rfc3339)
-            fields["vehicle_identified"] = .bool(identifiedVehicle != nil)
+            arrival = .init(bridge: bridge, at: at, vehicleIdentified: identifiedVehicle != nil)
         case .weighing(let first, _):
-            fields["first_weighing"] = .integer(first.ticket)
+            firstWeighing = first.ticket
         case .decided(let net, let assessment, _), .confirmed(let net, let assessment, _),
             .discrepancy(let net, let assessment, _, _):
-            fields["gross_kg"] = .mass(net.gross.weight)
-            fields["tare_kg"] = .mass(net.tare)
-            fields["tare_kind"] = .string(net.tareKind.rawValue)
-            fields["net_kg"] = .mass(net.net)
-            fields["deviation_percent"] = .string(assessment.deviation.percentText())
-            fields["high_risk"] = .bool(assessment.highRisk.isHighRisk)
+            weighed = .init(
+                gross: net.gross.weight, tare: net.tare, tareKind: net.tareKind.rawValue, net: net.net,
+                deviationPercent: assessment.deviation.percentText(), highRisk: assessment.highRisk.isHighRisk)
         case .expected, .rejected:
             break
         }
-        switch stage {
-        case .confirmed(_, _, let by): fields["confirmed_by"] = .string(by.description)
-        case .discrepancy(_, _, let reason, let by):
-            fields["discrepancy"] = .object(["reason": .string(reason.rawValue), "raised_by": .string(by.description)])
-        case .rejected(let by, let reason):
-            fields["rejected"] = .object(["by": .string(Actor.operator(by).description), "reason": .string(reason)])
-        default: break
-        }
-        return .object(fields)
+        let outcome: MovementView.Outcome? =
+            switch stage {
+            case .confirmed(_, _, let by): .confirmed(by: by.description)
+            case .discrepancy(_, _, let reason, let by): .discrepancy(reason: reason.rawValue, raisedBy: by.description)
+            case .rejected(let by, let reason): .rejected(by: Actor.operator(by).description, reason: reason)
+            default: nil
+            }
+        return MovementView(
+            movementID: movement.id, state: state, declared: movement.declared,
+            ewcCodes: movement.ewcCodes.map(\.description), vehicle: movement.vehicle?.normalised,
+            carrier: movement.carrier, prenotifiedAt: movement.prenotifiedAt, wasteTrackingID: movement.wasteTrackingID,
+            hold: hold.map { .init(code: $0.code, reason: $0.description) }, arrival: arrival,
+            firstWeighing: firstWeighing, net: weighed, outcome: outcome)
     }
+
+    var json: JSONValue { view.json }
 }
 
 extension MovementUpdate {
@@ -57,37 +51,30 @@ extension MovementUpdate {
 }
 
 extension RecordedWeighing {
-    var json: JSONValue {
-        .object([
-            "ticket": .integer(ticket), "bridge": .string(evidence.bridge), "weight_kg": .mass(evidence.weight),
-            "weighed_at": .string(evidence.weighedAt.rfc3339),
-            "legal_id": evidence.legalID.map { .integer($0) } ?? .null,
-            "instrument": evidence.instrumentID.map(JSONValue.string) ?? .null,
-        ])
+    var view: WeighingView {
+        WeighingView(
+            ticket: ticket, bridge: evidence.bridge, weight: evidence.weight, weighedAt: evidence.weighedAt,
+            legalID: evidence.legalID, instrument: evidence.instrumentID)
     }
 }
 
 extension DecisionRecord {
-    var json: JSONValue {
-        .object([
-            "outcome": .string(outcome.rawValue), "reason": reason.map(JSONValue.string) ?? .null,
-            "net_kg": net.map(JSONValue.mass) ?? .null, "declared_kg": .mass(declared),
-            "deviation_percent": deviationPercent.map(JSONValue.string) ?? .null, "high_risk": .bool(highRisk),
-            "by": .string(actor.description), "note": .string(note), "at": .string(decidedAt.rfc3339),
-        ])
+    var view: DecisionView {
+        DecisionView(
+            outcome: outcome.rawValue, reason: reason, net: net, declared: declared, deviationPercent: deviationPercent,
+            highRisk: highRisk, by: actor.description, note: note, at: decidedAt)
     }
 }
 
 extension OutboxEntry {
-    var json: JSONValue {
-        .object([
-            "id": .integer(id), "movement_id": .string(movementID), "kind": .string(kind.rawValue),
-            "state": .string(state.rawValue), "attempts": .integer(attempts),
-            "next_attempt_at": .string(nextAttemptAt.rfc3339), "last_error": lastError.map(JSONValue.string) ?? .null,
-            "server_id": serverID.map(JSONValue.string) ?? .null, "idempotency_key": .string(idempotencyKey),
-            "created_at": .string(createdAt.rfc3339),
-        ])
+    var view: ReportView {
+        ReportView(
+            id: id, movementID: movementID, kind: kind.rawValue, state: state, attempts: attempts,
+            nextAttemptAt: nextAttemptAt, lastError: lastError, serverID: serverID, idempotencyKey: idempotencyKey,
+            createdAt: createdAt)
     }
+
+    var json: JSONValue { view.json }
 }
 
 extension StoredTare {

@@ -115,15 +115,12 @@ public struct ControlService: Sendable {
                 )
             }
             let deadlines = await live.deadlines()
-            return .object([
-                "summary": .string(await live.summary()), "held": .integer(counts.held),
-                "discrepancies": .integer(counts.discrepancies), "unattributed": .integer(counts.unattributed.count),
-                "unattributed_tickets": .array(counts.unattributed.tickets.map { .integer($0) }),
-                "outbox_pending": .integer(counts.pending), "outbox_parked": .integer(counts.parked),
-                "outbox_unknown": .integer(counts.unknown),
-                "receipts_due_within_a_day": .integer(Int64(deadlines.dueWithinADay)),
-                "receipts_past_deadline": .integer(Int64(deadlines.missed)),
-            ])
+            return StatusReply(
+                summary: await live.summary(), held: counts.held, discrepancies: counts.discrepancies,
+                unattributed: counts.unattributed.count, unattributedTickets: counts.unattributed.tickets,
+                outboxPending: counts.pending, outboxParked: counts.parked, outboxUnknown: counts.unknown,
+                receiptsDueWithinADay: deadlines.dueWithinADay, receiptsPastDeadline: deadlines.missed
+            ).json
         case .bridges:
             return .array(await live.bridges())
         case .weight(let bridge):
@@ -282,6 +279,12 @@ public struct ControlService: Sendable {
         }
     }
 
+    /// A JSON object held as its text (receipt data, a body sent), as the value it is; text that
+    /// is somehow not JSON is shown as text.
+    private static func embedded(_ text: String) -> JSONValue {
+        (try? JSONValue(parsing: Array(text.utf8))) ?? .string(text)
+    }
+
     private func show(_ id: String) async throws -> JSONValue {
         let details = try await store.read { transaction in
             (
@@ -291,19 +294,17 @@ public struct ControlService: Sendable {
             )
         }
         guard let movement = details.movement else { throw ControlError(.notFound, "no movement \(id)") }
-        guard case .object(var fields) = movement.lifecycle.json else { return movement.lifecycle.json }
-        fields["weighings"] = .array(details.weighings.map(\.json))
-        fields["decisions"] = .array(details.decisions.map(\.json))
-        fields["reports"] = .array(
-            details.outbox.map { entry in
-                guard case .object(var report) = entry.json else { return entry.json }
+        return MovementDetail(
+            movement: movement.lifecycle.view, weighings: details.weighings.map(\.view),
+            decisions: details.decisions.map(\.view),
+            reports: details.outbox.map { entry in
+                var report = entry.view
                 // Every version of the receipt sent, each as it went.
-                report["sent"] =
-                    entry.sentBody.map { (try? JSONValue(parsing: Array($0.utf8))) ?? .string($0) } ?? .null
-                return .object(report)
-            })
-        fields["receipt"] = movement.receipt.map { (try? JSONValue(parsing: Array($0.utf8))) ?? .string($0) } ?? .null
-        return .object(fields)
+                report.sent = entry.sentBody.map(Self.embedded)
+                return report
+            },
+            receipt: movement.receipt.map(Self.embedded)
+        ).json
     }
 
     /// Retries one entry, or every entry that waits or is parked. An `unknown` entry is never
@@ -423,8 +424,6 @@ extension ArrivalTargetArgument {
 }
 
 extension JSONValue {
-    static func mass(_ mass: Mass) -> JSONValue { .number(mass.formatted(in: .kilograms)) }
-
     /// A page of a listing: its rows under `name`, and `next_before`, the `before` that asks for
     /// the older rows (null when there are none).
     static func listing(_ name: String, _ rows: [JSONValue], nextBefore: Int64?) -> JSONValue {

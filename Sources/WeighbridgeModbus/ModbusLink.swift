@@ -183,7 +183,7 @@ public actor ModbusLink {
         }
     }
 
-    /// The device's identification (Report Server ID), as printable text; nil if the device
+    /// The device's identification (Report Server ID), as recorded; nil if the device
     /// does not implement the function. Read again after every reconnect.
     public func identify(unit: Int) throws(ModbusError) -> String? {
         let operation = { "identify unit \(unit) on \(self.name)" }
@@ -193,8 +193,7 @@ public actor ModbusLink {
                 context throws(ModbusError) in
                 try context.reportServerID(operation: operation)
             }
-            let printable = bytes.map { (0x20...0x7E).contains($0) ? String(UnicodeScalar($0)) : "." }.joined()
-            return "\(printable) [\(bytes.map { String(format: "%02X", $0) }.joined())]"
+            return ServerIdentification(bytes: bytes).recorded
         } catch  where error.kind == .exception(1) {
             return nil
         }

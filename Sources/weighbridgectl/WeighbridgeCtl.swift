@@ -2,6 +2,7 @@ import ArgumentParser
 import CBuildInfo
 import Foundation
 import WeighbridgeControlProtocol
+import WeighbridgeCore
 import WeighbridgeJSON
 
 /// `weighbridgectl`: the operators' tool, speaking the control protocol over the daemon's socket.
@@ -11,6 +12,13 @@ struct WeighbridgeCtl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "weighbridgectl",
         abstract: "Inspect and override weighbridged through its control socket.",
+        discussion: """
+            Global options, before or after the command:
+              --socket PATH   the control socket (default: $WEIGHBRIDGED_SOCKET, else \(Connection.defaultSocket))
+              --json          print the daemon's JSON reply, one line, for scripts
+
+            Exit status: 0 done, 1 refused (with the reason's code), 2 usage, 3 the daemon cannot be reached.
+            """,
         version: String(cString: weighbridged_version_line()),
         subcommands: [
             Status.self, Bridges.self, Weight.self, Expect.self, Arrive.self, Depart.self, Movements.self, Show.self,
@@ -102,24 +110,31 @@ func globalOptionsLast(_ arguments: [String]) -> [String] {
 
 /// Options every command takes.
 struct Connection: ParsableArguments {
-    @Option(help: "The control socket (default: $WEIGHBRIDGED_SOCKET or /run/weighbridged/control.sock).")
+    @Option(help: "The control socket (default: $WEIGHBRIDGED_SOCKET, else \(Connection.defaultSocket)).")
     var socket: String?
 
     @Flag(help: "Print the daemon's JSON reply, for scripts.")
     var json = false
 
+    /// Where the daemon listens unless told otherwise.
+    static let defaultSocket = "/run/weighbridged/control.sock"
+
     var path: String {
-        socket ?? ProcessInfo.processInfo.environment["WEIGHBRIDGED_SOCKET"] ?? "/run/weighbridged/control.sock"
+        socket ?? ProcessInfo.processInfo.environment["WEIGHBRIDGED_SOCKET"] ?? Self.defaultSocket
     }
 
-    /// Sends one command and prints the reply; throws the exit code the contract gives.
-    func send(_ command: String, _ arguments: [String: JSONValue] = [:], render: (JSONValue) -> String = Render.value)
-        throws
-    {
-        var fields = arguments
-        fields["v"] = .integer(ControlProtocol.version)
-        fields["id"] = .integer(1)
-        fields["cmd"] = .string(command)
+    /// Sends the command `make` builds and prints the reply; throws the exit code the contract
+    /// gives. A value the protocol refuses (a registration, a weight, a time) is refused here as
+    /// the daemon would refuse it: its code, exit 1, and nothing sent.
+    func send(
+        render: (JSONValue) throws(ControlError) -> String = Render.value, _ make: () throws -> ControlCommand
+    ) throws {
+        let command: ControlCommand
+        do {
+            command = try make()
+        } catch let error as ControlError {
+            try refuse(error)
+        }
         let client: SocketClient
         do {
             client = try SocketClient(path: path)
@@ -127,38 +142,48 @@ struct Connection: ParsableArguments {
             FileHandle.standardError.write(Data("weighbridgectl: cannot reach the daemon at \(path): \(error)\n".utf8))
             throw ExitCode(3)
         }
-        try client.send(JSONValue.object(fields).serialized + "\n")
+        try client.send(ControlRequest(id: .integer(1), command: command).line)
         while let line = try client.readLine() {
             switch try ControlResponse(line: line) {
             case .ok(_, let result):
-                print(json ? result.serialized : render(result))
+                do {
+                    print(json ? result.serialized : try render(result))
+                } catch {
+                    try refuse(error)
+                }
             case .error(_, let error):
-                if json { print(ControlResponse.error(id: nil, error).line, terminator: "") }
-                FileHandle.standardError.write(Data("weighbridgectl: \(error.code.rawValue): \(error.message)\n".utf8))
-                throw ExitCode(1)
+                try refuse(error)
             }
-            if command != "tail" { return }
+            guard case .tail = command else { return }
         }
+    }
+
+    /// Prints a refusal (as the daemon's reply too, with `--json`) and exits 1.
+    private func refuse(_ error: ControlError) throws -> Never {
+        if json { print(ControlResponse.error(id: nil, error).line, terminator: "") }
+        FileHandle.standardError.write(Data("weighbridgectl: \(error.code.rawValue): \(error.message)\n".utf8))
+        throw ExitCode(1)
     }
 }
 
 struct Status: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "One-line summary and counts of what needs a person.")
+    static let configuration = CommandConfiguration(
+        abstract: "What needs a person (each with the command that deals with it), then the bridges and the outbox.")
     @OptionGroup var connection: Connection
-    func run() throws { try connection.send("status") }
+    func run() throws { try connection.send(render: Render.status) { .status } }
 }
 
 struct Bridges: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Every bridge with its link and last reading.")
     @OptionGroup var connection: Connection
-    func run() throws { try connection.send("bridges", render: Render.table) }
+    func run() throws { try connection.send(render: Render.table) { .bridges } }
 }
 
 struct Weight: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "The live weight on one bridge, or all.")
     @OptionGroup var connection: Connection
     @Argument var bridge: String?
-    func run() throws { try connection.send("weight", bridge.map { ["bridge": .string($0)] } ?? [:]) }
+    func run() throws { try connection.send { .weight(bridge: bridge) } }
 }
 
 struct Expect: ParsableCommand {
@@ -184,27 +209,28 @@ struct Expect: ParsableCommand {
     }
 
     func run() throws {
-        var fields: [String: JSONValue]
-        if let file {
-            let data: Data
-            do { data = try Data(contentsOf: URL(fileURLWithPath: file)) } catch {
-                throw ValidationError("cannot read \(file): \(error.localizedDescription)")
-            }
-            guard case .object(let object) = try JSONValue(parsing: Array(data)) else {
+        let document = try file.map { file in
+            guard case .object(let fields) = try readJSON(file) else {
                 throw ValidationError("\(file) must hold a JSON object")
             }
-            fields = object
-        } else {
-            fields = [
-                "movement_id": .string(movement!), "declared_weight_kg": .string(declaredKg!),
-                "ewc_codes": .array(ewc.map(JSONValue.string)),
-            ]
-            if let vehicle { fields["vehicle_registration"] = .string(vehicle) }
-            if let prenotifiedAt { fields["prenotified_at"] = .string(prenotifiedAt) }
-            if let carrier { fields["carrier"] = .string(carrier) }
+            return fields
         }
-        if let trackingId { fields["waste_tracking_id"] = .string(trackingId) }
-        try connection.send("expect", fields)
+        try connection.send {
+            var arguments: ExpectArguments
+            if let document {
+                arguments = try ExpectArguments(decoding: document)
+            } else {
+                arguments = ExpectArguments(
+                    try Movement(
+                        typedID: movement!, declaredKg: declaredKg!, ewc: ewc, vehicle: vehicle,
+                        prenotifiedAt: prenotifiedAt, carrier: carrier))
+            }
+            if let trackingId {
+                try refusing { () throws(MovementError) in try Movement.check(wasteTrackingID: trackingId) }
+                arguments.movement.wasteTrackingID = trackingId
+            }
+            return .expect(arguments)
+        }
     }
 }
 
@@ -221,11 +247,11 @@ struct Arrive: ParsableCommand {
         guard (movement == nil) != (vehicle == nil) else { throw ValidationError("give --movement or --vehicle") }
     }
     func run() throws {
-        var fields: [String: JSONValue] = ["bridge": .string(bridge)]
-        if let movement { fields["movement"] = .string(movement) }
-        if let vehicle { fields["vehicle"] = .string(vehicle) }
-        if let trackingId { fields["tracking_id"] = .string(trackingId) }
-        try connection.send("arrive", fields)
+        try connection.send {
+            .arrive(
+                bridge: bridge, target: try ArrivalTargetArgument(movement: movement, vehicle: vehicle),
+                trackingID: trackingId)
+        }
     }
 }
 
@@ -239,10 +265,7 @@ struct Depart: ParsableCommand {
         guard (movement == nil) != (vehicle == nil) else { throw ValidationError("give --movement or --vehicle") }
     }
     func run() throws {
-        var fields: [String: JSONValue] = [:]
-        if let movement { fields["movement"] = .string(movement) }
-        if let vehicle { fields["vehicle"] = .string(vehicle) }
-        try connection.send("depart", fields)
+        try connection.send { .depart(target: try ArrivalTargetArgument(movement: movement, vehicle: vehicle)) }
     }
 }
 
@@ -256,11 +279,11 @@ struct Paging: ParsableArguments {
     @Option(help: "List the rows older than this cursor (the next page's, as the previous page printed it).")
     var before: Int64?
 
-    var arguments: [String: JSONValue] {
-        var fields: [String: JSONValue] = [:]
-        if let limit { fields["limit"] = .integer(Int64(limit)) }
-        if let before { fields["before"] = .integer(before) }
-        return fields
+    /// The page asked for, checked as the daemon checks it.
+    func page() throws(ControlError) -> ListPage {
+        let page = ListPage(limit: limit ?? ControlProtocol.defaultListLimit, before: before)
+        try page.check()
+        return page
     }
 }
 
@@ -271,10 +294,9 @@ struct Movements: ParsableCommand {
     @Option(help: "expected, arrived, weighing, confirmed, discrepancy, held or rejected.") var state: String?
     @OptionGroup var paging: Paging
     func run() throws {
-        var arguments = paging.arguments
-        if let state { arguments["state"] = .string(state) }
-        try connection.send(
-            "movements", arguments, render: Render.listing("movements", next: "weighbridgectl movements", state))
+        try connection.send(render: Render.listing("movements", next: "weighbridgectl movements", state)) {
+            .movements(state: try state.map { try MovementState(argument: $0) }, page: try paging.page())
+        }
     }
 }
 
@@ -282,12 +304,12 @@ struct Show: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "A movement with its weighings, decisions and reports.")
     @OptionGroup var connection: Connection
     @Argument var movement: String
-    func run() throws { try connection.send("show", ["movement": .string(movement)]) }
+    func run() throws { try connection.send(render: Render.movement) { .show(movement: movement) } }
 }
 
 /// The shape of the five movement overrides: an id and a mandatory reason.
 protocol MovementOverride: ParsableCommand {
-    static var command: String { get }
+    static var command: (_ movement: String, _ reason: String) -> ControlCommand { get }
     var connection: Connection { get }
     var movement: String { get }
     var reason: String { get }
@@ -295,14 +317,14 @@ protocol MovementOverride: ParsableCommand {
 
 extension MovementOverride {
     func run() throws {
-        try connection.send(Self.command, ["movement": .string(movement), "reason": .string(reason)])
+        try connection.send { Self.command(movement, reason) }
     }
 }
 
 struct Confirm: MovementOverride {
     static let configuration = CommandConfiguration(
         abstract: "Confirm receipt despite the rules (recorded with your reason).")
-    static let command = "confirm"
+    static let command = ControlCommand.confirm
     @OptionGroup var connection: Connection
     @Argument var movement: String
     @Option var reason: String
@@ -321,21 +343,17 @@ struct Correct: ParsableCommand {
     @Option(help: "A JSON file holding the corrected receipt object.") var file: String
     @Option var reason: String
     func run() throws {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: file)) } catch {
-            throw ValidationError("cannot read \(file): \(error.localizedDescription)")
-        }
-        guard case .object(let receipt) = try JSONValue(parsing: Array(data)) else {
+        let receipt = try readJSON(file)
+        guard case .object = receipt else {
             throw ValidationError("\(file) must hold a JSON object (the receipt data)")
         }
-        try connection.send(
-            "correct", ["movement": .string(movement), "receipt": .object(receipt), "reason": .string(reason)])
+        try connection.send { .correct(movement: movement, receipt: receipt.serialized, reason: reason) }
     }
 }
 
 struct Discrepancy: MovementOverride {
     static let configuration = CommandConfiguration(abstract: "Raise a Discrepancy for a weighed movement.")
-    static let command = "discrepancy"
+    static let command = ControlCommand.discrepancy
     @OptionGroup var connection: Connection
     @Argument var movement: String
     @Option var reason: String
@@ -343,7 +361,7 @@ struct Discrepancy: MovementOverride {
 
 struct Reject: MovementOverride {
     static let configuration = CommandConfiguration(abstract: "Reject the load: nothing is reported as received.")
-    static let command = "reject"
+    static let command = ControlCommand.reject
     @OptionGroup var connection: Connection
     @Argument var movement: String
     @Option var reason: String
@@ -351,7 +369,7 @@ struct Reject: MovementOverride {
 
 struct Hold: MovementOverride {
     static let configuration = CommandConfiguration(abstract: "Stop automatic decisions for a movement.")
-    static let command = "hold"
+    static let command = ControlCommand.hold
     @OptionGroup var connection: Connection
     @Argument var movement: String
     @Option var reason: String
@@ -359,7 +377,7 @@ struct Hold: MovementOverride {
 
 struct Release: MovementOverride {
     static let configuration = CommandConfiguration(abstract: "Let the rules decide again (with today's data).")
-    static let command = "release"
+    static let command = ControlCommand.release
     @OptionGroup var connection: Connection
     @Argument var movement: String
     @Option var reason: String
@@ -371,10 +389,7 @@ struct Attach: ParsableCommand {
     @Argument var ticket: Int64
     @Argument var movement: String
     @Option var reason: String
-    func run() throws {
-        try connection.send(
-            "attach", ["ticket": .integer(ticket), "movement": .string(movement), "reason": .string(reason)])
-    }
+    func run() throws { try connection.send { .attach(ticket: ticket, movement: movement, reason: reason) } }
 }
 
 struct Tare: ParsableCommand {
@@ -390,19 +405,24 @@ struct Tare: ParsableCommand {
         @Option(help: "RFC 3339 time it stops being valid.") var expiresAt: String
         @Option var reason: String
         func run() throws {
-            try connection.send(
-                "tare-set",
-                [
-                    "vehicle": .string(vehicle), "tare_kg": .string(tareKg),
-                    "expires_at": .string(expiresAt), "reason": .string(reason),
-                ])
+            try connection.send {
+                let tare = try refusing { () throws(MassParseError) in
+                    try Mass(parsing: tareKg, defaultUnit: .kilograms)
+                }
+                guard let expires = Timestamp(rfc3339: expiresAt) else {
+                    throw ControlError(
+                        .invalidArgument, "expires_at \"\(expiresAt)\" is not an RFC 3339 time (2026-11-25T08:00:00Z)")
+                }
+                return .tareSet(
+                    vehicle: try VehicleRegistration(argument: vehicle), tare: tare, expiresAt: expires, reason: reason)
+            }
         }
     }
 
     struct TareList: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "list", abstract: "Every stored tare.")
         @OptionGroup var connection: Connection
-        func run() throws { try connection.send("tare-list", render: Render.table) }
+        func run() throws { try connection.send(render: Render.table) { .tareList } }
     }
 
     struct TareExpire: ParsableCommand {
@@ -411,7 +431,7 @@ struct Tare: ParsableCommand {
         @Argument var vehicle: String
         @Option var reason: String
         func run() throws {
-            try connection.send("tare-expire", ["vehicle": .string(vehicle), "reason": .string(reason)])
+            try connection.send { .tareExpire(vehicle: try VehicleRegistration(argument: vehicle), reason: reason) }
         }
     }
 }
@@ -423,10 +443,9 @@ struct Outbox: ParsableCommand {
     @Option(help: "pending, sending, done, retry_wait, parked or unknown.") var state: String?
     @OptionGroup var paging: Paging
     func run() throws {
-        var arguments = paging.arguments
-        if let state { arguments["state"] = .string(state) }
-        try connection.send(
-            "outbox", arguments, render: Render.listing("entries", next: "weighbridgectl outbox", state))
+        try connection.send(render: Render.listing("entries", next: "weighbridgectl outbox", state)) {
+            .outbox(state: try state.map { try OutboxState(argument: $0) }, page: try paging.page())
+        }
     }
 }
 
@@ -437,11 +456,7 @@ struct Retry: ParsableCommand {
     @Flag var all = false
     @Option var reason: String
     func validate() throws { guard (entry == nil) == all else { throw ValidationError("give an entry or --all") } }
-    func run() throws {
-        var fields: [String: JSONValue] = ["reason": .string(reason)]
-        if all { fields["all"] = .bool(true) } else { fields["entry"] = .integer(entry!) }
-        try connection.send("retry", fields)
-    }
+    func run() throws { try connection.send { .retry(entry.map(RetryTarget.entry) ?? .all, reason: reason) } }
 }
 
 struct Park: ParsableCommand {
@@ -449,7 +464,7 @@ struct Park: ParsableCommand {
     @OptionGroup var connection: Connection
     @Argument var entry: Int64
     @Option var reason: String
-    func run() throws { try connection.send("park", ["entry": .integer(entry), "reason": .string(reason)]) }
+    func run() throws { try connection.send { .park(entry: entry, reason: reason) } }
 }
 
 struct Resolve: ParsableCommand {
@@ -463,11 +478,7 @@ struct Resolve: ParsableCommand {
     func validate() throws {
         guard (trackingId == nil) == resend else { throw ValidationError("give --tracking-id or --resend") }
     }
-    func run() throws {
-        var fields: [String: JSONValue] = ["entry": .integer(entry), "reason": .string(reason)]
-        if let trackingId { fields["tracking_id"] = .string(trackingId) } else { fields["resend"] = .bool(true) }
-        try connection.send("resolve", fields)
-    }
+    func run() throws { try connection.send { .resolve(entry: entry, trackingID: trackingId, reason: reason) } }
 }
 
 struct Audit: ParsableCommand {
@@ -478,14 +489,14 @@ struct Audit: ParsableCommand {
             abstract: "Check the hash chain from the first entry to the last.")
         @OptionGroup var connection: Connection
         func run() throws {
-            try connection.send("audit-verify") { result in
+            try connection.send(render: { result in
                 guard case .bool(true)? = result.field("intact") else {
                     return
                         "BROKEN at entry \(result.field("broken_at")?.text ?? "?"): \(result.field("reason")?.text ?? "")"
                 }
                 return
                     "intact: \(result.field("entries")?.text ?? "0") entries, head \(result.field("head")?.text ?? "")"
-            }
+            }) { .auditVerify }
         }
     }
 }
@@ -494,11 +505,63 @@ struct Tail: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Follow events live (weighings, decisions, overrides).")
     @OptionGroup var connection: Connection
     func run() throws {
-        try connection.send("tail") { event in
+        try connection.send(render: { event in
             guard let kind = event.field("kind")?.text else { return "following…" }
             let detail = event.field("detail").map(Render.value) ?? ""
             return "\(event.field("at")?.text ?? "")  \(kind)  \(event.field("subject")?.text ?? "")  "
                 + "\(event.field("actor")?.text ?? "")  \(detail.replacingOccurrences(of: "\n", with: " "))"
+        }) { .tail }
+    }
+}
+
+/// A JSON file's content, or a usage error naming the file.
+func readJSON(_ file: String) throws -> JSONValue {
+    let data: Data
+    do { data = try Data(contentsOf: URL(fileURLWithPath: file)) } catch {
+        throw ValidationError("cannot read \(file): \(error.localizedDescription)")
+    }
+    do {
+        return try JSONValue(parsing: Array(data))
+    } catch {
+        throw ValidationError("\(file) is not JSON: \(error)")
+    }
+}
+
+/// Runs a parse that throws its own error type, refusing as the daemon does (`invalid_argument`).
+func refusing<Value, Failure: Error>(_ parse: () throws(Failure) -> Value) throws(ControlError) -> Value {
+    do {
+        return try parse()
+    } catch {
+        throw ControlError(.invalidArgument, "\(error)")
+    }
+}
+
+extension Movement {
+    /// A movement from `expect`'s flags, each checked as the daemon checks the same field.
+    init(
+        typedID id: String, declaredKg: String, ewc: [String], vehicle: String?, prenotifiedAt: String?,
+        carrier: String?
+    ) throws(ControlError) {
+        let declared = try refusing { () throws(MassParseError) in
+            try Mass(parsing: declaredKg, defaultUnit: .kilograms)
+        }
+        let codes = try ewc.map { text throws(ControlError) in
+            try refusing { () throws(EWCCodeError) in try EWCCode(parsing: text) }
+        }
+        let prenotified = try prenotifiedAt.map { text throws(ControlError) in
+            guard let time = Timestamp(rfc3339: text) else {
+                throw ControlError(
+                    .invalidArgument, "prenotified_at \"\(text)\" is not an RFC 3339 time (2026-11-25T08:00:00Z)")
+            }
+            return time
+        }
+        let registration = try vehicle.map { text throws(ControlError) in
+            try VehicleRegistration(argument: text, name: "vehicle_registration")
+        }
+        self = try refusing { () throws(MovementError) in
+            try Movement(
+                id: id, declared: declared, ewcCodes: codes, vehicle: registration, carrier: carrier,
+                prenotifiedAt: prenotified)
         }
     }
 }

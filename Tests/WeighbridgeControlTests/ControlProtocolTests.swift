@@ -12,6 +12,13 @@ private func command(_ line: String) throws -> ControlCommand {
     try decode(line).get().command
 }
 
+extension ControlCommand {
+    fileprivate var expectArguments: ExpectArguments? {
+        if case .expect(let arguments) = self { return arguments }
+        return nil
+    }
+}
+
 private func errorCode(_ line: String) -> ControlError.Code? {
     if case .failure(let failure) = decode(line) { return failure.error.code }
     return nil
@@ -51,6 +58,45 @@ struct ControlProtocolTests {
                 == .tareSet(
                     vehicle: VehicleRegistration("AB12CDE")!, tare: Mass(grams: 12_000_500),
                     expiresAt: Timestamp(rfc3339: "2026-12-01T00:00:00Z")!, reason: "r"))
+    }
+
+    @Test("every command the client encodes decodes to itself, on the daemon's side")
+    func encodedCommandsRoundTrip() throws {
+        let vehicle = VehicleRegistration("AB12CDE")!
+        let movement = try Movement(
+            id: "M1", declared: Mass(grams: 12_000_500),
+            ewcCodes: [EWCCode(parsing: "20 01 33*"), EWCCode(parsing: "160605")],
+            vehicle: vehicle, carrier: "Acme Haulage", prenotifiedAt: Timestamp(rfc3339: "2026-11-24T08:00:00Z"),
+            wasteTrackingID: "26ABC123")
+        let withReceipt = try #require(
+            try command(
+                #"{"v":1,"cmd":"expect","movement_id":"M2","declared_weight_kg":900,"ewc_codes":["200101"],"receipt":{"wasteItems":[]}}"#
+            ).expectArguments)
+        let page = ListPage(limit: 7, before: 42)
+        let commands: [ControlCommand] = [
+            .status, .bridges, .weight(bridge: nil), .weight(bridge: "in"), .expect(ExpectArguments(movement)),
+            .expect(withReceipt), .arrive(bridge: "in", target: .vehicle(vehicle), trackingID: "26ABC123"),
+            .arrive(bridge: "in", target: .movement("M1"), trackingID: nil), .depart(target: .movement("M1")),
+            .movements(state: nil, page: ListPage()), .movements(state: .held, page: page), .show(movement: "M1"),
+            .confirm(movement: "M1", reason: "r"), .discrepancy(movement: "M1", reason: "r"),
+            .reject(movement: "M1", reason: "r"), .hold(movement: "M1", reason: "r"),
+            .release(movement: "M1", reason: "r"), .attach(ticket: 12, movement: "M1", reason: "r"),
+            .correct(movement: "M1", receipt: #"{"wasteItems":[{"ewcCodes":["200133"]}]}"#, reason: "r"),
+            .tareSet(
+                vehicle: vehicle, tare: Mass(grams: 12_000_500), expiresAt: Timestamp(rfc3339: "2026-12-01T00:00:00Z")!,
+                reason: "r"),
+            .tareList, .tareExpire(vehicle: vehicle, reason: "r"), .outbox(state: .unknown, page: page),
+            .retry(.all, reason: "r"), .retry(.entry(3), reason: "r"), .park(entry: 3, reason: "r"),
+            .resolve(entry: 3, trackingID: "WT-1", reason: "r"), .resolve(entry: 3, trackingID: nil, reason: "r"),
+            .auditVerify, .tail,
+        ]
+        for sent in commands {
+            let line = ControlRequest(id: .integer(9), command: sent).line
+            #expect(line.hasSuffix("\n") && !line.dropLast().contains("\n"))
+            let received = try decode(String(line.dropLast())).get()
+            #expect(received.command == sent, "\(line)")
+            #expect(received.id == .integer(9))
+        }
     }
 
     @Test("expect takes the brief's movement representation; declared weights are exact")

@@ -6,6 +6,7 @@ import WeighbridgeControl
 import WeighbridgeControlProtocol
 import WeighbridgeCore
 import WeighbridgeDaemon
+import WeighbridgeJSON
 import WeighbridgeJournal
 import WeighbridgeStore
 import WeighbridgeTesting
@@ -198,7 +199,7 @@ struct ControlServerTests {
         _ = try await fixture.capture(22_000)
         #expect(try await fixture.ctl("arrive", "--bridge", "in", "--movement", "M1").status == 0)
         _ = try await fixture.capture(11_500)  // net 10 500: +5.00%, confirmed
-        let shown = try await fixture.ctl("show", "M1")
+        let shown = try await fixture.ctl("show", "M1", "--json")
         #expect(shown.status == 0)
         #expect(shown.output.contains("net_kg") && shown.output.contains("10500") && shown.output.contains("confirmed"))
 
@@ -392,6 +393,49 @@ struct ControlServerTests {
         #expect(status.output.contains(#""held":250"#) && status.output.contains(#""outbox_pending":150"#))
     }
 
+    @Test("people read status and show as prose: what needs a person first, a movement's story in order")
+    func humanOutput() async throws {
+        let fixture = try await ServerFixture()
+        let calm = try await fixture.ctl("status")
+        #expect(calm.status == 0)
+        #expect(calm.output.hasPrefix("Nothing needs a person.\n"), "\(calm.output)")
+        _ = try await fixture.ctl("expect", "--movement", "M1", "--declared-kg", "10000", "--ewc", "200301")
+        _ = try await fixture.ctl("arrive", "--bridge", "in", "--movement", "M1")
+        _ = try await fixture.capture(22_000)
+        _ = try await fixture.ctl("arrive", "--bridge", "in", "--movement", "M1")
+        _ = try await fixture.capture(11_000)  // net 11 000: +10.00%, a Discrepancy
+        _ = try await fixture.ctl("confirm", "M1", "--reason", "declared weight was a guess")
+        _ = try await fixture.capture(17_000)  // nobody announced: unattributed
+
+        let shown = try await fixture.ctl("show", "M1")
+        #expect(shown.status == 0, "\(shown)")
+        let lines = shown.output.split(separator: "\n").map(String.init)
+        #expect(lines.first == "Movement M1: confirmed", "\(shown.output)")
+        let weighings = lines.filter { $0.contains("  ticket ") }
+        #expect(weighings.count == 2, "\(shown.output)")
+        #expect(weighings.first?.contains("ticket 1  in  22000 kg") == true, "\(shown.output)")
+        #expect(
+            lines.contains("Net 11000 kg = 22000 kg − 11000 kg (measured tare): +10.00% against 10000 kg declared"),
+            "\(shown.output)")
+        let name = ServerFixtureUser.name
+        #expect(
+            lines.contains {
+                $0.hasSuffix("confirmed by operator:\(name)(uid=\(getuid())): declared weight was a guess")
+            },
+            "\(shown.output)")
+        #expect(lines.contains { $0.hasPrefix("  #1 discrepancy  pending  0 attempts") }, "\(shown.output)")
+        #expect(lines.contains { $0.hasPrefix("  #2 confirmation  pending  0 attempts") }, "\(shown.output)")
+        #expect(!shown.output.contains("{"), "no raw JSON in what people read: \(shown.output)")
+
+        let busy = try await fixture.ctl("status")
+        let needs = busy.output.split(separator: "\n").map(String.init)
+        #expect(needs.first == "Needs a person:", "\(busy.output)")
+        #expect(
+            needs.dropFirst().first?.contains("1 weighing belonging to no movement (tickets 3)") == true,
+            "\(busy.output)")
+        #expect(needs.contains { $0.hasPrefix("Outbox:   2 reports on the way") }, "\(busy.output)")
+    }
+
     @Test("exit codes: usage 2, refused 1, daemon unreachable 3")
     func exitCodes() async throws {
         let fixture = try await ServerFixture()
@@ -406,7 +450,9 @@ struct ControlServerTests {
         #expect(process.terminationStatus == 3)
     }
 
-    @Test("a mistyped command names the nearest one; a name like none says so; both exit 2 without asking the daemon")
+    @Test(
+        "a mistyped command names the nearest one; a name like none says so; both exit 2 without asking the daemon; --help lists the global options"
+    )
     func mistypedCommand() async throws {
         // No daemon behind this socket: a command that asked one would exit 3.
         let ctl = { @Sendable (arguments: [String]) in
@@ -428,6 +474,12 @@ struct ControlServerTests {
             try runToCompletion(productsDirectory.appendingPathComponent("weighbridgectl"), ["help", "status"])
         }
         #expect(help.status == 0 && help.output.contains("USAGE: weighbridgectl status"), "\(help.error)")
+        let overview = try await onOwnThread {
+            try runToCompletion(productsDirectory.appendingPathComponent("weighbridgectl"), ["--help"])
+        }
+        #expect(
+            overview.output.contains("--socket PATH") && overview.output.contains("--json"),
+            "the global options are in --help: \(overview.output)")
     }
 
     @Test(
@@ -532,6 +584,31 @@ struct ControlServerTests {
         #expect(status.status == 0, "\(status)")
     }
 
+    @Test("a line whose rest waits in the socket while the server is busy with the lines before it is not cut off")
+    func busyServerKeepsTheLineDeadlineForTheClient() async throws {
+        let directory = "/tmp/wbctl-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let socket = directory + "/control.sock"
+        // 600 commands of 4 ms each: 2.4 s of work queued ahead of the 601st line, against a
+        // line deadline of 1 s. The server reads nothing while it works through them (before,
+        // it cut the client off after about 220 replies).
+        let server = ControlServer(
+            settings: .init(path: socket, group: nil, lineDeadline: .seconds(1)),
+            handler: SlowHandler(delay: .milliseconds(4)))
+        let ready = AsyncStream<Void>.makeStream()
+        let running = Task { try await server.run { ready.continuation.yield() } }
+        defer { running.cancel() }
+        for await _ in ready.stream { break }
+        let client = try RawClient(path: socket)
+        let line = Array(#"{"v":1,"cmd":"status"}"#.utf8) + [0x0A]
+        client.send(Array(Array(repeating: line, count: 600).joined()) + line.prefix(5))
+        try await Task.sleep(for: .milliseconds(200))
+        client.send(Array(line[5...]))
+        let replies = try await client.lines(601)
+        #expect(replies.count == 601, "cut off after \(replies.count) replies")
+    }
+
     @Test(
         "every override is a journal entry with OPERATOR=, MOVEMENT_ID= and the reason",
         .needs(.root, .journald))
@@ -570,4 +647,18 @@ private enum ServerFixtureUser {
         guard let entry = getpwuid(getuid()), let name = entry.pointee.pw_name else { return "uid\(getuid())" }
         return String(cString: name)
     }
+}
+
+/// A handler that takes `delay` over every command: a server with work queued.
+private struct SlowHandler: ControlHandler {
+    let delay: Duration
+
+    func execute(_ command: ControlCommand, by identity: OperatorIdentity) async throws(ControlError) -> JSONValue {
+        try? await Task.sleep(for: delay)
+        return .object([:])
+    }
+
+    func auditHead() async throws -> Int64 { 0 }
+
+    func auditEvents(after sequence: Int64, limit: Int) async throws -> [(sequence: Int64, event: JSONValue)] { [] }
 }
