@@ -14,9 +14,9 @@ public protocol ControlHandler: Sendable {
     func execute(_ command: ControlCommand, by identity: OperatorIdentity) async throws(ControlError) -> JSONValue
     /// The sequence number of the newest audit entry now: a follower is sent what comes after it.
     func auditHead() async throws -> Int64
-    /// Audit entries recorded after `sequence`, oldest first and at most `limit`, each as the
-    /// event a follower is sent, with its sequence number.
-    func auditEvents(after sequence: Int64, limit: Int) async throws -> [(sequence: Int64, event: JSONValue)]
+    /// Audit entries recorded after `sequence`, oldest first and at most `limit`, as a follower
+    /// is sent them.
+    func auditEntries(after sequence: Int64, limit: Int) async throws -> [AuditEntryView]
 }
 
 /// The control socket: a Unix stream socket, mode 0660 with the configured group, speaking the
@@ -31,8 +31,9 @@ public struct ControlServer: Sendable {
         public var group: String?
         /// A connection that sends no complete line for this long is closed.
         public var idleTimeout: Duration
-        /// A line must be complete this long after its first byte, however its bytes trickle in
-        /// (a client sending one byte every few seconds is never idle); `tail` followers too.
+        /// The longest the server waits in all for the rest of a line begun, however its bytes
+        /// trickle in (a client sending one byte every few seconds is never idle); `tail`
+        /// followers too. Time spent on the lines before it is not waiting.
         public var lineDeadline: Duration
         /// Connections served at once; more are told so and closed.
         public var maximumConnections: Int
@@ -150,13 +151,13 @@ public struct ControlServer: Sendable {
         channel: any Channel
     ) async throws {
         var last = try await handler.auditHead()
-        try await outbound.write(
-            ByteBuffer(string: ControlResponse.ok(id: request.id, .object(["following": .bool(true)])).line))
+        try await outbound.write(ByteBuffer(string: ControlResponse.ok(id: request.id, TailReply.following.json).line))
         // A follower that hangs up closes the channel: stop polling then, not at the next event.
         while !Task.isCancelled, channel.isActive {
-            for (sequence, event) in try await handler.auditEvents(after: last, limit: 500) {
-                try await outbound.write(ByteBuffer(string: ControlResponse.ok(id: request.id, event).line))
-                last = sequence
+            for entry in try await handler.auditEntries(after: last, limit: 500) {
+                try await outbound.write(
+                    ByteBuffer(string: ControlResponse.ok(id: request.id, TailReply.entry(entry).json).line))
+                last = entry.sequence
             }
             try await Task.sleep(for: .milliseconds(250))
         }

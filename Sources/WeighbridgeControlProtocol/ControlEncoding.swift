@@ -9,7 +9,7 @@ extension ControlRequest {
     public var line: String {
         var fields = command.fields
         fields["v"] = .integer(Int64(ControlProtocol.version))
-        fields["cmd"] = .string(command.name)
+        fields["cmd"] = .string(command.name.rawValue)
         if let id { fields["id"] = id }
         return JSONValue.object(fields).serialized + "\n"
     }
@@ -17,32 +17,32 @@ extension ControlRequest {
 
 extension ControlCommand {
     /// The command's name on the wire.
-    public var name: String {
+    public var name: CommandName {
         switch self {
-        case .status: "status"
-        case .bridges: "bridges"
-        case .weight: "weight"
-        case .expect: "expect"
-        case .arrive: "arrive"
-        case .depart: "depart"
-        case .movements: "movements"
-        case .show: "show"
-        case .confirm: "confirm"
-        case .discrepancy: "discrepancy"
-        case .reject: "reject"
-        case .hold: "hold"
-        case .release: "release"
-        case .attach: "attach"
-        case .correct: "correct"
-        case .tareSet: "tare-set"
-        case .tareList: "tare-list"
-        case .tareExpire: "tare-expire"
-        case .outbox: "outbox"
-        case .retry: "retry"
-        case .park: "park"
-        case .resolve: "resolve"
-        case .auditVerify: "audit-verify"
-        case .tail: "tail"
+        case .status: .status
+        case .bridges: .bridges
+        case .weight: .weight
+        case .expect: .expect
+        case .arrive: .arrive
+        case .depart: .depart
+        case .movements: .movements
+        case .show: .show
+        case .confirm: .confirm
+        case .discrepancy: .discrepancy
+        case .reject: .reject
+        case .hold: .hold
+        case .release: .release
+        case .attach: .attach
+        case .correct: .correct
+        case .tareSet: .tareSet
+        case .tareList: .tareList
+        case .tareExpire: .tareExpire
+        case .outbox: .outbox
+        case .retry: .retry
+        case .park: .park
+        case .resolve: .resolve
+        case .auditVerify: .auditVerify
+        case .tail: .tail
         }
     }
 
@@ -77,7 +77,7 @@ extension ControlCommand {
             return ["movement": .string(movement), "receipt": .embedded(receipt), "reason": .string(reason)]
         case .tareSet(let vehicle, let tare, let expiresAt, let reason):
             return [
-                "vehicle": .string(vehicle.normalised), "tare_kg": .number(tare.formatted(in: .kilograms)),
+                "vehicle": .string(vehicle.normalised), "tare_kg": .mass(tare),
                 "expires_at": .string(expiresAt.rfc3339), "reason": .string(reason),
             ]
         case .tareExpire(let vehicle, let reason):
@@ -108,7 +108,7 @@ extension ExpectArguments {
     var fields: [String: JSONValue] {
         var fields: [String: JSONValue] = [
             "movement_id": .string(movement.id),
-            "declared_weight_kg": .number(movement.declared.formatted(in: .kilograms)),
+            "declared_weight_kg": .mass(movement.declared),
             "ewc_codes": .array(movement.ewcCodes.map { .string($0.description) }),
         ]
         if let vehicle = movement.vehicle { fields["vehicle_registration"] = .string(vehicle.normalised) }
@@ -134,13 +134,5 @@ extension ListPage {
         var fields: [String: JSONValue] = ["limit": .integer(Int64(limit))]
         if let before { fields["before"] = .integer(before) }
         return fields
-    }
-}
-
-extension JSONValue {
-    /// A JSON object held as its compact text (a receipt), as the value it is; text that is not
-    /// JSON goes as a string, which the daemon refuses as no receipt object.
-    fileprivate static func embedded(_ text: String) -> JSONValue {
-        (try? JSONValue(parsing: Array(text.utf8))) ?? .string(text)
     }
 }

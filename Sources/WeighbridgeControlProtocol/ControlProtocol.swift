@@ -61,6 +61,9 @@ public struct ControlError: Error, Sendable, Hashable, CustomStringConvertible {
         case conflict
         case unavailable
         case internalError = "internal"
+        /// The client could not read the daemon's reply: weighbridgectl and the daemon differ in
+        /// version. Never sent by the daemon.
+        case badReply = "bad_reply"
     }
 
     /// An error with its code and a message for the operator.
@@ -145,12 +148,14 @@ public struct ExpectArguments: Sendable, Hashable {
     /// The `receipt` object as compact JSON, passed through to the reporting profile.
     public var receipt: String?
 
-    /// A movement in the brief's representation, from wherever it came (an `expect` request, or
-    /// the brief's `GET /movements/{id}`), checked as `expect` checks it.
-    public init(decoding fields: [String: JSONValue]) throws(ControlError) {
-        var arguments = Arguments(fields: fields)
+    /// A movement in the brief's representation, from wherever it came (a movement file, or the
+    /// brief's `GET /movements/{id}`), checked as `expect` checks it. `refusingUnknownFields` is
+    /// for what a person wrote: a misspelt field is refused rather than left out.
+    public init(decoding fields: [String: JSONValue], refusingUnknownFields: Bool = false) throws(ControlError) {
+        var arguments = Arguments(fields: fields, alreadyRead: [])
         do {
             self = try arguments.expectArguments()
+            if refusingUnknownFields { try arguments.rejectUnused() }
         } catch let error as ControlError {
             throw error
         } catch {
@@ -168,6 +173,34 @@ public struct ExpectArguments: Sendable, Hashable {
 public enum RetryTarget: Sendable, Hashable {
     case entry(Int64)
     case all
+}
+
+/// The commands' names on the wire, one word each.
+public enum CommandName: String, Sendable, Hashable {
+    case status
+    case bridges
+    case weight
+    case expect
+    case arrive
+    case depart
+    case movements
+    case show
+    case confirm
+    case discrepancy
+    case reject
+    case hold
+    case release
+    case attach
+    case correct
+    case tareSet = "tare-set"
+    case tareList = "tare-list"
+    case tareExpire = "tare-expire"
+    case outbox
+    case retry
+    case park
+    case resolve
+    case auditVerify = "audit-verify"
+    case tail
 }
 
 /// Every command of the CLI contract, with its arguments checked and typed.
@@ -274,10 +307,12 @@ public struct RequestFailure: Error, Sendable, Hashable {
 /// Reads a request's fields by name, checking types, and notices fields nobody asked for.
 private struct Arguments {
     let fields: [String: JSONValue]
-    private var used: Set<String> = ["v", "id", "cmd"]
+    private var used: Set<String>
 
-    init(fields: [String: JSONValue]) {
+    /// A request's fields, of which the envelope (`v`, `id`, `cmd`) is read by the caller.
+    init(fields: [String: JSONValue], alreadyRead: Set<String> = ["v", "id", "cmd"]) {
         self.fields = fields
+        self.used = alreadyRead
     }
 
     mutating func value(_ name: String) -> JSONValue? {
@@ -384,38 +419,41 @@ private struct Arguments {
     }
 
     mutating func command() throws -> ControlCommand {
-        guard case .string(let name)? = value("cmd") else { throw ControlError(.badRequest, "cmd must be a string") }
+        guard case .string(let text)? = value("cmd") else { throw ControlError(.badRequest, "cmd must be a string") }
+        guard let name = CommandName(rawValue: text) else {
+            throw ControlError(.unknownCommand, "unknown command \"\(text)\"")
+        }
         switch name {
-        case "status": return .status
-        case "bridges": return .bridges
-        case "weight": return .weight(bridge: try string("bridge"))
-        case "expect": return .expect(try expectArguments())
-        case "arrive":
+        case .status: return .status
+        case .bridges: return .bridges
+        case .weight: return .weight(bridge: try string("bridge"))
+        case .expect: return .expect(try expectArguments())
+        case .arrive:
             let bridge = try requiredString("bridge")
             let target = try arrivalTarget()
             return .arrive(bridge: bridge, target: target, trackingID: try wasteTrackingID("tracking_id"))
-        case "depart":
+        case .depart:
             return .depart(target: try arrivalTarget())
-        case "movements":
+        case .movements:
             let page = try listPage()
             return .movements(state: try string("state").map { try MovementState(argument: $0) }, page: page)
-        case "show": return .show(movement: try requiredString("movement"))
-        case "confirm": return .confirm(movement: try requiredString("movement"), reason: try reason())
-        case "discrepancy": return .discrepancy(movement: try requiredString("movement"), reason: try reason())
-        case "reject": return .reject(movement: try requiredString("movement"), reason: try reason())
-        case "hold": return .hold(movement: try requiredString("movement"), reason: try reason())
-        case "release": return .release(movement: try requiredString("movement"), reason: try reason())
-        case "attach":
+        case .show: return .show(movement: try requiredString("movement"))
+        case .confirm: return .confirm(movement: try requiredString("movement"), reason: try reason())
+        case .discrepancy: return .discrepancy(movement: try requiredString("movement"), reason: try reason())
+        case .reject: return .reject(movement: try requiredString("movement"), reason: try reason())
+        case .hold: return .hold(movement: try requiredString("movement"), reason: try reason())
+        case .release: return .release(movement: try requiredString("movement"), reason: try reason())
+        case .attach:
             return .attach(
                 ticket: try requiredInteger("ticket"), movement: try requiredString("movement"),
                 reason: try reason())
-        case "correct":
+        case .correct:
             let movement = try requiredString("movement")
             guard case .object(let fields)? = value("receipt") else {
                 throw ControlError(.invalidArgument, "receipt must be an object (Defra's receipt data)")
             }
             return .correct(movement: movement, receipt: JSONValue.object(fields).serialized, reason: try reason())
-        case "tare-set":
+        case .tareSet:
             guard let vehicle = try self.vehicle("vehicle"), let tare = try mass("tare_kg"), tare.grams > 0 else {
                 throw ControlError(.invalidArgument, "vehicle and a positive tare_kg are required")
             }
@@ -423,20 +461,20 @@ private struct Arguments {
                 throw ControlError(.invalidArgument, "expires_at is required (a stored tare always expires)")
             }
             return .tareSet(vehicle: vehicle, tare: tare, expiresAt: expires, reason: try reason())
-        case "tare-list": return .tareList
-        case "tare-expire":
+        case .tareList: return .tareList
+        case .tareExpire:
             guard let vehicle = try self.vehicle("vehicle") else {
                 throw ControlError(.invalidArgument, "vehicle is required")
             }
             return .tareExpire(vehicle: vehicle, reason: try reason())
-        case "outbox":
+        case .outbox:
             let page = try listPage()
             return .outbox(state: try string("state").map { try OutboxState(argument: $0) }, page: page)
-        case "retry":
+        case .retry:
             if case .bool(true)? = value("all") { return .retry(.all, reason: try reason()) }
             return .retry(.entry(try requiredInteger("entry")), reason: try reason())
-        case "park": return .park(entry: try requiredInteger("entry"), reason: try reason())
-        case "resolve":
+        case .park: return .park(entry: try requiredInteger("entry"), reason: try reason())
+        case .resolve:
             let entry = try requiredInteger("entry")
             let trackingID = try string("tracking_id")
             let resend: Bool = if case .bool(true)? = value("resend") { true } else { false }
@@ -444,9 +482,8 @@ private struct Arguments {
                 throw ControlError(.invalidArgument, "give exactly one of tracking_id and resend")
             }
             return .resolve(entry: entry, trackingID: trackingID, reason: try reason())
-        case "audit-verify": return .auditVerify
-        case "tail": return .tail
-        default: throw ControlError(.unknownCommand, "unknown command \"\(name)\"")
+        case .auditVerify: return .auditVerify
+        case .tail: return .tail
         }
     }
 
@@ -526,7 +563,7 @@ public enum ControlResponse: Sendable, Hashable {
     /// Reads a reply line (the client's side).
     public init(line: some Collection<UInt8>) throws {
         guard case .object(let fields) = try JSONValue(parsing: line), fields["v"] == .integer(ControlProtocol.version)
-        else { throw ControlError(.badRequest, "not a protocol \(ControlProtocol.version) reply") }
+        else { throw ControlError(.badReply, "not a protocol \(ControlProtocol.version) reply") }
         let id = fields["id"].flatMap { $0 == .null ? nil : $0 }
         if let result = fields["ok"] {
             self = .ok(id: id, result)
@@ -535,7 +572,7 @@ public enum ControlResponse: Sendable, Hashable {
         {
             self = .error(id: id, ControlError(ControlError.Code(rawValue: code) ?? .internalError, message))
         } else {
-            throw ControlError(.badRequest, "a reply has either ok or error")
+            throw ControlError(.badReply, "a reply has either ok or error")
         }
     }
 }

@@ -10,8 +10,9 @@ public struct StatusReply: Sendable, Hashable {
     public var summary: String
     public var held: Int
     public var discrepancies: Int
-    /// Weighings that belong to no movement yet, and the newest of their tickets.
+    /// Weighings that belong to no movement yet.
     public var unattributed: Int
+    /// The tickets of the newest of them.
     public var unattributedTickets: [Int64]
     public var outboxPending: Int
     public var outboxParked: Int
@@ -54,7 +55,7 @@ public struct StatusReply: Sendable, Hashable {
             discrepancies: try reply.integer("discrepancies"), unattributed: try reply.integer("unattributed"),
             unattributedTickets: try reply.array("unattributed_tickets").map { value throws(ControlError) in
                 guard case .number(let text) = value, let ticket = Int64(text) else {
-                    throw ControlError(.badRequest, "the status reply lists a ticket that is not a number")
+                    throw ControlError(.badReply, "the status reply lists a ticket that is not a number")
                 }
                 return ticket
             },
@@ -88,15 +89,16 @@ public struct MovementView: Sendable, Hashable {
         }
     }
 
-    /// The net, once both weighings (or a weighing and a stored tare) are known, and how it compares.
-    public struct Net: Sendable, Hashable {
+    /// Gross, tare and net, once both weighings (or a weighing and a stored tare) are known, and
+    /// how the net compares with the declared weight.
+    public struct Weights: Sendable, Hashable {
         public var gross: Mass
         public var tare: Mass
-        public var tareKind: String
+        public var tareKind: TareKind
         public var net: Mass
         public var deviationPercent: String
         public var highRisk: Bool
-        public init(gross: Mass, tare: Mass, tareKind: String, net: Mass, deviationPercent: String, highRisk: Bool) {
+        public init(gross: Mass, tare: Mass, tareKind: TareKind, net: Mass, deviationPercent: String, highRisk: Bool) {
             self.gross = gross
             self.tare = tare
             self.tareKind = tareKind
@@ -109,8 +111,8 @@ public struct MovementView: Sendable, Hashable {
     /// How it was settled: confirmed, a Discrepancy, or rejected, and by whom.
     public enum Outcome: Sendable, Hashable {
         case confirmed(by: String)
-        case discrepancy(reason: String, raisedBy: String)
-        case rejected(by: String, reason: String)
+        case discrepancy(DiscrepancyReason, raisedBy: String)
+        case rejected(reason: String, by: String)
     }
 
     public var movementID: String
@@ -125,13 +127,13 @@ public struct MovementView: Sendable, Hashable {
     public var arrival: Arrival?
     /// The ticket of the first weighing, while the second is awaited.
     public var firstWeighing: Int64?
-    public var net: Net?
+    public var weights: Weights?
     public var outcome: Outcome?
 
     public init(
         movementID: String, state: MovementState, declared: Mass, ewcCodes: [String], vehicle: String?,
         carrier: String?, prenotifiedAt: Timestamp?, wasteTrackingID: String?, hold: Hold?, arrival: Arrival?,
-        firstWeighing: Int64?, net: Net?, outcome: Outcome?
+        firstWeighing: Int64?, weights: Weights?, outcome: Outcome?
     ) {
         self.movementID = movementID
         self.state = state
@@ -144,7 +146,7 @@ public struct MovementView: Sendable, Hashable {
         self.hold = hold
         self.arrival = arrival
         self.firstWeighing = firstWeighing
-        self.net = net
+        self.weights = weights
         self.outcome = outcome
     }
 
@@ -164,19 +166,19 @@ public struct MovementView: Sendable, Hashable {
             fields["vehicle_identified"] = .bool(arrival.vehicleIdentified)
         }
         if let firstWeighing { fields["first_weighing"] = .integer(firstWeighing) }
-        if let net {
-            fields["gross_kg"] = .mass(net.gross)
-            fields["tare_kg"] = .mass(net.tare)
-            fields["tare_kind"] = .string(net.tareKind)
-            fields["net_kg"] = .mass(net.net)
-            fields["deviation_percent"] = .string(net.deviationPercent)
-            fields["high_risk"] = .bool(net.highRisk)
+        if let weights {
+            fields["gross_kg"] = .mass(weights.gross)
+            fields["tare_kg"] = .mass(weights.tare)
+            fields["tare_kind"] = .string(weights.tareKind.rawValue)
+            fields["net_kg"] = .mass(weights.net)
+            fields["deviation_percent"] = .string(weights.deviationPercent)
+            fields["high_risk"] = .bool(weights.highRisk)
         }
         switch outcome {
         case .confirmed(let by): fields["confirmed_by"] = .string(by)
         case .discrepancy(let reason, let by):
-            fields["discrepancy"] = .object(["reason": .string(reason), "raised_by": .string(by)])
-        case .rejected(let by, let reason):
+            fields["discrepancy"] = .object(["reason": .string(reason.rawValue), "raised_by": .string(by)])
+        case .rejected(let reason, let by):
             fields["rejected"] = .object(["by": .string(by), "reason": .string(reason)])
         case nil: break
         }
@@ -188,22 +190,20 @@ public struct MovementView: Sendable, Hashable {
     }
 
     init(_ reply: ReplyFields) throws(ControlError) {
-        guard let state = MovementState(rawValue: try reply.string("state")) else {
-            throw ControlError(.badRequest, "the movement reply has an unknown state")
-        }
+        let state: MovementState = try reply.word("state")
         var outcome: Outcome?
         if let by = try reply.optionalString("confirmed_by") {
             outcome = .confirmed(by: by)
         } else if let raised = try reply.optionalObject("discrepancy") {
-            outcome = .discrepancy(reason: try raised.string("reason"), raisedBy: try raised.string("raised_by"))
+            outcome = .discrepancy(try raised.word("reason"), raisedBy: try raised.string("raised_by"))
         } else if let rejected = try reply.optionalObject("rejected") {
-            outcome = .rejected(by: try rejected.string("by"), reason: try rejected.string("reason"))
+            outcome = .rejected(reason: try rejected.string("reason"), by: try rejected.string("by"))
         }
         self.init(
             movementID: try reply.string("movement_id"), state: state, declared: try reply.mass("declared_kg"),
             ewcCodes: try reply.array("ewc_codes").map { value throws(ControlError) in
                 guard case .string(let code) = value else {
-                    throw ControlError(.badRequest, "the movement reply has an EWC code that is not text")
+                    throw ControlError(.badReply, "the movement reply has an EWC code that is not text")
                 }
                 return code
             },
@@ -219,10 +219,10 @@ public struct MovementView: Sendable, Hashable {
                     vehicleIdentified: try reply.bool("vehicle_identified"))
             },
             firstWeighing: try reply.optionalInteger("first_weighing"),
-            net: try reply.optionalMass("net_kg").map { net throws(ControlError) in
-                Net(
+            weights: try reply.optionalMass("net_kg").map { net throws(ControlError) in
+                Weights(
                     gross: try reply.mass("gross_kg"), tare: try reply.mass("tare_kg"),
-                    tareKind: try reply.string("tare_kind"), net: net,
+                    tareKind: try reply.word("tare_kind"), net: net,
                     deviationPercent: try reply.string("deviation_percent"), highRisk: try reply.bool("high_risk"))
             },
             outcome: outcome)
@@ -271,7 +271,7 @@ public struct WeighingView: Sendable, Hashable {
 
 /// A decision or override as `show` lists it.
 public struct DecisionView: Sendable, Hashable {
-    public var outcome: String
+    public var outcome: DecisionOutcome
     public var reason: String?
     public var net: Mass?
     public var declared: Mass
@@ -283,7 +283,8 @@ public struct DecisionView: Sendable, Hashable {
     public var at: Timestamp
 
     public init(
-        outcome: String, reason: String?, net: Mass?, declared: Mass, deviationPercent: String?, highRisk: Bool,
+        outcome: DecisionOutcome, reason: String?, net: Mass?, declared: Mass, deviationPercent: String?,
+        highRisk: Bool,
         by: String, note: String, at: Timestamp
     ) {
         self.outcome = outcome
@@ -299,7 +300,8 @@ public struct DecisionView: Sendable, Hashable {
 
     public var json: JSONValue {
         .object([
-            "outcome": .string(outcome), "reason": .optional(reason), "net_kg": net.map(JSONValue.mass) ?? .null,
+            "outcome": .string(outcome.rawValue), "reason": .optional(reason),
+            "net_kg": net.map(JSONValue.mass) ?? .null,
             "declared_kg": .mass(declared), "deviation_percent": .optional(deviationPercent),
             "high_risk": .bool(highRisk), "by": .string(by), "note": .string(note), "at": .string(at.rfc3339),
         ])
@@ -308,7 +310,7 @@ public struct DecisionView: Sendable, Hashable {
     init(json: JSONValue) throws(ControlError) {
         let reply = try ReplyFields(json, "decision")
         self.init(
-            outcome: try reply.string("outcome"), reason: try reply.optionalString("reason"),
+            outcome: try reply.word("outcome"), reason: try reply.optionalString("reason"),
             net: try reply.optionalMass("net_kg"), declared: try reply.mass("declared_kg"),
             deviationPercent: try reply.optionalString("deviation_percent"), highRisk: try reply.bool("high_risk"),
             by: try reply.string("by"), note: try reply.string("note"), at: try reply.timestamp("at"))
@@ -319,7 +321,7 @@ public struct DecisionView: Sendable, Hashable {
 public struct ReportView: Sendable, Hashable {
     public var id: Int64
     public var movementID: String
-    public var kind: String
+    public var kind: OutboxKind
     public var state: OutboxState
     public var attempts: Int
     public var nextAttemptAt: Timestamp
@@ -332,7 +334,7 @@ public struct ReportView: Sendable, Hashable {
     public var sent: JSONValue?
 
     public init(
-        id: Int64, movementID: String, kind: String, state: OutboxState, attempts: Int, nextAttemptAt: Timestamp,
+        id: Int64, movementID: String, kind: OutboxKind, state: OutboxState, attempts: Int, nextAttemptAt: Timestamp,
         lastError: String?, serverID: String?, idempotencyKey: String, createdAt: Timestamp, sent: JSONValue? = nil
     ) {
         self.id = id
@@ -350,7 +352,7 @@ public struct ReportView: Sendable, Hashable {
 
     public var json: JSONValue {
         var fields: [String: JSONValue] = [
-            "id": .integer(id), "movement_id": .string(movementID), "kind": .string(kind),
+            "id": .integer(id), "movement_id": .string(movementID), "kind": .string(kind.rawValue),
             "state": .string(state.rawValue), "attempts": .integer(attempts),
             "next_attempt_at": .string(nextAttemptAt.rfc3339), "last_error": .optional(lastError),
             "server_id": .optional(serverID), "idempotency_key": .string(idempotencyKey),
@@ -360,14 +362,17 @@ public struct ReportView: Sendable, Hashable {
         return .object(fields)
     }
 
+    fileprivate var withSent: JSONValue {
+        guard case .object(var fields) = json else { return json }
+        fields["sent"] = sent ?? .null
+        return .object(fields)
+    }
+
     init(json: JSONValue) throws(ControlError) {
         let reply = try ReplyFields(json, "report")
-        guard let state = OutboxState(rawValue: try reply.string("state")) else {
-            throw ControlError(.badRequest, "the report reply has an unknown state")
-        }
         self.init(
-            id: try reply.integer("id"), movementID: try reply.string("movement_id"), kind: try reply.string("kind"),
-            state: state, attempts: try reply.integer("attempts"),
+            id: try reply.integer("id"), movementID: try reply.string("movement_id"), kind: try reply.word("kind"),
+            state: try reply.word("state"), attempts: try reply.integer("attempts"),
             nextAttemptAt: try reply.timestamp("next_attempt_at"),
             lastError: try reply.optionalString("last_error"), serverID: try reply.optionalString("server_id"),
             idempotencyKey: try reply.string("idempotency_key"), createdAt: try reply.timestamp("created_at"),
@@ -399,7 +404,8 @@ public struct MovementDetail: Sendable, Hashable {
         var fields = movement.fields
         fields["weighings"] = .array(weighings.map(\.json))
         fields["decisions"] = .array(decisions.map(\.json))
-        fields["reports"] = .array(reports.map(\.json))
+        // Every report says what was sent for it, null before anything was.
+        fields["reports"] = .array(reports.map(\.withSent))
         fields["receipt"] = receipt ?? .null
         return .object(fields)
     }
@@ -415,6 +421,92 @@ public struct MovementDetail: Sendable, Hashable {
     }
 }
 
+/// `audit verify`: the chain intact from its first entry to its head, or where it first breaks.
+public enum AuditVerifyReply: Sendable, Hashable {
+    case intact(entries: Int64, head: String)
+    case broken(at: Int64, reason: String)
+
+    public var json: JSONValue {
+        switch self {
+        case .intact(let entries, let head):
+            .object(["intact": .bool(true), "entries": .integer(entries), "head": .string(head)])
+        case .broken(let sequence, let reason):
+            .object(["intact": .bool(false), "broken_at": .integer(sequence), "reason": .string(reason)])
+        }
+    }
+
+    public init(json: JSONValue) throws(ControlError) {
+        let reply = try ReplyFields(json, "audit verify")
+        self =
+            try reply.bool("intact")
+            ? .intact(entries: try reply.integer("entries"), head: try reply.string("head"))
+            : .broken(at: try reply.integer("broken_at"), reason: try reply.string("reason"))
+    }
+}
+
+/// `tail`: first that the stream has begun, then every audit entry as it is recorded.
+public enum TailReply: Sendable, Hashable {
+    case following
+    case entry(AuditEntryView)
+
+    public var json: JSONValue {
+        switch self {
+        case .following: .object(["following": .bool(true)])
+        case .entry(let entry): entry.json
+        }
+    }
+
+    public init(json: JSONValue) throws(ControlError) {
+        let reply = try ReplyFields(json, "tail")
+        self = reply.value("following") == .bool(true) ? .following : .entry(try AuditEntryView(reply))
+    }
+}
+
+/// One audit entry as `tail` streams it.
+public struct AuditEntryView: Sendable, Hashable {
+    public var sequence: Int64
+    public var at: Timestamp
+    public var kind: AuditKind
+    /// Who, as written (`auto`, `operator:sam(uid=1001)`).
+    public var actor: String
+    public var subject: String
+    public var detail: [String: String]
+
+    public init(
+        sequence: Int64, at: Timestamp, kind: AuditKind, actor: String, subject: String, detail: [String: String]
+    ) {
+        self.sequence = sequence
+        self.at = at
+        self.kind = kind
+        self.actor = actor
+        self.subject = subject
+        self.detail = detail
+    }
+
+    public var json: JSONValue {
+        .object([
+            "seq": .integer(sequence), "at": .string(at.rfc3339), "kind": .string(kind.rawValue),
+            "actor": .string(actor),
+            "subject": .string(subject), "detail": .object(detail.mapValues(JSONValue.string)),
+        ])
+    }
+
+    init(_ reply: ReplyFields) throws(ControlError) {
+        var detail: [String: String] = [:]
+        if case .object(let fields)? = reply.value("detail") {
+            for (key, value) in fields {
+                guard case .string(let text) = value else {
+                    throw ControlError(.badReply, "the audit entry's detail \(key) is not text")
+                }
+                detail[key] = text
+            }
+        }
+        self.init(
+            sequence: try reply.integer("seq"), at: try reply.timestamp("at"), kind: try reply.word("kind"),
+            actor: try reply.string("actor"), subject: try reply.string("subject"), detail: detail)
+    }
+}
+
 /// Reads a reply object's fields by name, refusing a reply that lacks one or has the wrong type.
 struct ReplyFields {
     private let fields: [String: JSONValue]
@@ -422,7 +514,7 @@ struct ReplyFields {
 
     init(_ value: JSONValue, _ what: String) throws(ControlError) {
         guard case .object(let fields) = value else {
-            throw ControlError(.badRequest, "the \(what) reply is not an object")
+            throw ControlError(.badReply, "the \(what) reply is not an object")
         }
         self.fields = fields
         self.what = what
@@ -435,7 +527,7 @@ struct ReplyFields {
     }
 
     private func missing(_ name: String, _ kind: String) -> ControlError {
-        ControlError(.badRequest, "the \(what) reply has no \(kind) \(name)")
+        ControlError(.badReply, "the \(what) reply has no \(kind) \(name)")
     }
 
     func optionalString(_ name: String) throws(ControlError) -> String? {
@@ -447,6 +539,14 @@ struct ReplyFields {
     func string(_ name: String) throws(ControlError) -> String {
         guard let text = try optionalString(name) else { throw missing(name, "text") }
         return text
+    }
+
+    /// A field holding one of a vocabulary's words.
+    func word<Word: RawRepresentable<String>>(_ name: String) throws(ControlError) -> Word {
+        guard let word = Word(rawValue: try string(name)) else {
+            throw ControlError(.badReply, "the \(what) reply's \(name) is a word this version does not know")
+        }
+        return word
     }
 
     func optionalInteger<Integer: FixedWidthInteger>(_ name: String) throws(ControlError) -> Integer? {
@@ -501,6 +601,12 @@ struct ReplyFields {
 }
 
 extension JSONValue {
+    /// A JSON object held as its text (receipt data, a body sent), as the value it is; text that
+    /// is not JSON stays text.
+    public static func embedded(_ text: String) -> JSONValue {
+        (try? JSONValue(parsing: Array(text.utf8))) ?? .string(text)
+    }
+
     /// A weight in kg, as an exact decimal number.
     public static func mass(_ mass: Mass) -> JSONValue { .number(mass.formatted(in: .kilograms)) }
 

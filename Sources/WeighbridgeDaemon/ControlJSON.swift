@@ -10,7 +10,7 @@ extension MovementLifecycle {
     var view: MovementView {
         var arrival: MovementView.Arrival?
         var firstWeighing: Int64?
-        var weighed: MovementView.Net?
+        var weights: MovementView.Weights?
         switch stage {
         case .arrived(let bridge, let at, let identifiedVehicle):
             arrival = .init(bridge: bridge, at: at, vehicleIdentified: identifiedVehicle != nil)
@@ -18,8 +18,8 @@ extension MovementLifecycle {
             firstWeighing = first.ticket
         case .decided(let net, let assessment, _), .confirmed(let net, let assessment, _),
             .discrepancy(let net, let assessment, _, _):
-            weighed = .init(
-                gross: net.gross.weight, tare: net.tare, tareKind: net.tareKind.rawValue, net: net.net,
+            weights = .init(
+                gross: net.gross.weight, tare: net.tare, tareKind: net.tareKind, net: net.net,
                 deviationPercent: assessment.deviation.percentText(), highRisk: assessment.highRisk.isHighRisk)
         case .expected, .rejected:
             break
@@ -27,8 +27,8 @@ extension MovementLifecycle {
         let outcome: MovementView.Outcome? =
             switch stage {
             case .confirmed(_, _, let by): .confirmed(by: by.description)
-            case .discrepancy(_, _, let reason, let by): .discrepancy(reason: reason.rawValue, raisedBy: by.description)
-            case .rejected(let by, let reason): .rejected(by: Actor.operator(by).description, reason: reason)
+            case .discrepancy(_, _, let reason, let by): .discrepancy(reason, raisedBy: by.description)
+            case .rejected(let by, let reason): .rejected(reason: reason, by: Actor.operator(by).description)
             default: nil
             }
         return MovementView(
@@ -36,7 +36,7 @@ extension MovementLifecycle {
             ewcCodes: movement.ewcCodes.map(\.description), vehicle: movement.vehicle?.normalised,
             carrier: movement.carrier, prenotifiedAt: movement.prenotifiedAt, wasteTrackingID: movement.wasteTrackingID,
             hold: hold.map { .init(code: $0.code, reason: $0.description) }, arrival: arrival,
-            firstWeighing: firstWeighing, net: weighed, outcome: outcome)
+            firstWeighing: firstWeighing, weights: weights, outcome: outcome)
     }
 
     var json: JSONValue { view.json }
@@ -61,7 +61,7 @@ extension RecordedWeighing {
 extension DecisionRecord {
     var view: DecisionView {
         DecisionView(
-            outcome: outcome.rawValue, reason: reason, net: net, declared: declared, deviationPercent: deviationPercent,
+            outcome: outcome, reason: reason, net: net, declared: declared, deviationPercent: deviationPercent,
             highRisk: highRisk, by: actor.description, note: note, at: decidedAt)
     }
 }
@@ -69,7 +69,7 @@ extension DecisionRecord {
 extension OutboxEntry {
     var view: ReportView {
         ReportView(
-            id: id, movementID: movementID, kind: kind.rawValue, state: state, attempts: attempts,
+            id: id, movementID: movementID, kind: kind, state: state, attempts: attempts,
             nextAttemptAt: nextAttemptAt, lastError: lastError, serverID: serverID, idempotencyKey: idempotencyKey,
             createdAt: createdAt)
     }
@@ -87,11 +87,9 @@ extension StoredTare {
 }
 
 extension AuditEntry {
-    var json: JSONValue {
-        .object([
-            "seq": .integer(sequence), "at": .string(at.rfc3339), "kind": .string(event.kind.rawValue),
-            "actor": .string(event.actor), "subject": .string(event.subject),
-            "detail": .object(event.detail.mapValues(JSONValue.string)),
-        ])
+    var view: AuditEntryView {
+        AuditEntryView(
+            sequence: sequence, at: at, kind: event.kind, actor: event.actor, subject: event.subject,
+            detail: event.detail)
     }
 }

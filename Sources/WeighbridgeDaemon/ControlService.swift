@@ -228,13 +228,12 @@ public struct ControlService: Sendable {
                     lastError: "resend requested by operator: \(reason)")
             }
         case .auditVerify:
-            let verification = try await store.verifyAudit()
-            switch verification {
-            case .intact(let entries, let head):
-                return .object(["intact": .bool(true), "entries": .integer(entries), "head": .string(head)])
-            case .broken(let sequence, let reason):
-                return .object(["intact": .bool(false), "broken_at": .integer(sequence), "reason": .string(reason)])
-            }
+            let reply: AuditVerifyReply =
+                switch try await store.verifyAudit() {
+                case .intact(let entries, let head): .intact(entries: entries, head: head)
+                case .broken(let sequence, let reason): .broken(at: sequence, reason: reason)
+                }
+            return reply.json
         case .tail:
             throw ControlError(.invalidArgument, "tail is a stream: the server answers it on the connection")
         }
@@ -279,12 +278,6 @@ public struct ControlService: Sendable {
         }
     }
 
-    /// A JSON object held as its text (receipt data, a body sent), as the value it is; text that
-    /// is somehow not JSON is shown as text.
-    private static func embedded(_ text: String) -> JSONValue {
-        (try? JSONValue(parsing: Array(text.utf8))) ?? .string(text)
-    }
-
     private func show(_ id: String) async throws -> JSONValue {
         let details = try await store.read { transaction in
             (
@@ -300,10 +293,10 @@ public struct ControlService: Sendable {
             reports: details.outbox.map { entry in
                 var report = entry.view
                 // Every version of the receipt sent, each as it went.
-                report.sent = entry.sentBody.map(Self.embedded)
+                report.sent = entry.sentBody.map(JSONValue.embedded)
                 return report
             },
-            receipt: movement.receipt.map(Self.embedded)
+            receipt: movement.receipt.map(JSONValue.embedded)
         ).json
     }
 
@@ -436,7 +429,7 @@ extension ControlService: ControlHandler {
         try await store.read { try $0.auditHeadSequence() }
     }
 
-    public func auditEvents(after sequence: Int64, limit: Int) async throws -> [(sequence: Int64, event: JSONValue)] {
-        try await store.read { try $0.auditEntries(after: sequence, limit: limit) }.map { ($0.sequence, $0.json) }
+    public func auditEntries(after sequence: Int64, limit: Int) async throws -> [AuditEntryView] {
+        try await store.read { try $0.auditEntries(after: sequence, limit: limit) }.map(\.view)
     }
 }

@@ -576,6 +576,8 @@ public struct MovementDesk: Sendable {
             }
         }.first
         guard let (outcome, reason) = decided else { return nil }
+        // Released, the rules decide again: what they decide is theirs, not the operator's.
+        let byTheRules: Bool = if case .release = event { true } else { false }
         let assessment: Assessment? =
             switch lifecycle.stage {
             case .decided(_, let assessment, _), .confirmed(_, let assessment, _),
@@ -586,7 +588,8 @@ public struct MovementDesk: Sendable {
         return DecisionRecord(
             movementID: lifecycle.movement.id, outcome: outcome, reason: reason, net: assessment?.deviation.received,
             declared: lifecycle.movement.declared, deviationPercent: assessment?.deviation.percentText(),
-            highRisk: assessment?.highRisk.isHighRisk ?? false, actor: event.actor, note: event.reason ?? "",
+            highRisk: assessment?.highRisk.isHighRisk ?? false, actor: byTheRules ? .automatic : event.actor,
+            note: byTheRules ? "" : event.reason ?? "",
             decidedAt: now)
     }
 }

@@ -36,15 +36,18 @@ extension StoreTransaction {
         try connection.rows(
             """
             SELECT outcome, reason, net_g, declared_g, deviation_percent, high_risk, operator_name, operator_uid, note,
-                decided_at_ms
+                decided_at_ms, actor
             FROM decisions WHERE movement_id = ? ORDER BY id
             """, [.text(id)], operation: "read decisions"
         ) { row throws(StoreError) in
-            guard let outcome = DecisionOutcome(rawValue: row.text(0)) else {
+            // An operator is in their columns; any other decision must be the rules'.
+            guard let outcome = DecisionOutcome(rawValue: row.text(0)),
+                row.optionalText(6) != nil || row.text(10) == Actor.automatic.description
+            else {
                 throw StoreError(
                     code: .newerSchema, operation: "read decisions",
-                    message:
-                        "a decision of \(id) reads \(row.text(0).debugDescription), which this version does not know")
+                    message: "a decision of \(id) reads \(row.text(0).debugDescription) by "
+                        + "\(row.text(10).debugDescription), which this version does not know")
             }
             let actor: Actor =
                 row.optionalText(6).map {

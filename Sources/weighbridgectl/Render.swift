@@ -60,9 +60,6 @@ enum Render {
     }
 }
 
-extension JSONValue {
-    var text: String { Render.inline(self) }
-}
 // The replies people read most, rendered from their typed form: `status` leads with what needs a
 // person, `show` tells a movement's story in order.
 extension Render {
@@ -139,33 +136,28 @@ extension Render {
             }
             lines.append(line)
         }
-        if let net = movement.net {
+        if let weights = movement.weights {
             lines.append(
-                "Net \(net.net) = \(net.gross) − \(net.tare) (\(net.tareKind) tare): "
-                    + "\(net.deviationPercent)% against \(movement.declared) declared"
-                    + (net.highRisk ? "; high-risk load" : ""))
+                "Net \(weights.net) = \(weights.gross) − \(weights.tare) (\(weights.tareKind.rawValue) tare): "
+                    + "\(weights.deviationPercent)% against \(movement.declared) declared"
+                    + (weights.highRisk ? "; high-risk load" : ""))
         }
 
         lines.append("Decisions")
         if detail.decisions.isEmpty { lines.append("  none yet") }
         for decision in detail.decisions {
-            var line = "  \(decision.at.rfc3339)  \(decision.outcome)"
+            var line = "  \(decision.at.rfc3339)  \(decision.outcome.rawValue)"
             if let reason = decision.reason { line += " (\(reason))" }
             line += " by \(decision.by)"
             if !decision.note.isEmpty { line += ": \(decision.note)" }
             lines.append(line)
         }
-        switch movement.outcome {
-        case .confirmed(let by): lines.append("  → confirmed by \(by)")
-        case .discrepancy(let reason, let by): lines.append("  → Discrepancy (\(reason)) raised by \(by)")
-        case .rejected(let by, let reason): lines.append("  → rejected by \(by): \(reason)")
-        case nil: break
-        }
 
         lines.append("Reports")
         if detail.reports.isEmpty { lines.append("  none") }
         for report in detail.reports {
-            var line = "  #\(report.id) \(report.kind)  \(report.state.rawValue)  \(plural(report.attempts, "attempt"))"
+            var line =
+                "  #\(report.id) \(report.kind.rawValue)  \(report.state.rawValue)  \(plural(report.attempts, "attempt"))"
             if let server = report.serverID { line += "  tracking id \(server)" }
             if report.state == .pending || report.state == .retryWait {
                 line += "  next \(report.nextAttemptAt.rfc3339)"
@@ -174,6 +166,26 @@ extension Render {
             lines.append(line)
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// `audit verify`: intact with its length and head, or where it breaks.
+    static func auditVerification(_ value: JSONValue) throws(ControlError) -> String {
+        switch try AuditVerifyReply(json: value) {
+        case .intact(let entries, let head): "intact: \(entries) entries, head \(head)"
+        case .broken(let sequence, let reason): "BROKEN at entry \(sequence): \(reason)"
+        }
+    }
+
+    /// `tail`: one line per audit entry as it is recorded.
+    static func tail(_ value: JSONValue) throws(ControlError) -> String {
+        switch try TailReply(json: value) {
+        case .following:
+            return "following…"
+        case .entry(let entry):
+            let detail = entry.detail.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+            return "\(entry.at.rfc3339)  \(entry.kind.rawValue)  \(entry.subject)  \(entry.actor)  "
+                + detail.joined(separator: " ").replacingOccurrences(of: "\n", with: " ")
+        }
     }
 
     private static func plural(_ count: Int, _ one: String, _ many: String? = nil) -> String {

@@ -1,6 +1,4 @@
 import Foundation
-import WeighbridgeControlProtocol
-import WeighbridgeJSON
 
 /// A blocking Unix-socket client: one request line out, reply lines back. The CLI needs nothing
 /// more, so it stays free of an event loop.

@@ -16,7 +16,6 @@ struct WeighbridgeCtl: AsyncParsableCommand {
             Global options, before or after the command:
               --socket PATH   the control socket (default: $WEIGHBRIDGED_SOCKET, else \(Connection.defaultSocket))
               --json          print the daemon's JSON reply, one line, for scripts
-
             Exit status: 0 done, 1 refused (with the reason's code), 2 usage, 3 the daemon cannot be reached.
             """,
         version: String(cString: weighbridged_version_line()),
@@ -148,6 +147,8 @@ struct Connection: ParsableArguments {
             case .ok(_, let result):
                 do {
                     print(json ? result.serialized : try render(result))
+                    // Each reply as it comes: `tail` into a pipe is read line by line.
+                    fflush(nil)
                 } catch {
                     try refuse(error)
                 }
@@ -218,7 +219,7 @@ struct Expect: ParsableCommand {
         try connection.send {
             var arguments: ExpectArguments
             if let document {
-                arguments = try ExpectArguments(decoding: document)
+                arguments = try ExpectArguments(decoding: document, refusingUnknownFields: true)
             } else {
                 arguments = ExpectArguments(
                     try Movement(
@@ -489,14 +490,7 @@ struct Audit: ParsableCommand {
             abstract: "Check the hash chain from the first entry to the last.")
         @OptionGroup var connection: Connection
         func run() throws {
-            try connection.send(render: { result in
-                guard case .bool(true)? = result.field("intact") else {
-                    return
-                        "BROKEN at entry \(result.field("broken_at")?.text ?? "?"): \(result.field("reason")?.text ?? "")"
-                }
-                return
-                    "intact: \(result.field("entries")?.text ?? "0") entries, head \(result.field("head")?.text ?? "")"
-            }) { .auditVerify }
+            try connection.send(render: Render.auditVerification) { .auditVerify }
         }
     }
 }
@@ -505,12 +499,7 @@ struct Tail: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Follow events live (weighings, decisions, overrides).")
     @OptionGroup var connection: Connection
     func run() throws {
-        try connection.send(render: { event in
-            guard let kind = event.field("kind")?.text else { return "following…" }
-            let detail = event.field("detail").map(Render.value) ?? ""
-            return "\(event.field("at")?.text ?? "")  \(kind)  \(event.field("subject")?.text ?? "")  "
-                + "\(event.field("actor")?.text ?? "")  \(detail.replacingOccurrences(of: "\n", with: " "))"
-        }) { .tail }
+        try connection.send(render: Render.tail) { .tail }
     }
 }
 

@@ -436,6 +436,21 @@ struct ControlServerTests {
         #expect(needs.contains { $0.hasPrefix("Outbox:   2 reports on the way") }, "\(busy.output)")
     }
 
+    @Test("expect --file refuses a field it does not know (a misspelt one would be left out) and registers nothing")
+    func movementFileWithAMisspeltField() async throws {
+        let fixture = try await ServerFixture()
+        let file = fixture.directory + "/movement.json"
+        try #"{"movement_id":"F1","declared_weight_kg":9000,"ewc_codes":["200301"],"vehicle_registraton":"AB12CDE"}"#
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        let refused = try await fixture.ctl("expect", "--file", file)
+        #expect(refused.status == 1 && refused.error.contains(#"unknown argument "vehicle_registraton""#), "\(refused)")
+        #expect(try await fixture.ctl("show", "F1").status == 1, "nothing registered")
+        try #"{"movement_id":"F1","declared_weight_kg":9000,"ewc_codes":["200301"],"vehicle_registration":"AB12CDE"}"#
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(try await fixture.ctl("expect", "--file", file).status == 0)
+        #expect(try await fixture.ctl("show", "F1", "--json").output.contains(#""vehicle":"AB12CDE""#))
+    }
+
     @Test("exit codes: usage 2, refused 1, daemon unreachable 3")
     func exitCodes() async throws {
         let fixture = try await ServerFixture()
@@ -504,6 +519,34 @@ struct ControlServerTests {
         _ = try await fixture.capture(21_000)
         let event = try await client.lines(1).first ?? ""
         #expect(event.contains(#""kind":"weighing_recorded""#))
+    }
+
+    @Test("weighbridgectl tail prints each entry as a line as it is recorded")
+    func tailForPeople() async throws {
+        let fixture = try await ServerFixture()
+        let process = Process()
+        process.executableURL = productsDirectory.appendingPathComponent("weighbridgectl")
+        process.arguments = ["tail", "--socket", fixture.socket]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        defer { process.terminate() }
+        let descriptor = output.fileHandleForReading.fileDescriptor
+        // The next line, or what came of it within 10 s: a line held in the CLI's buffers fails.
+        func nextLine() async throws -> String {
+            try await onOwnThread {
+                var line: [UInt8] = []
+                var byte: UInt8 = 0
+                var ready = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+                while poll(&ready, 1, 10_000) > 0, read(descriptor, &byte, 1) == 1, byte != 0x0A { line.append(byte) }
+                return String(decoding: line, as: UTF8.self)
+            }
+        }
+        #expect(try await nextLine() == "following…")
+        _ = try await fixture.capture(21_000)
+        let entry = try await nextLine()
+        #expect(entry.contains("  weighing_recorded  ticket:1  auto  "), "\(entry)")
+        #expect(entry.contains("weight_g=21000000"), "\(entry)")
     }
 
     @Test(
@@ -660,5 +703,5 @@ private struct SlowHandler: ControlHandler {
 
     func auditHead() async throws -> Int64 { 0 }
 
-    func auditEvents(after sequence: Int64, limit: Int) async throws -> [(sequence: Int64, event: JSONValue)] { [] }
+    func auditEntries(after sequence: Int64, limit: Int) async throws -> [AuditEntryView] { [] }
 }
