@@ -118,6 +118,49 @@ extension VehicleRegistration {
     }
 }
 
+extension Timestamp {
+    /// A time as typed for the argument `name`, RFC 3339, or the refusal naming it.
+    public init(argument text: String, name: String) throws(ControlError) {
+        guard let time = Timestamp(rfc3339: text) else {
+            throw ControlError(.invalidArgument, "\(name) \"\(text)\" is not an RFC 3339 time (2026-11-25T08:00:00Z)")
+        }
+        self = time
+    }
+}
+
+extension Mass {
+    /// A weight as typed for the argument `name`, in kg unless it says otherwise.
+    public init(argument text: String, name: String) throws(ControlError) {
+        do {
+            self = try Mass(parsing: text, defaultUnit: .kilograms)
+        } catch {
+            throw ControlError(.invalidArgument, "\(name): \(error)")
+        }
+    }
+}
+
+extension EWCCode {
+    /// An EWC code as typed for the argument `name`.
+    public init(argument text: String, name: String) throws(ControlError) {
+        do {
+            self = try EWCCode(parsing: text)
+        } catch {
+            throw ControlError(.invalidArgument, "\(name): \(error)")
+        }
+    }
+}
+
+extension Movement {
+    /// Refuses a `wasteTrackingId` typed for the argument `name` that is not as Defra issues them.
+    public static func check(wasteTrackingID id: String, argument name: String) throws(ControlError) {
+        do {
+            try check(wasteTrackingID: id)
+        } catch {
+            throw ControlError(.invalidArgument, "\(name): \(error)")
+        }
+    }
+}
+
 extension MovementState {
     /// A state as a listing's `state` argument names it.
     public init(argument text: String) throws(ControlError) {
@@ -368,11 +411,7 @@ private struct Arguments {
     }
 
     mutating func timestamp(_ name: String) throws -> Timestamp? {
-        guard let text = try string(name) else { return nil }
-        guard let time = Timestamp(rfc3339: text) else {
-            throw ControlError(.invalidArgument, "\(name) \"\(text)\" is not an RFC 3339 time (2026-11-25T08:00:00Z)")
-        }
-        return time
+        try string(name).map { try Timestamp(argument: $0, name: name) }
     }
 
     mutating func mass(_ name: String) throws -> Mass? {
@@ -383,11 +422,7 @@ private struct Arguments {
         case .string(let written)?: text = written
         case let other?: throw ControlError(.invalidArgument, "\(name) must be a number, not \(other.kind)")
         }
-        do {
-            return try Mass(parsing: text, defaultUnit: .kilograms)
-        } catch {
-            throw ControlError(.invalidArgument, "\(name): \(error)")
-        }
+        return try Mass(argument: text, name: name)
     }
 
     func rejectUnused() throws {
@@ -490,11 +525,7 @@ private struct Arguments {
     /// A `wasteTrackingId` argument, checked as Defra issues them.
     private mutating func wasteTrackingID(_ name: String) throws -> String? {
         guard let id = try string(name) else { return nil }
-        do {
-            try Movement.check(wasteTrackingID: id)
-        } catch {
-            throw ControlError(.invalidArgument, "\(name): \(error)")
-        }
+        try Movement.check(wasteTrackingID: id, argument: name)
         return id
     }
 
@@ -514,9 +545,7 @@ private struct Arguments {
             guard case .string(let text) = codeValue else {
                 throw ControlError(.invalidArgument, "ewc_codes must be a non-empty array of strings")
             }
-            do { codes.append(try EWCCode(parsing: text)) } catch {
-                throw ControlError(.invalidArgument, "ewc_codes: \(error)")
-            }
+            codes.append(try EWCCode(argument: text, name: "ewc_codes"))
         }
         let vehicle = try self.vehicle("vehicle_registration")
         let carrier = try string("carrier")

@@ -71,10 +71,6 @@ public struct MovementView: Sendable, Hashable {
     public struct Hold: Sendable, Hashable {
         public var code: String
         public var reason: String
-        public init(code: String, reason: String) {
-            self.code = code
-            self.reason = reason
-        }
     }
 
     /// Announced on a bridge, not yet weighed there.
@@ -82,11 +78,6 @@ public struct MovementView: Sendable, Hashable {
         public var bridge: String
         public var at: Timestamp
         public var vehicleIdentified: Bool
-        public init(bridge: String, at: Timestamp, vehicleIdentified: Bool) {
-            self.bridge = bridge
-            self.at = at
-            self.vehicleIdentified = vehicleIdentified
-        }
     }
 
     /// Gross, tare and net, once both weighings (or a weighing and a stored tare) are known, and
@@ -98,14 +89,6 @@ public struct MovementView: Sendable, Hashable {
         public var net: Mass
         public var deviationPercent: String
         public var highRisk: Bool
-        public init(gross: Mass, tare: Mass, tareKind: TareKind, net: Mass, deviationPercent: String, highRisk: Bool) {
-            self.gross = gross
-            self.tare = tare
-            self.tareKind = tareKind
-            self.net = net
-            self.deviationPercent = deviationPercent
-            self.highRisk = highRisk
-        }
     }
 
     /// How it was settled: confirmed, a Discrepancy, or rejected, and by whom.
@@ -129,26 +112,6 @@ public struct MovementView: Sendable, Hashable {
     public var firstWeighing: Int64?
     public var weights: Weights?
     public var outcome: Outcome?
-
-    public init(
-        movementID: String, state: MovementState, declared: Mass, ewcCodes: [String], vehicle: String?,
-        carrier: String?, prenotifiedAt: Timestamp?, wasteTrackingID: String?, hold: Hold?, arrival: Arrival?,
-        firstWeighing: Int64?, weights: Weights?, outcome: Outcome?
-    ) {
-        self.movementID = movementID
-        self.state = state
-        self.declared = declared
-        self.ewcCodes = ewcCodes
-        self.vehicle = vehicle
-        self.carrier = carrier
-        self.prenotifiedAt = prenotifiedAt
-        self.wasteTrackingID = wasteTrackingID
-        self.hold = hold
-        self.arrival = arrival
-        self.firstWeighing = firstWeighing
-        self.weights = weights
-        self.outcome = outcome
-    }
 
     public var json: JSONValue { .object(fields) }
 
@@ -183,6 +146,42 @@ public struct MovementView: Sendable, Hashable {
         case nil: break
         }
         return fields
+    }
+}
+
+extension MovementView {
+    /// The movement as its lifecycle stands.
+    public init(_ lifecycle: MovementLifecycle) {
+        let movement = lifecycle.movement
+        movementID = movement.id
+        state = lifecycle.state
+        declared = movement.declared
+        ewcCodes = movement.ewcCodes.map(\.description)
+        vehicle = movement.vehicle?.normalised
+        carrier = movement.carrier
+        prenotifiedAt = movement.prenotifiedAt
+        wasteTrackingID = movement.wasteTrackingID
+        hold = lifecycle.hold.map { Hold(code: $0.code, reason: $0.description) }
+        switch lifecycle.stage {
+        case .arrived(let bridge, let at, let identifiedVehicle):
+            arrival = Arrival(bridge: bridge, at: at, vehicleIdentified: identifiedVehicle != nil)
+        case .weighing(let first, _):
+            firstWeighing = first.ticket
+        case .decided(let net, let assessment, _), .confirmed(let net, let assessment, _),
+            .discrepancy(let net, let assessment, _, _):
+            weights = Weights(
+                gross: net.gross.weight, tare: net.tare, tareKind: net.tareKind, net: net.net,
+                deviationPercent: assessment.deviation.percentText(), highRisk: assessment.highRisk.isHighRisk)
+        case .expected, .rejected:
+            break
+        }
+        outcome =
+            switch lifecycle.stage {
+            case .confirmed(_, _, let by): .confirmed(by: by.description)
+            case .discrepancy(_, _, let reason, let by): .discrepancy(reason, raisedBy: by.description)
+            case .rejected(let by, let reason): .rejected(reason: reason, by: Actor.operator(by).description)
+            default: nil
+            }
     }
 
     public init(json: JSONValue) throws(ControlError) {
@@ -240,23 +239,22 @@ public struct WeighingView: Sendable, Hashable {
     /// The indicator's identification as recorded (`ServerIdentification.recorded`).
     public var instrument: String?
 
-    public init(
-        ticket: Int64, bridge: String, weight: Mass, weighedAt: Timestamp, legalID: UInt32?, instrument: String?
-    ) {
-        self.ticket = ticket
-        self.bridge = bridge
-        self.weight = weight
-        self.weighedAt = weighedAt
-        self.legalID = legalID
-        self.instrument = instrument
-    }
-
     public var json: JSONValue {
         .object([
             "ticket": .integer(ticket), "bridge": .string(bridge), "weight_kg": .mass(weight),
             "weighed_at": .string(weighedAt.rfc3339), "legal_id": legalID.map { .integer($0) } ?? .null,
             "instrument": .optional(instrument),
         ])
+    }
+}
+
+extension WeighingView {
+    /// A weighing as the store recorded it.
+    public init(_ weighing: RecordedWeighing) {
+        let evidence = weighing.evidence
+        self.init(
+            ticket: weighing.ticket, bridge: evidence.bridge, weight: evidence.weight, weighedAt: evidence.weighedAt,
+            legalID: evidence.legalID, instrument: evidence.instrumentID)
     }
 
     init(json: JSONValue) throws(ControlError) {
@@ -421,11 +419,9 @@ public struct MovementDetail: Sendable, Hashable {
     }
 }
 
-/// `audit verify`: the chain intact from its first entry to its head, or where it first breaks.
-public enum AuditVerifyReply: Sendable, Hashable {
-    case intact(entries: Int64, head: String)
-    case broken(at: Int64, reason: String)
-
+/// `audit verify`'s reply: the chain intact from its first entry to its head, or where it
+/// first breaks.
+extension AuditVerification {
     public var json: JSONValue {
         switch self {
         case .intact(let entries, let head):
@@ -440,7 +436,7 @@ public enum AuditVerifyReply: Sendable, Hashable {
         self =
             try reply.bool("intact")
             ? .intact(entries: try reply.integer("entries"), head: try reply.string("head"))
-            : .broken(at: try reply.integer("broken_at"), reason: try reply.string("reason"))
+            : .broken(sequence: try reply.integer("broken_at"), reason: try reply.string("reason"))
     }
 }
 

@@ -41,3 +41,18 @@ public enum DecisionOutcome: String, Sendable, Hashable, CaseIterable, Codable {
     /// Turned away by an operator.
     case rejected
 }
+
+/// The result of checking the audit chain from its first entry to its last.
+public enum AuditVerification: Sendable, Hashable, CustomStringConvertible {
+    /// Every entry links to the one before, and every hash matches its content.
+    case intact(entries: Int64, head: String)
+    /// The first entry at which the chain breaks, and how.
+    case broken(sequence: Int64, reason: String)
+
+    public var description: String {
+        switch self {
+        case .intact(let entries, let head): "audit log intact: \(entries) entries, head \(head)"
+        case .broken(let sequence, let reason): "audit log broken at entry \(sequence): \(reason)"
+        }
+    }
+}

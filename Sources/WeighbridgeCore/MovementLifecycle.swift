@@ -138,6 +138,16 @@ public struct MovementLifecycle: Sendable, Hashable, Codable {
         }
     }
 
+    /// Who settled it as it stands (confirmed, a Discrepancy, rejected): the rules or an
+    /// operator; nil while it is not settled.
+    public var settledBy: Actor? {
+        switch stage {
+        case .confirmed(_, _, let by), .discrepancy(_, _, _, let by): by
+        case .rejected(let by, _): .operator(by)
+        default: nil
+        }
+    }
+
     /// Whether nothing more can happen to it but corrections.
     public var isTerminal: Bool {
         switch stage {

@@ -228,12 +228,7 @@ public struct ControlService: Sendable {
                     lastError: "resend requested by operator: \(reason)")
             }
         case .auditVerify:
-            let reply: AuditVerifyReply =
-                switch try await store.verifyAudit() {
-                case .intact(let entries, let head): .intact(entries: entries, head: head)
-                case .broken(let sequence, let reason): .broken(at: sequence, reason: reason)
-                }
-            return reply.json
+            return try await store.verifyAudit().json
         case .tail:
             throw ControlError(.invalidArgument, "tail is a stream: the server answers it on the connection")
         }
@@ -288,7 +283,7 @@ public struct ControlService: Sendable {
         }
         guard let movement = details.movement else { throw ControlError(.notFound, "no movement \(id)") }
         return MovementDetail(
-            movement: movement.lifecycle.view, weighings: details.weighings.map(\.view),
+            movement: MovementView(movement.lifecycle), weighings: details.weighings.map(WeighingView.init),
             decisions: details.decisions.map(\.view),
             reports: details.outbox.map { entry in
                 var report = entry.view

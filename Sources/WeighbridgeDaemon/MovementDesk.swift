@@ -565,19 +565,20 @@ public struct MovementDesk: Sendable {
         at now: Timestamp
     ) -> DecisionRecord? {
         // A decision is what this transition announced, not the stage it left the movement in:
-        // releasing a hold on a Discrepancy decides nothing new.
-        let decided: (outcome: DecisionOutcome, reason: String?)? = notices.lazy.compactMap { notice in
+        // releasing a hold on a Discrepancy decides nothing new. Who decided is as the lifecycle
+        // settled it (after a release, the rules); a hold is the operator's only when they asked.
+        let decided: (outcome: DecisionOutcome, reason: String?, by: Actor)? = notices.lazy.compactMap { notice in
             switch notice {
-            case .held(let hold): (.held, hold.code)
-            case .confirmed: (.confirmed, nil)
-            case .discrepancyRaised(let why), .discrepancyHeldLocally(let why): (.discrepancy, why.rawValue)
-            case .rejected: (.rejected, event.reason)
+            case .held(let hold):
+                if case .operatorHold = hold { (.held, hold.code, event.actor) } else { (.held, hold.code, .automatic) }
+            case .confirmed(let by): (.confirmed, nil, by)
+            case .discrepancyRaised(let why), .discrepancyHeldLocally(let why):
+                (.discrepancy, why.rawValue, lifecycle.settledBy ?? .automatic)
+            case .rejected: (.rejected, event.reason, lifecycle.settledBy ?? event.actor)
             case .released, .highRiskReceived: nil
             }
         }.first
-        guard let (outcome, reason) = decided else { return nil }
-        // Released, the rules decide again: what they decide is theirs, not the operator's.
-        let byTheRules: Bool = if case .release = event { true } else { false }
+        guard let (outcome, reason, actor) = decided else { return nil }
         let assessment: Assessment? =
             switch lifecycle.stage {
             case .decided(_, let assessment, _), .confirmed(_, let assessment, _),
@@ -588,8 +589,8 @@ public struct MovementDesk: Sendable {
         return DecisionRecord(
             movementID: lifecycle.movement.id, outcome: outcome, reason: reason, net: assessment?.deviation.received,
             declared: lifecycle.movement.declared, deviationPercent: assessment?.deviation.percentText(),
-            highRisk: assessment?.highRisk.isHighRisk ?? false, actor: byTheRules ? .automatic : event.actor,
-            note: byTheRules ? "" : event.reason ?? "",
+            highRisk: assessment?.highRisk.isHighRisk ?? false, actor: actor,
+            note: actor == .automatic ? "" : event.reason ?? "",
             decidedAt: now)
     }
 }

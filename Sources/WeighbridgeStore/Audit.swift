@@ -36,21 +36,6 @@ public struct AuditEntry: Sendable, Hashable {
     public var event: AuditEvent
 }
 
-/// The result of checking the audit chain from its first entry to its last.
-public enum AuditVerification: Sendable, Hashable, CustomStringConvertible {
-    /// Every entry links to the one before, and every hash matches its content.
-    case intact(entries: Int64, head: String)
-    /// The first entry at which the chain breaks, and how.
-    case broken(sequence: Int64, reason: String)
-
-    public var description: String {
-        switch self {
-        case .intact(let entries, let head): "audit log intact: \(entries) entries, head \(head)"
-        case .broken(let sequence, let reason): "audit log broken at entry \(sequence): \(reason)"
-        }
-    }
-}
-
 /// The audit log's hashing rules: each entry's SHA-256 covers the previous entry's hash and the
 /// entry's canonical bytes, so editing, deleting or inserting any entry breaks every later link.
 enum AuditChain {

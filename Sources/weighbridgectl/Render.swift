@@ -170,7 +170,7 @@ extension Render {
 
     /// `audit verify`: intact with its length and head, or where it breaks.
     static func auditVerification(_ value: JSONValue) throws(ControlError) -> String {
-        switch try AuditVerifyReply(json: value) {
+        switch try AuditVerification(json: value) {
         case .intact(let entries, let head): "intact: \(entries) entries, head \(head)"
         case .broken(let sequence, let reason): "BROKEN at entry \(sequence): \(reason)"
         }

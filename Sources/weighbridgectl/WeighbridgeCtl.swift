@@ -227,7 +227,7 @@ struct Expect: ParsableCommand {
                         prenotifiedAt: prenotifiedAt, carrier: carrier))
             }
             if let trackingId {
-                try refusing { () throws(MovementError) in try Movement.check(wasteTrackingID: trackingId) }
+                try Movement.check(wasteTrackingID: trackingId, argument: "waste_tracking_id")
                 arguments.movement.wasteTrackingID = trackingId
             }
             return .expect(arguments)
@@ -407,15 +407,10 @@ struct Tare: ParsableCommand {
         @Option var reason: String
         func run() throws {
             try connection.send {
-                let tare = try refusing { () throws(MassParseError) in
-                    try Mass(parsing: tareKg, defaultUnit: .kilograms)
-                }
-                guard let expires = Timestamp(rfc3339: expiresAt) else {
-                    throw ControlError(
-                        .invalidArgument, "expires_at \"\(expiresAt)\" is not an RFC 3339 time (2026-11-25T08:00:00Z)")
-                }
-                return .tareSet(
-                    vehicle: try VehicleRegistration(argument: vehicle), tare: tare, expiresAt: expires, reason: reason)
+                .tareSet(
+                    vehicle: try VehicleRegistration(argument: vehicle),
+                    tare: try Mass(argument: tareKg, name: "tare_kg"),
+                    expiresAt: try Timestamp(argument: expiresAt, name: "expires_at"), reason: reason)
             }
         }
     }
@@ -516,41 +511,26 @@ func readJSON(_ file: String) throws -> JSONValue {
     }
 }
 
-/// Runs a parse that throws its own error type, refusing as the daemon does (`invalid_argument`).
-func refusing<Value, Failure: Error>(_ parse: () throws(Failure) -> Value) throws(ControlError) -> Value {
-    do {
-        return try parse()
-    } catch {
-        throw ControlError(.invalidArgument, "\(error)")
-    }
-}
-
 extension Movement {
     /// A movement from `expect`'s flags, each checked as the daemon checks the same field.
     init(
         typedID id: String, declaredKg: String, ewc: [String], vehicle: String?, prenotifiedAt: String?,
         carrier: String?
     ) throws(ControlError) {
-        let declared = try refusing { () throws(MassParseError) in
-            try Mass(parsing: declaredKg, defaultUnit: .kilograms)
-        }
-        let codes = try ewc.map { text throws(ControlError) in
-            try refusing { () throws(EWCCodeError) in try EWCCode(parsing: text) }
-        }
+        let declared = try Mass(argument: declaredKg, name: "declared_weight_kg")
+        let codes = try ewc.map { text throws(ControlError) in try EWCCode(argument: text, name: "ewc_codes") }
         let prenotified = try prenotifiedAt.map { text throws(ControlError) in
-            guard let time = Timestamp(rfc3339: text) else {
-                throw ControlError(
-                    .invalidArgument, "prenotified_at \"\(text)\" is not an RFC 3339 time (2026-11-25T08:00:00Z)")
-            }
-            return time
+            try Timestamp(argument: text, name: "prenotified_at")
         }
         let registration = try vehicle.map { text throws(ControlError) in
             try VehicleRegistration(argument: text, name: "vehicle_registration")
         }
-        self = try refusing { () throws(MovementError) in
-            try Movement(
+        do {
+            self = try Movement(
                 id: id, declared: declared, ewcCodes: codes, vehicle: registration, carrier: carrier,
                 prenotifiedAt: prenotified)
+        } catch {
+            throw ControlError(.invalidArgument, error.description)
         }
     }
 }
