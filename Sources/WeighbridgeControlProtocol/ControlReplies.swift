@@ -299,7 +299,7 @@ public struct DecisionView: Sendable, Hashable {
     public var json: JSONValue {
         .object([
             "outcome": .string(outcome.rawValue), "reason": .optional(reason),
-            "net_kg": net.map(JSONValue.mass) ?? .null,
+            "net_kg": .optionalMass(net),
             "declared_kg": .mass(declared), "deviation_percent": .optional(deviationPercent),
             "high_risk": .bool(highRisk), "by": .string(by), "note": .string(note), "at": .string(at.rfc3339),
         ])
@@ -366,7 +366,7 @@ public struct ReportView: Sendable, Hashable {
         return .object(fields)
     }
 
-    init(json: JSONValue) throws(ControlError) {
+    public init(json: JSONValue) throws(ControlError) {
         let reply = try ReplyFields(json, "report")
         self.init(
             id: try reply.integer("id"), movementID: try reply.string("movement_id"), kind: try reply.word("kind"),
@@ -545,6 +545,12 @@ struct ReplyFields {
         return word
     }
 
+    /// A field holding one of a vocabulary's words, nil when absent or null.
+    func optionalWord<Word: RawRepresentable<String>>(_ name: String) throws(ControlError) -> Word? {
+        guard value(name) != nil else { return nil }
+        return try word(name) as Word
+    }
+
     func optionalInteger<Integer: FixedWidthInteger>(_ name: String) throws(ControlError) -> Integer? {
         guard let value = value(name) else { return nil }
         guard case .number(let text) = value, let number = Integer(text) else { throw missing(name, "integer") }
@@ -606,5 +612,7 @@ extension JSONValue {
     /// A weight in kg, as an exact decimal number.
     public static func mass(_ mass: Mass) -> JSONValue { .number(mass.formatted(in: .kilograms)) }
 
-    fileprivate static func optional(_ text: String?) -> JSONValue { text.map(JSONValue.string) ?? .null }
+    static func optional(_ text: String?) -> JSONValue { text.map(JSONValue.string) ?? .null }
+
+    static func optionalMass(_ mass: Mass?) -> JSONValue { mass.map(JSONValue.mass) ?? .null }
 }

@@ -70,7 +70,7 @@ struct AcquisitionService: Service {
             live.update(name) {
                 $0.connected = true
                 $0.reading = reading
-                $0.phase = phase.rawValue
+                $0.phase = phase
                 $0.readingAt = at
             }
         case .captured(let captured):

@@ -11,11 +11,7 @@ extension MovementLifecycle {
 }
 
 extension MovementUpdate {
-    var json: JSONValue {
-        guard case .object(var fields) = lifecycle.json else { return lifecycle.json }
-        fields["queued_reports"] = .array(queued.map(\.json))
-        return .object(fields)
-    }
+    var json: JSONValue { MovementChange(movement: MovementView(lifecycle), queuedReports: queued.map(\.view)).json }
 }
 
 extension DecisionRecord {
@@ -32,17 +28,6 @@ extension OutboxEntry {
             id: id, movementID: movementID, kind: kind, state: state, attempts: attempts,
             nextAttemptAt: nextAttemptAt, lastError: lastError, serverID: serverID, idempotencyKey: idempotencyKey,
             createdAt: createdAt)
-    }
-
-    var json: JSONValue { view.json }
-}
-
-extension StoredTare {
-    func json(at now: Timestamp) -> JSONValue {
-        .object([
-            "vehicle": .string(vehicle.normalised), "tare_kg": .mass(tare), "set_at": .string(setAt.rfc3339),
-            "expires_at": .string(expiresAt.rfc3339), "valid": .bool(isValid(at: now)),
-        ])
     }
 }
 

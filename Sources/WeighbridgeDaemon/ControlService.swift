@@ -8,7 +8,7 @@ import WeighbridgeStore
 /// What the daemon knows live, beyond the store: its bridges and their latest readings.
 public struct LiveView: Sendable {
     /// One line per bridge: name, link, whether it answers, last reading and capture phase.
-    public var bridges: @Sendable () async -> [JSONValue]
+    public var bridges: @Sendable () async -> [BridgeView]
     /// A one-line summary for `status` (and systemd's STATUS=).
     public var summary: @Sendable () async -> String
     /// Receipts not yet accepted by the API that are due within a day, and those past their
@@ -16,7 +16,7 @@ public struct LiveView: Sendable {
     public var deadlines: @Sendable () async -> (dueWithinADay: Int, missed: Int)
 
     public init(
-        bridges: @escaping @Sendable () async -> [JSONValue], summary: @escaping @Sendable () async -> String,
+        bridges: @escaping @Sendable () async -> [BridgeView], summary: @escaping @Sendable () async -> String,
         deadlines: @escaping @Sendable () async -> (dueWithinADay: Int, missed: Int) = { (0, 0) }
     ) {
         self.bridges = bridges
@@ -122,20 +122,20 @@ public struct ControlService: Sendable {
                 receiptsDueWithinADay: deadlines.dueWithinADay, receiptsPastDeadline: deadlines.missed
             ).json
         case .bridges:
-            return .array(await live.bridges())
+            return .array(await live.bridges().map(\.json))
         case .weight(let bridge):
             let all = await live.bridges()
-            guard let bridge else { return .array(all) }
-            guard let found = all.first(where: { $0.field("name") == .string(bridge) }) else {
+            guard let bridge else { return .array(all.map(\.json)) }
+            guard let found = all.first(where: { $0.name == bridge }) else {
                 throw ControlError(.notFound, "no bridge \(bridge)")
             }
-            return found
+            return found.json
         case .expect(let arguments):
             return try await desk.expect(arguments.movement, receipt: arguments.receipt, by: actor).json
         case .arrive(let bridge, let target, let trackingID):
             // An announcement on a bridge that does not exist would also take the vehicle off
             // the bridge it is really on.
-            guard await live.bridges().contains(where: { $0.field("name") == .string(bridge) }) else {
+            guard await live.bridges().contains(where: { $0.name == bridge }) else {
                 throw ControlError(.notFound, "no bridge \(bridge)")
             }
             if case .movement(let id) = target, lookUpMovement != nil,
@@ -145,21 +145,15 @@ public struct ControlService: Sendable {
             }
             let arrival = try await desk.arrive(
                 bridge: bridge, target: target.deskTarget, trackingID: trackingID, by: actor)
-            return .object([
-                "bridge": .string(arrival.bridge), "subject": .string("\(arrival.subject.label)"),
-                "at": .string(arrival.at.rfc3339),
-            ])
+            return ArrivalChange(announced: arrival).json
         case .depart(let target):
             let arrival = try await desk.depart(target: target.deskTarget, by: actor)
-            return .object([
-                "bridge": .string(arrival.bridge), "subject": .string("\(arrival.subject.label)"),
-                "withdrawn": .bool(true),
-            ])
+            return ArrivalChange(withdrawn: arrival).json
         case .movements(let state, let page):
             let listed = try await store.read {
                 try $0.movements(state: state, before: page.before, limit: page.limit)
             }
-            return .listing("movements", listed.rows.map(\.lifecycle.json), nextBefore: listed.nextBefore)
+            return ListingPage(rows: listed.rows.map { MovementView($0.lifecycle) }, nextBefore: listed.nextBefore).json
         case .show(let id):
             return try await show(id)
         case .confirm(let id, let reason):
@@ -181,20 +175,19 @@ public struct ControlService: Sendable {
                     "correction of \(id)'s receipt is late (its legal deadline was \(deadline)): sent all the same",
                     metadata: ["MOVEMENT_ID": "\(id)"])
             }
-            return .object([
-                "movement_id": .string(id), "queued_report": correction.queued?.json ?? .null,
-                "late": .bool(correction.late),
-                "deadline": correction.deadline.map { .string($0.rfc3339) } ?? .null,
-            ])
+            return CorrectionReply(
+                movementID: id, queuedReport: correction.queued?.view, late: correction.late,
+                deadline: correction.deadline
+            ).json
         case .tareSet(let vehicle, let tare, let expiresAt, let reason):
             let now = clock()
             guard expiresAt > now else { throw ControlError(.invalidArgument, "expires_at is in the past") }
             let stored = StoredTare(vehicle: vehicle, tare: tare, setAt: now, expiresAt: expiresAt)
             try await store.write(at: now) { try $0.setStoredTare(stored, by: actor, reason: reason) }
-            return stored.json(at: now)
+            return TareView(stored, at: now).json
         case .tareList:
             let now = clock()
-            return .array(try await store.read { try $0.storedTares() }.map { $0.json(at: now) })
+            return .array(try await store.read { try $0.storedTares() }.map { TareView($0, at: now).json })
         case .tareExpire(let vehicle, let reason):
             try await store.write(at: clock()) { transaction in
                 guard try transaction.storedTare(vehicle: vehicle) != nil else {
@@ -202,12 +195,12 @@ public struct ControlService: Sendable {
                 }
                 try transaction.expireStoredTare(vehicle: vehicle, by: actor, reason: reason)
             }
-            return .object(["vehicle": .string(vehicle.normalised), "expired": .bool(true)])
+            return TareWithdrawal(vehicle: vehicle).json
         case .outbox(let state, let page):
             let listed = try await store.read {
                 try $0.outboxEntries(state: state, before: page.before, limit: page.limit)
             }
-            return .listing("entries", listed.rows.map(\.json), nextBefore: listed.nextBefore)
+            return ListingPage(rows: listed.rows.map(\.view), nextBefore: listed.nextBefore).json
         case .retry(let target, let reason):
             return try await retry(target, by: actor, reason: reason)
         case .park(let entry, let reason):
@@ -326,7 +319,7 @@ public struct ControlService: Sendable {
                     ]))
             return entries.count
         }
-        return .object(["retried": .integer(retried)])
+        return RetryReply(retried: retried).json
     }
 
     /// One operator action on one entry, as the outbox lifecycle allows it (the store refuses
@@ -344,7 +337,7 @@ public struct ControlService: Sendable {
                 AuditEvent(
                     kind: .override, by: actor, subject: "outbox:\(id)",
                     detail: ["action": update.event.name, "reason": reason]))
-            return try transaction.outboxEntry(id: id)?.json ?? .null
+            return try transaction.outboxEntry(id: id)?.view.json ?? .null
         }
     }
 }
@@ -408,14 +401,6 @@ extension ArrivalTargetArgument {
         case .movement(let id): .movement(id)
         case .vehicle(let vehicle): .vehicle(vehicle)
         }
-    }
-}
-
-extension JSONValue {
-    /// A page of a listing: its rows under `name`, and `next_before`, the `before` that asks for
-    /// the older rows (null when there are none).
-    static func listing(_ name: String, _ rows: [JSONValue], nextBefore: Int64?) -> JSONValue {
-        .object([name: .array(rows), "next_before": nextBefore.map { .integer($0) } ?? .null])
     }
 }
 

@@ -132,7 +132,7 @@ extension Daemon {
         let control = ControlService(
             desk: desk,
             live: LiveView(
-                bridges: { live.json }, summary: { live.summary },
+                bridges: { live.views }, summary: { live.summary },
                 deadlines: { (delivery.deadlines.dueWithinADay, delivery.deadlines.missed) }),
             logger: logger, clock: now, onChange: { delivery.wake() }, lookUpMovement: lookUpMovement)
         let server = ControlServer(

@@ -16,7 +16,7 @@ final class LiveBridges: Sendable {
         var connected = false
         var instrumentID: String?
         var reading: IndicatorReading?
-        var phase: String?
+        var phase: CaptureStateMachine.Phase?
         var readingAt: Timestamp?
         var failures = 0
         var lastError: String?
@@ -94,24 +94,15 @@ final class LiveBridges: Sendable {
         return "\(order.count) bridge\(order.count == 1 ? "" : "s"): " + parts.joined(separator: ", ")
     }
 
-    /// The control protocol's view of each bridge.
-    var json: [JSONValue] {
-        let table = bridges.withLock { $0 }
-        return order.compactMap { table[$0] }.map { bridge in
-            let mass = { (value: Mass?) in value.map { JSONValue.number($0.formatted(in: .kilograms)) } ?? .null }
-            return .object([
-                "name": .string(bridge.name), "link": .string(bridge.link), "connected": .bool(bridge.connected),
-                "instrument_id": bridge.instrumentID.map(JSONValue.string) ?? .null,
-                "weight_kg": mass(bridge.reading?.gross ?? bridge.reading?.net),
-                "net_kg": mass(bridge.reading?.net), "tare_kg": mass(bridge.reading?.tare),
-                "stable": .bool(bridge.reading?.status.contains(.stable) ?? false),
-                "phase": bridge.phase.map(JSONValue.string) ?? .null,
-                "reading_at": bridge.readingAt.map { .string($0.rfc3339) } ?? .null,
-                "consecutive_failures": .integer(bridge.failures),
-                "last_error": bridge.lastError.map(JSONValue.string) ?? .null,
-                "captures": .integer(bridge.captures),
-                "held_weighing_kg": mass(bridge.heldWeighing),
-            ])
+    /// The control protocol's view of each bridge, in configuration order.
+    var views: [BridgeView] {
+        all.map { bridge in
+            BridgeView(
+                name: bridge.name, link: bridge.link, connected: bridge.connected, instrumentID: bridge.instrumentID,
+                weight: bridge.reading?.gross ?? bridge.reading?.net, net: bridge.reading?.net,
+                tare: bridge.reading?.tare, stable: bridge.reading?.status.contains(.stable) ?? false,
+                phase: bridge.phase, readingAt: bridge.readingAt, consecutiveFailures: bridge.failures,
+                lastError: bridge.lastError, captures: bridge.captures, heldWeighing: bridge.heldWeighing)
         }
     }
 }

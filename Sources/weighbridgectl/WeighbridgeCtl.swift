@@ -126,7 +126,7 @@ struct Connection: ParsableArguments {
     /// gives. A value the protocol refuses (a registration, a weight, a time) is refused here as
     /// the daemon would refuse it: its code, exit 1, and nothing sent.
     func send(
-        render: (JSONValue) throws(ControlError) -> String = Render.value, _ make: () throws -> ControlCommand
+        render: (JSONValue) throws(ControlError) -> String, _ make: () throws -> ControlCommand
     ) throws {
         let command: ControlCommand
         do {
@@ -177,14 +177,14 @@ struct Status: ParsableCommand {
 struct Bridges: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Every bridge with its link and last reading.")
     @OptionGroup var connection: Connection
-    func run() throws { try connection.send(render: Render.table) { .bridges } }
+    func run() throws { try connection.send(render: Render.bridges) { .bridges } }
 }
 
 struct Weight: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "The live weight on one bridge, or all.")
     @OptionGroup var connection: Connection
     @Argument var bridge: String?
-    func run() throws { try connection.send { .weight(bridge: bridge) } }
+    func run() throws { try connection.send(render: Render.weight) { .weight(bridge: bridge) } }
 }
 
 struct Expect: ParsableCommand {
@@ -216,7 +216,7 @@ struct Expect: ParsableCommand {
             }
             return fields
         }
-        try connection.send {
+        try connection.send(render: Render.expected) {
             var arguments: ExpectArguments
             if let document {
                 arguments = try ExpectArguments(decoding: document, refusingUnknownFields: true)
@@ -248,7 +248,7 @@ struct Arrive: ParsableCommand {
         guard (movement == nil) != (vehicle == nil) else { throw ValidationError("give --movement or --vehicle") }
     }
     func run() throws {
-        try connection.send {
+        try connection.send(render: Render.arrival) {
             .arrive(
                 bridge: bridge, target: try ArrivalTargetArgument(movement: movement, vehicle: vehicle),
                 trackingID: trackingId)
@@ -266,7 +266,9 @@ struct Depart: ParsableCommand {
         guard (movement == nil) != (vehicle == nil) else { throw ValidationError("give --movement or --vehicle") }
     }
     func run() throws {
-        try connection.send { .depart(target: try ArrivalTargetArgument(movement: movement, vehicle: vehicle)) }
+        try connection.send(render: Render.arrival) {
+            .depart(target: try ArrivalTargetArgument(movement: movement, vehicle: vehicle))
+        }
     }
 }
 
@@ -295,7 +297,7 @@ struct Movements: ParsableCommand {
     @Option(help: "expected, arrived, weighing, confirmed, discrepancy, held or rejected.") var state: String?
     @OptionGroup var paging: Paging
     func run() throws {
-        try connection.send(render: Render.listing("movements", next: "weighbridgectl movements", state)) {
+        try connection.send(render: Render.movements(state)) {
             .movements(state: try state.map { try MovementState(argument: $0) }, page: try paging.page())
         }
     }
@@ -318,7 +320,7 @@ protocol MovementOverride: ParsableCommand {
 
 extension MovementOverride {
     func run() throws {
-        try connection.send { Self.command(movement, reason) }
+        try connection.send(render: Render.change) { Self.command(movement, reason) }
     }
 }
 
@@ -348,7 +350,9 @@ struct Correct: ParsableCommand {
         guard case .object = receipt else {
             throw ValidationError("\(file) must hold a JSON object (the receipt data)")
         }
-        try connection.send { .correct(movement: movement, receipt: receipt.serialized, reason: reason) }
+        try connection.send(render: Render.correction) {
+            .correct(movement: movement, receipt: receipt.serialized, reason: reason)
+        }
     }
 }
 
@@ -390,7 +394,9 @@ struct Attach: ParsableCommand {
     @Argument var ticket: Int64
     @Argument var movement: String
     @Option var reason: String
-    func run() throws { try connection.send { .attach(ticket: ticket, movement: movement, reason: reason) } }
+    func run() throws {
+        try connection.send(render: Render.change) { .attach(ticket: ticket, movement: movement, reason: reason) }
+    }
 }
 
 struct Tare: ParsableCommand {
@@ -406,7 +412,7 @@ struct Tare: ParsableCommand {
         @Option(help: "RFC 3339 time it stops being valid.") var expiresAt: String
         @Option var reason: String
         func run() throws {
-            try connection.send {
+            try connection.send(render: Render.tare) {
                 .tareSet(
                     vehicle: try VehicleRegistration(argument: vehicle),
                     tare: try Mass(argument: tareKg, name: "tare_kg"),
@@ -418,7 +424,7 @@ struct Tare: ParsableCommand {
     struct TareList: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "list", abstract: "Every stored tare.")
         @OptionGroup var connection: Connection
-        func run() throws { try connection.send(render: Render.table) { .tareList } }
+        func run() throws { try connection.send(render: Render.tares) { .tareList } }
     }
 
     struct TareExpire: ParsableCommand {
@@ -427,7 +433,9 @@ struct Tare: ParsableCommand {
         @Argument var vehicle: String
         @Option var reason: String
         func run() throws {
-            try connection.send { .tareExpire(vehicle: try VehicleRegistration(argument: vehicle), reason: reason) }
+            try connection.send(render: Render.tareWithdrawal) {
+                .tareExpire(vehicle: try VehicleRegistration(argument: vehicle), reason: reason)
+            }
         }
     }
 }
@@ -439,7 +447,7 @@ struct Outbox: ParsableCommand {
     @Option(help: "pending, sending, done, retry_wait, parked or unknown.") var state: String?
     @OptionGroup var paging: Paging
     func run() throws {
-        try connection.send(render: Render.listing("entries", next: "weighbridgectl outbox", state)) {
+        try connection.send(render: Render.outbox(state)) {
             .outbox(state: try state.map { try OutboxState(argument: $0) }, page: try paging.page())
         }
     }
@@ -452,7 +460,9 @@ struct Retry: ParsableCommand {
     @Flag var all = false
     @Option var reason: String
     func validate() throws { guard (entry == nil) == all else { throw ValidationError("give an entry or --all") } }
-    func run() throws { try connection.send { .retry(entry.map(RetryTarget.entry) ?? .all, reason: reason) } }
+    func run() throws {
+        try connection.send(render: Render.retried) { .retry(entry.map(RetryTarget.entry) ?? .all, reason: reason) }
+    }
 }
 
 struct Park: ParsableCommand {
@@ -460,7 +470,7 @@ struct Park: ParsableCommand {
     @OptionGroup var connection: Connection
     @Argument var entry: Int64
     @Option var reason: String
-    func run() throws { try connection.send { .park(entry: entry, reason: reason) } }
+    func run() throws { try connection.send(render: Render.report) { .park(entry: entry, reason: reason) } }
 }
 
 struct Resolve: ParsableCommand {
@@ -474,7 +484,9 @@ struct Resolve: ParsableCommand {
     func validate() throws {
         guard (trackingId == nil) == resend else { throw ValidationError("give --tracking-id or --resend") }
     }
-    func run() throws { try connection.send { .resolve(entry: entry, trackingID: trackingId, reason: reason) } }
+    func run() throws {
+        try connection.send(render: Render.report) { .resolve(entry: entry, trackingID: trackingId, reason: reason) }
+    }
 }
 
 struct Audit: ParsableCommand {

@@ -35,7 +35,18 @@ private final class ServerFixture: Sendable {
         desk = MovementDesk(store: store, policy: .standard, routing: .brief) { t0 }
         let live = LiveView(
             bridges: {
-                [.object(["name": .string("in"), "link": .string("tcp 127.0.0.1:502"), "weight_kg": .number("0")])]
+                [
+                    BridgeView(
+                        name: "in", link: "tcp 127.0.0.1:502", connected: true, instrumentID: nil,
+                        weight: Mass(0, .kilograms), net: nil, tare: nil, stable: true, phase: .armed, readingAt: t0,
+                        consecutiveFailures: 0, lastError: nil, captures: 0, heldWeighing: nil),
+                    BridgeView(
+                        name: "out", link: "rtu /dev/ttyUSB0 9600 8E1", connected: false,
+                        instrumentID: "..LMB3.1.6 [B4FF4C4D42332E312E36]", weight: nil, net: nil, tare: nil,
+                        stable: false,
+                        phase: nil, readingAt: nil, consecutiveFailures: 3, lastError: "Connection timed out",
+                        captures: 0, heldWeighing: nil),
+                ]
             },
             summary: { "1 bridge polled" })
         let service = ControlService(desk: desk, live: live, logger: logger) { t0 }
@@ -434,6 +445,58 @@ struct ControlServerTests {
             needs.dropFirst().first?.contains("1 weighing belonging to no movement (tickets 3)") == true,
             "\(busy.output)")
         #expect(needs.contains { $0.hasPrefix("Outbox:   2 reports on the way") }, "\(busy.output)")
+    }
+
+    @Test("people read listings as tables and every change as a line or two, never raw JSON")
+    func humanListingsAndChanges() async throws {
+        let fixture = try await ServerFixture()
+        func said(_ arguments: String...) async throws -> [String] {
+            let result = try await fixture.ctl(arguments)
+            #expect(result.status == 0, "\(arguments): \(result)")
+            #expect(!result.output.contains("{"), "no raw JSON in what people read: \(result.output)")
+            return result.output.split(separator: "\n").map(String.init)
+        }
+        let bridges = try await said("bridges")
+        #expect(bridges.first?.hasPrefix("BRIDGE  LINK") == true, "\(bridges)")
+        #expect(bridges.contains { $0.hasPrefix("in ") && $0.contains("0 kg stable") && $0.contains("armed") })
+        #expect(bridges.contains { $0.hasPrefix("out ") && $0.contains("unreachable") }, "\(bridges)")
+        #expect(bridges.contains { $0.hasSuffix("LMB3.1.6 (id B4, running)") }, "\(bridges)")
+        #expect(bridges.last == "out: 3 failed polls in a row: Connection timed out", "\(bridges)")
+        #expect(try await said("weight", "in") == ["in  0 kg stable  at 2026-11-25T08:00:00.000Z"])
+
+        let expected = try await said(
+            "expect", "--movement", "M1", "--declared-kg", "10000", "--ewc", "200301", "--vehicle", "AB12CDE")
+        #expect(expected == ["Movement M1: expected", "  declared 10000 kg · EWC 20 03 01 · vehicle AB12CDE"])
+        #expect(
+            try await said("arrive", "--bridge", "in", "--movement", "M1").first?.hasPrefix("in waits for movement M1")
+                == true)
+        #expect(try await said("depart", "--movement", "M1") == ["movement M1 withdrawn from in"])
+        _ = try await said("arrive", "--bridge", "in", "--movement", "M1")
+        _ = try await fixture.capture(22_000)
+        _ = try await said("arrive", "--bridge", "in", "--movement", "M1")
+        _ = try await fixture.capture(11_000)  // net 11 000: +10.00%, a Discrepancy
+        let confirmed = try await said("confirm", "M1", "--reason", "declared weight was a guess")
+        #expect(confirmed.first == "Movement M1: confirmed", "\(confirmed)")
+        #expect(
+            confirmed.contains("Net 11000 kg = 22000 kg − 11000 kg (measured tare): +10.00% against 10000 kg declared"))
+        #expect(confirmed.last?.hasPrefix("queued #2 confirmation  pending  0 attempts") == true, "\(confirmed)")
+
+        let movements = try await said("movements")
+        #expect(movements.first?.hasPrefix("MOVEMENT  STATE") == true, "\(movements)")
+        #expect(movements.last?.contains("+10.00%") == true, "\(movements)")
+        #expect(movements.last?.hasSuffix("confirmed by operator:\(ServerFixtureUser.name)(uid=\(getuid()))") == true)
+        let outbox = try await said("outbox")
+        #expect(outbox.count == 3 && outbox[0].hasPrefix("ENTRY  MOVEMENT") && outbox[1].hasPrefix("#2 "), "\(outbox)")
+        let parked = try await said("park", "1", "--reason", "sent by hand")
+        #expect(parked == ["#1 discrepancy  parked  0 attempts  last error: parked by operator: sent by hand"])
+        #expect(try await said("retry", "1", "--reason", "it was not") == ["1 report queued again"])
+
+        let tare = try await said(
+            "tare", "set", "CD34EFG", "--tare-kg", "11000", "--expires-at", "2026-12-01T00:00:00Z", "--reason", "x")
+        #expect(tare == ["CD34EFG: stored tare 11000 kg, valid until 2026-12-01T00:00:00.000Z"])
+        let tares = try await said("tare", "list")
+        #expect(tares.count == 2 && tares[1].hasPrefix("CD34EFG  11000 kg") && tares[1].hasSuffix("yes"), "\(tares)")
+        #expect(try await said("tare", "expire", "CD34EFG", "--reason", "x") == ["CD34EFG: stored tare withdrawn"])
     }
 
     @Test("expect --file refuses a field it does not know (a misspelt one would be left out) and registers nothing")
