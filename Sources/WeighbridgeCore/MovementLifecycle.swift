@@ -49,23 +49,9 @@ public enum MovementEvent: Sendable, Hashable {
     case release(by: OperatorIdentity, reason: String)
 }
 
-/// Why an event was refused. Nothing changes when an event is refused.
-public struct LifecycleError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// A stable code for the control protocol.
-    public let code: RefusalCode
-    /// What was wrong, for the operator.
-    public let message: String
-
-    /// An error with a stable code and a message for the operator.
-    public init(code: RefusalCode, message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { message }
-
-    static func illegal(_ event: String, in state: MovementState, _ hint: String = "") -> LifecycleError {
-        LifecycleError(
+extension Refusal {
+    static func illegal(_ event: String, in state: MovementState, _ hint: String = "") -> Refusal {
+        Refusal(
             code: .illegalTransition,
             message: "cannot \(event) a movement that is \(state.rawValue)" + (hint.isEmpty ? "" : "; \(hint)"))
     }
@@ -157,9 +143,9 @@ public struct MovementLifecycle: Sendable, Hashable, Codable {
     }
 
     /// Updates the registered data (a re-sent `expect`) while nothing has been weighed yet.
-    public mutating func update(_ newMovement: Movement) throws(LifecycleError) {
+    public mutating func update(_ newMovement: Movement) throws(Refusal) {
         guard newMovement.id == movement.id else {
-            throw LifecycleError(code: .invalidArgument, message: "movement id cannot change")
+            throw Refusal(code: .invalidArgument, message: "movement id cannot change")
         }
         switch stage {
         case .expected, .arrived: movement = newMovement
@@ -169,7 +155,7 @@ public struct MovementLifecycle: Sendable, Hashable, Codable {
 
     /// Records the `wasteTrackingId` the carrier created for the movement (typed or scanned at
     /// arrival, or a mistyped one put right), at any stage but a load turned away.
-    public mutating func carry(wasteTrackingID: String) throws(LifecycleError) {
+    public mutating func carry(wasteTrackingID: String) throws(Refusal) {
         guard state != .rejected else {
             throw .illegal("give a waste tracking id to", in: state, "it was turned away")
         }
@@ -177,7 +163,7 @@ public struct MovementLifecycle: Sendable, Hashable, Codable {
     }
 
     /// Applies one event. On error nothing has changed.
-    public mutating func receive(_ event: MovementEvent, context: DecisionContext) throws(LifecycleError)
+    public mutating func receive(_ event: MovementEvent, context: DecisionContext) throws(Refusal)
         -> [MovementAction]
     {
         var next = self
@@ -186,7 +172,7 @@ public struct MovementLifecycle: Sendable, Hashable, Codable {
         return actions
     }
 
-    private mutating func apply(_ event: MovementEvent, context: DecisionContext) throws(LifecycleError)
+    private mutating func apply(_ event: MovementEvent, context: DecisionContext) throws(Refusal)
         -> [MovementAction]
     {
         switch event {
@@ -209,7 +195,7 @@ public struct MovementLifecycle: Sendable, Hashable, Codable {
                 // A confirmation queues the legal receipt: one that could not be sent as it stands
                 // would be stranded, so the receipt data comes first.
                 guard context.missingReceiptFields.isEmpty else {
-                    throw LifecycleError(
+                    throw Refusal(
                         code: .receiptDataMissing,
                         message: "the receipt cannot be sent as it stands ("
                             + context.missingReceiptFields.joined(separator: "; ")
@@ -258,7 +244,7 @@ public struct MovementLifecycle: Sendable, Hashable, Codable {
             // Run the rules again with today's data (e.g. receipt fields added since the hold).
             let assessment = try assess(net, arrivedAt: arrivedAt, context: context)
             if case .belowMinimumWeight = current, case .hold(let reason) = assessment.verdict {
-                throw LifecycleError(
+                throw Refusal(
                     code: .decisionRequired,
                     message: "\(reason); confirm, raise a Discrepancy or reject it")
             }
@@ -269,7 +255,7 @@ public struct MovementLifecycle: Sendable, Hashable, Codable {
         }
     }
 
-    private mutating func weigh(_ weighing: Weighing, context: DecisionContext) throws(LifecycleError)
+    private mutating func weigh(_ weighing: Weighing, context: DecisionContext) throws(Refusal)
         -> [MovementAction]
     {
         switch stage {
@@ -293,7 +279,7 @@ public struct MovementLifecycle: Sendable, Hashable, Codable {
             return try weigh(weighing, context: context)
         case .weighing(let first, let arrivedAt):
             guard first.ticket != weighing.ticket else {
-                throw LifecycleError(
+                throw Refusal(
                     code: .alreadyAttached,
                     message: "weighing \(weighing.ticket) is already part of this movement")
             }
@@ -303,7 +289,7 @@ public struct MovementLifecycle: Sendable, Hashable, Codable {
         }
     }
 
-    private func assess(_ net: NetWeighing, arrivedAt: Timestamp, context: DecisionContext) throws(LifecycleError)
+    private func assess(_ net: NetWeighing, arrivedAt: Timestamp, context: DecisionContext) throws(Refusal)
         -> Assessment
     {
         do {
@@ -311,12 +297,12 @@ public struct MovementLifecycle: Sendable, Hashable, Codable {
                 net: net, movement: movement, arrivedAt: arrivedAt, policy: context.policy,
                 missingReceiptFields: context.missingReceiptFields)
         } catch {
-            throw LifecycleError(code: .invalidArgument, message: error.description)
+            throw Refusal(code: .invalidArgument, message: error.description)
         }
     }
 
     private mutating func netKnown(_ net: NetWeighing, arrivedAt: Timestamp, context: DecisionContext)
-        throws(LifecycleError) -> [MovementAction]
+        throws(Refusal) -> [MovementAction]
     {
         let assessment = try assess(net, arrivedAt: arrivedAt, context: context)
         var actions: [MovementAction] = []
@@ -360,9 +346,9 @@ public struct MovementLifecycle: Sendable, Hashable, Codable {
         }
     }
 
-    private func requireReason(_ reason: String) throws(LifecycleError) {
+    private func requireReason(_ reason: String) throws(Refusal) {
         guard !reason.trimmingWhitespace.isEmpty else {
-            throw LifecycleError(code: .reasonRequired, message: "a reason is required for this action")
+            throw Refusal(code: .reasonRequired, message: "a reason is required for this action")
         }
     }
 }

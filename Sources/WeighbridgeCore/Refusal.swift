@@ -20,3 +20,17 @@ public enum RefusalCode: String, Sendable, Hashable, CaseIterable, Codable {
     /// It would contradict what has happened (a report on its way, an id already used).
     case conflict
 }
+
+/// Why a rule refused an event or an operator's command: its code, and what was wrong in words
+/// for the operator. Nothing changes when something is refused.
+public struct Refusal: Error, Sendable, Hashable, CustomStringConvertible {
+    public let code: RefusalCode
+    public let message: String
+
+    public init(code: RefusalCode, message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}

@@ -85,7 +85,7 @@ public struct ControlService: Sendable {
             return result
         } catch let error as ControlError {
             throw error
-        } catch let error as DeskError {
+        } catch let error as Refusal {
             throw ControlError(ControlError.Code(error.code), error.message)
         } catch let error as StoreError {
             switch error.code {

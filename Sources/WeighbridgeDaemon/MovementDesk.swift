@@ -64,22 +64,6 @@ public struct Correction: Sendable, Hashable {
     public var late: Bool
 }
 
-/// Why an operation was refused; nothing was written.
-public struct DeskError: Error, Sendable, Hashable, CustomStringConvertible {
-    /// A stable code for the control protocol.
-    public var code: RefusalCode
-    /// What was wrong, for the operator.
-    public var message: String
-
-    /// A refusal with its code and a message for the operator.
-    public init(code: RefusalCode, message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { message }
-}
-
 /// Every change to movements, visits and weighings goes through here: the core's rules applied
 /// to the stored state inside one store transaction, with the resulting reports queued and
 /// everything audited in that same transaction. The daemon's capture path and the operators'
@@ -109,7 +93,7 @@ public struct MovementDesk: Sendable {
         -> MovementLifecycle
     {
         if movement.wasteTrackingID != nil, !routing.carriesReceiptData {
-            throw DeskError(
+            throw Refusal(
                 code: .invalidArgument, message: "a wasteTrackingId is Defra's: the brief profile has none")
         }
         return try await store.write(at: clock()) { transaction in
@@ -124,7 +108,7 @@ public struct MovementDesk: Sendable {
                 receipt = receipt ?? existing.receipt
                 do {
                     try lifecycle.update(movement)
-                } catch let error as LifecycleError {
+                } catch let error as Refusal {
                     // Weighed, and its receipt not yet accepted (held, a local Discrepancy, or
                     // confirmed with its receipt refused): the same movement with new receipt
                     // data (or the carrier's tracking id put right) is taken, for `release`,
@@ -134,7 +118,7 @@ public struct MovementDesk: Sendable {
                     if routing.carriesReceiptData, receipt != existing.receipt,
                         let sent = entries.first(where: { !Self.resendsCurrentData($0) })
                     {
-                        throw DeskError(
+                        throw Refusal(
                             code: .conflict,
                             message:
                                 "movement \(movement.id): its receipt (report \(sent.id), \(sent.kind.rawValue)) is "
@@ -147,7 +131,7 @@ public struct MovementDesk: Sendable {
                         existing.lifecycle.hold != nil || !existing.lifecycle.isTerminal || receiptPending,
                         existing.lifecycle.state != .rejected
                     else {
-                        throw DeskError(code: error.code, message: "movement \(movement.id): \(error.message)")
+                        throw Refusal(code: error.code, message: "movement \(movement.id): \(error.message)")
                     }
                     // An id left out keeps the one the movement has.
                     if let trackingID = movement.wasteTrackingID,
@@ -200,14 +184,14 @@ public struct MovementDesk: Sendable {
                     identifiedVehicle = vehicle
                 case .none: subject = .unidentifiedVehicle(vehicle)
                 case .ambiguous(let ids):
-                    throw DeskError(
+                    throw Refusal(
                         code: .ambiguousVehicle,
                         message: "\(vehicle) matches movements \(ids.joined(separator: ", ")); arrive by --movement")
                 }
             }
             let arrival = Arrival(bridge: bridge, subject: subject, at: transaction.now)
             if trackingID != nil, case .unidentifiedVehicle(let vehicle) = subject {
-                throw DeskError(
+                throw Refusal(
                     code: .invalidArgument,
                     message: "\(vehicle) matches no open movement to carry wasteTrackingId \(trackingID ?? ""): "
                         + "expect the movement first, or arrive by --movement")
@@ -249,17 +233,17 @@ public struct MovementDesk: Sendable {
                     }
                 }
                 guard announced.count <= 1 else {
-                    throw DeskError(
+                    throw Refusal(
                         code: .ambiguousVehicle,
                         message: "\(vehicle) is announced \(announced.count) times; depart by --movement")
                 }
                 guard let found = announced.first else {
-                    throw DeskError(code: .notFound, message: "\(vehicle) is not announced on any bridge")
+                    throw Refusal(code: .notFound, message: "\(vehicle) is not announced on any bridge")
                 }
                 subject = found.subject
             }
             guard let arrival = board.pending.values.joined().first(where: { $0.subject == subject }) else {
-                throw DeskError(code: .notFound, message: "\(subject.label) is not announced on any bridge")
+                throw Refusal(code: .notFound, message: "\(subject.label) is not announced on any bridge")
             }
             board.withdraw(subject)
             try transaction.saveArrivalBoard(board)
@@ -306,7 +290,7 @@ public struct MovementDesk: Sendable {
             let applied: Applied
             do {
                 applied = try apply(.weighed(recorded.weighing), to: &stored, in: transaction)
-            } catch let refusal as DeskError {
+            } catch let refusal as Refusal {
                 // The movement cannot take it (rejected or decided since it was announced): the
                 // weighing is kept all the same, unattributed, for an operator to look at.
                 try transaction.appendAudit(
@@ -357,7 +341,7 @@ public struct MovementDesk: Sendable {
         async throws -> Correction
     {
         guard routing.carriesReceiptData else {
-            throw DeskError(
+            throw Refusal(
                 code: .invalidArgument,
                 message: "the brief profile sends no receipt data: there is nothing to correct")
         }
@@ -365,11 +349,11 @@ public struct MovementDesk: Sendable {
             var stored = try movement(id, in: transaction)
             let lifecycle = stored.lifecycle
             guard lifecycle.state != .rejected else {
-                throw DeskError(code: .illegalTransition, message: "movement \(id) was rejected: nothing to correct")
+                throw Refusal(code: .illegalTransition, message: "movement \(id) was rejected: nothing to correct")
             }
             let problems = routing.missingReceiptFields(lifecycle.movement, receipt)
             guard problems.isEmpty else {
-                throw DeskError(
+                throw Refusal(
                     code: .receiptDataMissing,
                     message: "movement \(id): the corrected receipt data cannot be sent: "
                         + problems.joined(separator: "; "))
@@ -377,7 +361,7 @@ public struct MovementDesk: Sendable {
             let entries = try transaction.outboxEntries(ofMovement: id)
             let receipts = entries.filter { $0.kind == .receipt || $0.kind == .carrierReceipt }
             if let busy = receipts.first(where: { $0.state == .sending || $0.state == .unknown }) {
-                throw DeskError(
+                throw Refusal(
                     code: .conflict,
                     message: busy.state == .sending
                         ? "movement \(id): its receipt (report \(busy.id)) is being sent: correct it once it is answered"
@@ -396,7 +380,7 @@ public struct MovementDesk: Sendable {
             var queued: OutboxEntry?
             if let corrected {
                 guard let trackingID else {
-                    throw DeskError(
+                    throw Refusal(
                         code: .conflict,
                         message:
                             "movement \(id): its receipt (report \(corrected.id)) has no wasteTrackingId to correct")
@@ -427,10 +411,10 @@ public struct MovementDesk: Sendable {
     {
         try await store.write(at: clock()) { transaction in
             guard let weighing = try transaction.weighing(ticket: ticket) else {
-                throw DeskError(code: .notFound, message: "no weighing with ticket \(ticket)")
+                throw Refusal(code: .notFound, message: "no weighing with ticket \(ticket)")
             }
             guard try !transaction.isBound(ticket: ticket) else {
-                throw DeskError(code: .alreadyAttached, message: "weighing \(ticket) already belongs to a visit")
+                throw Refusal(code: .alreadyAttached, message: "weighing \(ticket) already belongs to a visit")
             }
             var stored = try movement(id, in: transaction)
             try transaction.bind(ticket: ticket, toMovement: id, by: .operator(identity))
@@ -472,14 +456,14 @@ public struct MovementDesk: Sendable {
     {
         let id = lifecycle.movement.id
         guard routing.carriesReceiptData else {
-            throw DeskError(
+            throw Refusal(
                 code: .invalidArgument, message: "a wasteTrackingId is Defra's: the brief profile has none")
         }
         var retargeted: [OutboxEntry] = []
         for entry in try transaction.outboxEntries(ofMovement: id) {
             switch entry.kind {
             case .receipt:
-                throw DeskError(
+                throw Refusal(
                     code: .conflict,
                     message: "movement \(id): its receipt is queued as a new record (report \(entry.id), "
                         + "\(entry.state.rawValue)); a carrier's wasteTrackingId can no longer be given")
@@ -488,7 +472,7 @@ public struct MovementDesk: Sendable {
                     retargeted.append(entry)
                     continue
                 }
-                throw DeskError(
+                throw Refusal(
                     code: .conflict,
                     message: "movement \(id): its \(entry.kind.rawValue) to \(entry.serverID ?? "?") is "
                         + "\(entry.state.rawValue) (report \(entry.id)) and may reach that record: the id can change "
@@ -500,14 +484,14 @@ public struct MovementDesk: Sendable {
         do {
             try lifecycle.carry(wasteTrackingID: trackingID)
         } catch {
-            throw DeskError(code: error.code, message: "movement \(id): \(error.message)")
+            throw Refusal(code: error.code, message: "movement \(id): \(error.message)")
         }
         for entry in retargeted { try transaction.retargetParkedEntry(id: entry.id, serverID: trackingID) }
     }
 
     private func movement(_ id: String, in transaction: StoreTransaction) throws -> StoredMovement {
         guard let stored = try transaction.movement(id: id) else {
-            throw DeskError(code: .notFound, message: "no movement \(id)")
+            throw Refusal(code: .notFound, message: "no movement \(id)")
         }
         return stored
     }
@@ -532,7 +516,7 @@ public struct MovementDesk: Sendable {
         do {
             actions = try stored.lifecycle.receive(event, context: context)
         } catch {
-            throw DeskError(code: error.code, message: "movement \(stored.lifecycle.movement.id): \(error.message)")
+            throw Refusal(code: error.code, message: "movement \(stored.lifecycle.movement.id): \(error.message)")
         }
         var applied = Applied()
         for action in actions {

@@ -130,7 +130,7 @@ struct LifecycleTests {
         #expect(lifecycle.state == .held)
         #expect(lifecycle.hold == .belowMinimumWeight(net: Mass(390, .kilograms), minimum: Mass(400, .kilograms)))
         let before = lifecycle
-        #expect(throws: LifecycleError.self) {
+        #expect(throws: Refusal.self) {
             try lifecycle.receive(.release(by: sam, reason: "checked"), context: context())
         }
         #expect(lifecycle == before)
@@ -222,13 +222,13 @@ struct LifecycleTests {
     @Test("illegal transitions are refused and change nothing")
     func illegalTransitions() throws {
         var lifecycle = MovementLifecycle(movement: movement())
-        #expect(throws: LifecycleError.self) {
+        #expect(throws: Refusal.self) {
             try lifecycle.receive(.confirm(by: sam, reason: "why not"), context: context())
         }
         _ = try lifecycle.receive(.arrived(bridge: "in", at: t0), context: context())
         _ = try lifecycle.receive(.weighed(weighing(1, 22_000)), context: context())
         #expect(
-            throws: LifecycleError(code: .alreadyAttached, message: "weighing 1 is already part of this movement")
+            throws: Refusal(code: .alreadyAttached, message: "weighing 1 is already part of this movement")
         ) {
             try lifecycle.receive(.weighed(weighing(1, 22_000)), context: context())
         }
@@ -240,7 +240,7 @@ struct LifecycleTests {
             .raiseDiscrepancy(by: sam, reason: "x"), .hold(by: sam, reason: "x"), .release(by: sam, reason: "checked"),
             .weighed(weighing(3, 15_000)), .arrived(bridge: "in", at: t0),
         ] {
-            #expect(throws: LifecycleError.self, "\(event)") { try lifecycle.receive(event, context: context()) }
+            #expect(throws: Refusal.self, "\(event)") { try lifecycle.receive(event, context: context()) }
             #expect(lifecycle == confirmed)
         }
     }
@@ -248,7 +248,7 @@ struct LifecycleTests {
     @Test("operator actions need a reason")
     func reasonRequired() throws {
         var lifecycle = MovementLifecycle(movement: movement())
-        #expect(throws: LifecycleError(code: .reasonRequired, message: "a reason is required for this action")) {
+        #expect(throws: Refusal(code: .reasonRequired, message: "a reason is required for this action")) {
             try lifecycle.receive(.reject(by: sam, reason: "  "), context: context())
         }
         _ = try lifecycle.receive(.reject(by: sam, reason: "load refused at the gate"), context: context())
@@ -263,7 +263,7 @@ struct LifecycleTests {
             .raiseDiscrepancy(by: sam, reason: "contaminated load"), context: context())
         #expect(reports(actions).first?.kind == .discrepancy(.operator, note: "contaminated load"))
         #expect(lifecycle.state == .discrepancy)
-        #expect(throws: LifecycleError.self) {
+        #expect(throws: Refusal.self) {
             try lifecycle.receive(.raiseDiscrepancy(by: sam, reason: "again"), context: context())
         }
     }
@@ -274,7 +274,7 @@ struct LifecycleTests {
         try lifecycle.update(movement(declaredKg: 11_000))
         #expect(lifecycle.movement.declared == Mass(11_000, .kilograms))
         _ = try weighThrough(&lifecycle, grossKg: 23_000, tareKg: 12_000)
-        #expect(throws: LifecycleError.self) { try lifecycle.update(movement(declaredKg: 12_000)) }
+        #expect(throws: Refusal.self) { try lifecycle.update(movement(declaredKg: 12_000)) }
     }
 }
 

@@ -88,7 +88,7 @@ struct MovementDeskTests {
         let update = try await fixture.desk.attach(ticket: first.ticket, to: "M1", by: sam, reason: "ANPR missed it")
         #expect(update.lifecycle.state == .confirmed)
         #expect(update.queued.map(\.kind) == [.confirmation])
-        await #expect(throws: DeskError(code: .alreadyAttached, message: "weighing 1 already belongs to a visit")) {
+        await #expect(throws: Refusal(code: .alreadyAttached, message: "weighing 1 already belongs to a visit")) {
             _ = try await fixture.desk.attach(ticket: first.ticket, to: "M1", by: sam, reason: "again")
         }
         let audit = try await fixture.store.read { try $0.auditEntries() }
@@ -142,7 +142,7 @@ struct MovementDeskTests {
             try await fixture.desk.depart(target: .vehicle(VehicleRegistration("AB12CD2")!), by: .operator(sam)).bridge
                 == "in"
         )
-        await #expect(throws: DeskError.self) {
+        await #expect(throws: Refusal.self) {
             _ = try await fixture.desk.depart(target: .movement("M2"), by: .operator(sam))
         }
         guard case .unattributed(let unannounced) = try await fixture.capture(9_000) else {
@@ -174,7 +174,7 @@ struct MovementDeskTests {
                 bridge: "in", target: .vehicle(VehicleRegistration("AB12CDE")!),
                 by: .operator(sam))
         } throws: { error in
-            (error as? DeskError)?.code == .ambiguousVehicle && "\(error)".contains("M1, M2")
+            (error as? Refusal)?.code == .ambiguousVehicle && "\(error)".contains("M1, M2")
         }
         // An unknown vehicle is announced as unidentified: its weighing is held, not guessed.
         _ = try await fixture.desk.arrive(
@@ -224,10 +224,10 @@ struct MovementDeskTests {
         let fixture = try Fixture()
         _ = try await fixture.desk.expect(try fixture.movement("M1"), receipt: nil, by: .operator(sam))
         let before = try await fixture.store.read { try $0.auditEntries().count }
-        await #expect(throws: DeskError.self) {
+        await #expect(throws: Refusal.self) {
             _ = try await fixture.desk.act(.confirm(by: sam, reason: "x"), on: "M1")
         }
-        await #expect(throws: DeskError(code: .notFound, message: "no movement M9")) {
+        await #expect(throws: Refusal(code: .notFound, message: "no movement M9")) {
             _ = try await fixture.desk.act(.reject(by: sam, reason: "x"), on: "M9")
         }
         #expect(try await fixture.store.read { try $0.auditEntries().count } == before)

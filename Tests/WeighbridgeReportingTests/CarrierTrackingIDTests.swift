@@ -71,7 +71,7 @@ struct CarrierTrackingIDTests {
                 bridge: "in", target: .vehicle(VehicleRegistration("ZZ99ZZZ")!), trackingID: "26CAR005",
                 by: .operator(sam))
             Issue.record("an unidentified vehicle's tracking id was taken")
-        } catch let error as DeskError {
+        } catch let error as Refusal {
             #expect(error.code == .invalidArgument)
             #expect(error.message.contains("matches no open movement to carry wasteTrackingId 26CAR005"))
         }
@@ -123,7 +123,7 @@ struct CarrierTrackingIDTests {
         do {
             _ = try await fixture.desk.expect(movement, receipt: validReceipt, by: .operator(sam))
             Issue.record("\(id) took wasteTrackingId \(givenID)", sourceLocation: sourceLocation)
-        } catch let error as DeskError {
+        } catch let error as Refusal {
             #expect(error.code == .conflict, sourceLocation: sourceLocation)
             #expect(error.message.contains(words), "\(error.message)", sourceLocation: sourceLocation)
         }

@@ -72,7 +72,7 @@ struct CorrectionTests {
         do {
             _ = try await fixture.desk.correct("C-3", receipt: #"{"wasteItems":[]}"#, by: sam, reason: "x")
             Issue.record("bad receipt data was taken")
-        } catch let error as DeskError {
+        } catch let error as Refusal {
             #expect(error.code == .receiptDataMissing)
             #expect(error.message.contains("wasteItems: at least one waste item is required"), "\(error.message)")
         }
@@ -82,7 +82,7 @@ struct CorrectionTests {
         do {
             _ = try await fixture.desk.correct("C-4", receipt: correctedReceipt, by: sam, reason: "x")
             Issue.record("a correction was taken while the receipt's outcome was unknown")
-        } catch let error as DeskError {
+        } catch let error as Refusal {
             #expect(error.code == .conflict)
             #expect(error.message.contains("resolve"), "\(error.message)")
         }
@@ -94,7 +94,7 @@ struct CorrectionTests {
         do {
             _ = try await fixture.desk.correct("C-6", receipt: correctedReceipt, by: sam, reason: "x")
             Issue.record("a rejected load's receipt data was corrected")
-        } catch let error as DeskError {
+        } catch let error as Refusal {
             #expect(error.code == .illegalTransition)
         }
         await fixture.close()
@@ -166,7 +166,7 @@ struct CorrectionTests {
         do {
             _ = try await fixture.desk.expect(movement, receipt: correctedReceipt, by: .operator(sam))
             Issue.record("accepted receipt data was replaced without a correction")
-        } catch let error as DeskError {
+        } catch let error as Refusal {
             #expect(error.code == .conflict)
             #expect(error.message.contains("weighbridgectl correct"), "\(error.message)")
         }

@@ -236,7 +236,7 @@ struct DeliveryTests {
             _ = try await fixture.desk.act(
                 .confirm(by: sam, reason: "agreed"), on: "M-CONF")
         } throws: { error in
-            (error as? DeskError)?.code == .receiptDataMissing && "\(error)".contains("carrier")
+            (error as? Refusal)?.code == .receiptDataMissing && "\(error)".contains("carrier")
         }
         #expect(try await fixture.entries(of: "M-CONF").isEmpty, "a report was queued that cannot be sent")
         // The corrected receipt data is taken for the undecided movement, and the confirmation goes.
