@@ -360,6 +360,9 @@ public struct ReportView: Sendable, Hashable {
         return .object(fields)
     }
 
+    /// Whether it waits for an attempt at `nextAttemptAt` (pending, or waiting to retry).
+    public var waitsForItsNextAttempt: Bool { state == .pending || state == .retryWait }
+
     fileprivate var withSent: JSONValue {
         guard case .object(var fields) = json else { return json }
         fields["sent"] = sent ?? .null

@@ -55,7 +55,7 @@ enum Render {
         ) { report in
             [
                 "#\(report.id)", report.movementID, report.kind.rawValue, report.state.rawValue, "\(report.attempts)",
-                (report.state == .pending || report.state == .retryWait) ? report.nextAttemptAt.rfc3339 : "-",
+                report.waitsForItsNextAttempt ? report.nextAttemptAt.rfc3339 : "-",
                 report.lastError ?? "-",
             ]
         }
@@ -287,7 +287,7 @@ extension Render {
         var line =
             "#\(report.id) \(report.kind.rawValue)  \(report.state.rawValue)  \(plural(report.attempts, "attempt"))"
         if let server = report.serverID { line += "  tracking id \(server)" }
-        if (report.state == .pending || report.state == .retryWait) { line += "  next \(report.nextAttemptAt.rfc3339)" }
+        if report.waitsForItsNextAttempt { line += "  next \(report.nextAttemptAt.rfc3339)" }
         if let error = report.lastError { line += "  last error: \(error)" }
         return line
     }
