@@ -52,8 +52,11 @@ struct AssembledDaemonTests {
             max_kg = 60000
             """, fileName: "daemon.toml")
         let log = CapturedLog()
+        // The wall clock is the one given to assemble: an instant years from today, standing still.
+        let wallClock = try #require(Timestamp(rfc3339: "2031-03-14T09:26:53.589Z"))
         let daemon = try await Daemon.assemble(
-            configuration, configurationPath: "daemon.toml", environment: [:], logger: log.logger(level: .debug))
+            configuration, configurationPath: "daemon.toml", environment: [:], logger: log.logger(level: .debug),
+            now: { wallClock })
         let group = daemon.serviceGroup(signals: [])
         let running = Task { try await group.run() }
 
@@ -80,6 +83,18 @@ struct AssembledDaemonTests {
             try await daemon.store.read { try $0.outboxEntries(ofMovement: "ASM-1") }.map(\.state) == [.done]
         }
         #expect(sandbox.requests.filter { $0.path == "/confirmations/ASM-1" }.map(\.method) == ["PUT"])
+        // Every time recorded and reported is the given clock's, none the machine's.
+        let recorded = try await daemon.store.read { transaction in
+            (
+                weighed: try transaction.weighings(ofMovement: "ASM-1").map(\.evidence.weighedAt),
+                decided: try transaction.decisions(ofMovement: "ASM-1").map(\.decidedAt),
+                queued: try transaction.outboxEntries(ofMovement: "ASM-1").map(\.createdAt)
+            )
+        }
+        #expect(recorded.weighed == [wallClock, wallClock] && recorded.decided == [wallClock], "\(recorded)")
+        #expect(recorded.queued == [wallClock], "\(recorded)")
+        let sent = sandbox.requests.first { $0.path == "/confirmations/ASM-1" }?.body ?? ""
+        #expect(sent.contains(#""second_weighed_at":"2031-03-14T09:26:53.589Z""#), "\(sent)")
         #expect(FileManager.default.fileExists(atPath: directory + "/control.sock"), "the control socket is served")
         let status = try await daemon.control.execute(.status, by: identity)
         guard case .string(let summary)? = status.field("summary") else {
