@@ -155,7 +155,7 @@ public struct ListingPage<Row: ListedRow>: Sendable, Hashable {
     }
 }
 
-/// What `expect`, an override or `attach` did to a movement: where it stands now, and the
+/// What an override or `attach` did to a movement: where it stands now, and the
 /// reports it put in the outbox.
 public struct MovementChange: Sendable, Hashable {
     public var movement: MovementView
@@ -217,8 +217,9 @@ public struct ArrivalChange: Sendable, Hashable {
     }
 }
 
-/// `correct`: the report queued to replace an accepted receipt (none when the receipt had not
-/// gone yet), and whether the correction comes after the receipt's legal deadline.
+/// `correct`: the report queued to carry the corrected data (a PUT to the record Defra holds, or
+/// none when the receipt waiting to go will carry it), and whether the correction comes after
+/// the receipt's legal deadline.
 public struct CorrectionReply: Sendable, Hashable {
     public var movementID: String
     public var queuedReport: ReportView?
@@ -264,7 +265,7 @@ public struct RetryReply: Sendable, Hashable {
 }
 
 /// `tare expire`: the vehicle whose stored tare no longer stands in for a tare weighing.
-public struct TareWithdrawal: Sendable, Hashable {
+public struct TareExpiry: Sendable, Hashable {
     public var vehicle: String
 
     public init(vehicle: VehicleRegistration) { self.vehicle = vehicle.normalised }

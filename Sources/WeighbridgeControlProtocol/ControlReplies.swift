@@ -570,12 +570,14 @@ struct ReplyFields {
         return flag
     }
 
+    /// A weight in kg; below zero too, as an indicator reads a deck a little under its zero.
     func optionalMass(_ name: String) throws(ControlError) -> Mass? {
         guard let value = value(name) else { return nil }
-        guard case .number(let text) = value, let mass = try? Mass(parsing: text, defaultUnit: .kilograms) else {
-            throw missing(name, "weight")
-        }
-        return mass
+        guard case .number(let text) = value else { throw missing(name, "weight") }
+        let negative = text.hasPrefix("-")
+        guard let magnitude = try? Mass(parsing: String(text.dropFirst(negative ? 1 : 0)), defaultUnit: .kilograms)
+        else { throw missing(name, "weight") }
+        return negative ? Mass(grams: -magnitude.grams) : magnitude
     }
 
     func mass(_ name: String) throws(ControlError) -> Mass {

@@ -3,8 +3,8 @@ import WeighbridgeCore
 import WeighbridgeJSON
 import WeighbridgeStore
 
-// How domain values appear in control replies: weights in kg as exact decimal numbers, times in
-// RFC 3339, states by their stable names.
+// The daemon's records as the control protocol's views: the protocol module builds its views from
+// Core's values itself, but cannot see the store's and the desk's types.
 
 extension MovementLifecycle {
     var json: JSONValue { MovementView(self).json }

@@ -7,7 +7,7 @@ import WeighbridgeStore
 
 /// What the daemon knows live, beyond the store: its bridges and their latest readings.
 public struct LiveView: Sendable {
-    /// One line per bridge: name, link, whether it answers, last reading and capture phase.
+    /// Every bridge as it stands: its link, whether it answers, its last reading and capture phase.
     public var bridges: @Sendable () async -> [BridgeView]
     /// A one-line summary for `status` (and systemd's STATUS=).
     public var summary: @Sendable () async -> String
@@ -195,7 +195,7 @@ public struct ControlService: Sendable {
                 }
                 try transaction.expireStoredTare(vehicle: vehicle, by: actor, reason: reason)
             }
-            return TareWithdrawal(vehicle: vehicle).json
+            return TareExpiry(vehicle: vehicle).json
         case .outbox(let state, let page):
             let listed = try await store.read {
                 try $0.outboxEntries(state: state, before: page.before, limit: page.limit)
@@ -337,7 +337,10 @@ public struct ControlService: Sendable {
                 AuditEvent(
                     kind: .override, by: actor, subject: "outbox:\(id)",
                     detail: ["action": update.event.name, "reason": reason]))
-            return try transaction.outboxEntry(id: id)?.view.json ?? .null
+            guard let changed = try transaction.outboxEntry(id: id) else {
+                throw ControlError(.internalError, "outbox entry \(id) is gone after its own change")
+            }
+            return changed.view.json
         }
     }
 }

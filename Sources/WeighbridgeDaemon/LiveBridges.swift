@@ -2,7 +2,6 @@ import Synchronization
 import WeighbridgeConfiguration
 import WeighbridgeControlProtocol
 import WeighbridgeCore
-import WeighbridgeJSON
 import WeighbridgeModbus
 
 /// What the daemon knows about each bridge right now: for `weighbridgectl bridges` and `weight`,

@@ -61,7 +61,7 @@ enum Render {
         }
     }
 
-    /// `bridges`: one row per bridge, then what went wrong on each that is failing.
+    /// `bridges`: one row per bridge, then the last error of each that had one.
     static func bridges(_ value: JSONValue) throws(ControlError) -> String {
         let bridges = try BridgeView.list(json: value)
         let rows = bridges.map { bridge in
@@ -70,9 +70,12 @@ enum Render {
                 bridge.instrumentID.map(instrument) ?? "-",
             ]
         }
-        let failing = bridges.filter { $0.consecutiveFailures > 0 }.map { bridge in
-            "\(bridge.name): \(plural(bridge.consecutiveFailures, "failed poll")) in a row"
-                + (bridge.lastError.map { ": \($0)" } ?? "")
+        let failing = bridges.compactMap { bridge in
+            bridge.lastError.map { error in
+                "\(bridge.name): last error"
+                    + (bridge.consecutiveFailures > 0
+                        ? " (\(plural(bridge.consecutiveFailures, "failed poll")) in a row)" : "") + ": \(error)"
+            }
         }
         return ([table(["BRIDGE", "LINK", "READING", "PHASE", "CAPTURES", "INSTRUMENT"], rows)] + failing)
             .joined(separator: "\n")
@@ -83,15 +86,17 @@ enum Render {
         let bridges = if case .array = value { try BridgeView.list(json: value) } else { [try BridgeView(json: value)] }
         return bridges.map { bridge in
             var line = "\(bridge.name)  \(reading(bridge))"
-            let parts = [bridge.net.map { "net \($0)" }, bridge.tare.map { "tare \($0)" }].compactMap(\.self)
-            if bridge.connected, !parts.isEmpty { line += " (" + parts.joined(separator: ", ") + ")" }
-            if let at = bridge.readingAt { line += "  at \(at.rfc3339)" }
+            // Net and tare beside a gross; an indicator giving net alone has shown it already.
+            if bridge.connected, let tare = bridge.tare, let net = bridge.net { line += " (net \(net), tare \(tare))" }
+            if let at = bridge.readingAt {
+                line += bridge.connected ? "  at \(at.rfc3339)" : "  last read \(at.rfc3339)"
+            }
             return line
         }.joined(separator: "\n")
     }
 
     /// `tare list`: every stored tare, valid or not.
-    static func tares(_ value: JSONValue) throws(ControlError) -> String {
+    static func tareList(_ value: JSONValue) throws(ControlError) -> String {
         table(
             ["VEHICLE", "TARE", "SET", "EXPIRES", "VALID"],
             try TareView.list(json: value).map { tare in
@@ -100,19 +105,18 @@ enum Render {
     }
 
     /// `tare set`: the tare as stored.
-    static func tare(_ value: JSONValue) throws(ControlError) -> String {
+    static func storedTare(_ value: JSONValue) throws(ControlError) -> String {
         let tare = try TareView(json: value)
-        return "\(tare.vehicle): stored tare \(tare.tare), \(tare.valid ? "valid" : "not valid") until "
-            + tare.expiresAt.rfc3339
+        return "\(tare.vehicle): stored tare \(tare.tare), expires \(tare.expiresAt.rfc3339)"
     }
 
-    /// `tare expire`: whose stored tare was withdrawn.
-    static func tareWithdrawal(_ value: JSONValue) throws(ControlError) -> String {
-        "\(try TareWithdrawal(json: value).vehicle): stored tare withdrawn"
+    /// `tare expire`: whose stored tare no longer counts.
+    static func tareExpiry(_ value: JSONValue) throws(ControlError) -> String {
+        "\(try TareExpiry(json: value).vehicle): stored tare expired"
     }
 
     /// `expect`: the movement as registered.
-    static func expected(_ value: JSONValue) throws(ControlError) -> String {
+    static func registered(_ value: JSONValue) throws(ControlError) -> String {
         header(try MovementView(json: value)).joined(separator: "\n")
     }
 
@@ -303,10 +307,12 @@ extension Render {
         }
     }
 
-    /// A bridge's reading in a few words: "22020 kg stable", "unreachable", "no reading yet".
+    /// A bridge's reading in a few words: "22020 kg stable", "starting", "unreachable", "no reading yet".
     private static func reading(_ bridge: BridgeView) -> String {
         if let held = bridge.heldWeighing { return "holding an unrecorded weighing of \(held)" }
-        guard bridge.connected else { return "unreachable" }
+        guard bridge.connected else {
+            return bridge.consecutiveFailures == 0 && bridge.lastError == nil ? "starting" : "unreachable"
+        }
         guard let weight = bridge.weight else { return "no reading yet" }
         return "\(weight) " + (bridge.stable ? "stable" : "moving")
     }

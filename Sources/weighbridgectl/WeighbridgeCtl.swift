@@ -147,11 +147,17 @@ struct Connection: ParsableArguments {
             case .ok(_, let result):
                 do {
                     print(json ? result.serialized : try render(result))
-                    // Each reply as it comes: `tail` into a pipe is read line by line.
-                    fflush(nil)
                 } catch {
-                    try refuse(error)
+                    // The daemon did what was asked (a newer one may answer with a word this
+                    // version does not know): show its reply as it came rather than call it refused.
+                    FileHandle.standardError.write(
+                        Data(
+                            "weighbridgectl: the daemon answered, but this version cannot read it (\(error.message)):\n"
+                                .utf8))
+                    print(result.serialized)
                 }
+                // Each reply as it comes: `tail` into a pipe is read line by line.
+                fflush(nil)
             case .error(_, let error):
                 try refuse(error)
             }
@@ -216,7 +222,7 @@ struct Expect: ParsableCommand {
             }
             return fields
         }
-        try connection.send(render: Render.expected) {
+        try connection.send(render: Render.registered) {
             var arguments: ExpectArguments
             if let document {
                 arguments = try ExpectArguments(decoding: document, refusingUnknownFields: true)
@@ -412,7 +418,7 @@ struct Tare: ParsableCommand {
         @Option(help: "RFC 3339 time it stops being valid.") var expiresAt: String
         @Option var reason: String
         func run() throws {
-            try connection.send(render: Render.tare) {
+            try connection.send(render: Render.storedTare) {
                 .tareSet(
                     vehicle: try VehicleRegistration(argument: vehicle),
                     tare: try Mass(argument: tareKg, name: "tare_kg"),
@@ -424,7 +430,7 @@ struct Tare: ParsableCommand {
     struct TareList: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "list", abstract: "Every stored tare.")
         @OptionGroup var connection: Connection
-        func run() throws { try connection.send(render: Render.tares) { .tareList } }
+        func run() throws { try connection.send(render: Render.tareList) { .tareList } }
     }
 
     struct TareExpire: ParsableCommand {
@@ -433,7 +439,7 @@ struct Tare: ParsableCommand {
         @Argument var vehicle: String
         @Option var reason: String
         func run() throws {
-            try connection.send(render: Render.tareWithdrawal) {
+            try connection.send(render: Render.tareExpiry) {
                 .tareExpire(vehicle: try VehicleRegistration(argument: vehicle), reason: reason)
             }
         }
