@@ -13,7 +13,7 @@ public struct ServerIdentification: Sendable, Hashable {
     public var recorded: String {
         let printable = String(
             decoding: bytes.map { (0x20...0x7E).contains($0) ? $0 : UInt8(ascii: ".") }, as: UTF8.self)
-        return "\(printable) [\(bytes.map(Self.hex).joined())]"
+        return "\(printable) [\(bytes.map(\.hexDigits).joined())]"
     }
 
     /// The identification a `recorded` text holds, read from its hex; nil for other text.
@@ -38,11 +38,14 @@ public struct ServerIdentification: Sendable, Hashable {
             bytes[2...].allSatisfy({ (0x20...0x7E).contains($0) })
         else { return recorded }
         let text = String(decoding: bytes[2...], as: UTF8.self)
-        return "\(text) (id \(Self.hex(bytes[0])), \(bytes[1] == 0xFF ? "running" : "stopped"))"
+        return "\(text) (id \(bytes[0].hexDigits), \(bytes[1] == 0xFF ? "running" : "stopped"))"
     }
+}
 
-    private static func hex(_ byte: UInt8) -> String {
-        let digits = String(byte, radix: 16, uppercase: true)
-        return byte < 0x10 ? "0" + digits : digits
+extension UInt8 {
+    /// Two uppercase hex digits: "0D", "B4".
+    var hexDigits: String {
+        let digits = String(self, radix: 16, uppercase: true)
+        return self < 0x10 ? "0" + digits : digits
     }
 }

@@ -13,6 +13,9 @@ enum FuzzTarget: String, CaseIterable {
     /// One block of holding registers, decoded with a preset's map: the first byte picks the
     /// preset, the second the division, the rest are the registers (big-endian words).
     case registers
+    /// Toledo continuous output as a serial line delivers it: the first byte's low bit says
+    /// whether frames carry a checksum, the rest of it the size of the pieces the bytes come in.
+    case toledo
 
     func run(_ bytes: [UInt8]) {
         switch self {
@@ -41,6 +44,20 @@ enum FuzzTarget: String, CaseIterable {
             if let reading = try? map.decode(words, division: division) {
                 // Decoded weights are whole grams: formatting them must always work.
                 _ = reading.weight?.formatted(in: .kilograms)
+            }
+        case .toledo:
+            guard let first = bytes.first else { return }
+            var stream = ToledoContinuousStream(checksum: first & 1 == 1)
+            let piece = Int(first >> 1) + 1
+            let input = bytes.dropFirst()
+            var index = input.startIndex
+            while index < input.endIndex {
+                let end = min(input.endIndex, index + piece)
+                for case .frame(let frame) in stream.receive(input[index..<end]) {
+                    // Decoded weights are whole grams: formatting them must always work.
+                    _ = frame.reading.weight?.formatted(in: .kilograms)
+                }
+                index = end
             }
         }
     }
