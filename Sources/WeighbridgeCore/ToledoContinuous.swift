@@ -27,57 +27,6 @@ public struct ToledoContinuousFrame: Sendable, Hashable {
     }
 }
 
-/// Why bytes received are not a frame. A fault is never a weight.
-public enum FrameFault: Error, Sendable, Hashable, CustomStringConvertible {
-    /// A new frame began before this one ended: a frame cut short.
-    case cutShort(received: Int)
-    /// The byte where the frame must end is something else.
-    case misplacedEnd(position: Int, byte: UInt8)
-    /// A byte with its eighth bit set: the line is not set to 7 data bits as the terminal sends.
-    case eighthBitSet(position: Int, byte: UInt8)
-    case badChecksum(expected: UInt8, received: UInt8)
-    /// A weight field that is not right-aligned digits.
-    case malformedField(String, text: String)
-    /// A status bit that the frame's description fixes has the other value.
-    case badStatusByte(String, byte: UInt8)
-    /// A unit this daemon does not weigh in (pounds, ounces, newtons): never converted.
-    case unsupportedUnit(String)
-    /// The decimal places given are finer than a gram in the unit.
-    case finerThanAGram(String)
-    /// Bytes between frames that are no frame.
-    case noise(bytes: Int)
-
-    public var description: String {
-        switch self {
-        case .cutShort(let received):
-            "a frame cut short: a new STX after \(received) bytes"
-        case .misplacedEnd(let position, let byte):
-            "byte \(position) must be CR (0D), got \(byte.hexDigits)"
-        case .eighthBitSet(let position, let byte):
-            "byte \(position) is \(byte.hexDigits), with its eighth bit set: set the line to the terminal's "
-                + "data bits and parity (Toledo continuous is 7 data bits, usually even parity)"
-        case .badChecksum(let expected, let received):
-            "checksum \(received.hexDigits), the frame's bytes give \(expected.hexDigits)"
-        case .malformedField(let field, let text):
-            "the \(field) field \"\(text)\" is not six right-aligned digits"
-        case .badStatusByte(let name, let byte):
-            "status byte \(name) \(byte.hexDigits) has a bit the frame fixes set the other way"
-        case .unsupportedUnit(let unit):
-            "the terminal weighs in \(unit); set it to kg, t or g"
-        case .finerThanAGram(let text):
-            "\(text) is finer than a gram"
-        case .noise(let bytes):
-            "\(bytes) bytes between frames that are no frame"
-        }
-    }
-}
-
-/// What the bytes read so far come to.
-public enum FrameScan<Frame: Sendable & Hashable>: Sendable, Hashable {
-    case frame(Frame)
-    case fault(FrameFault)
-}
-
 /// Reads a stream of Toledo continuous output: it finds each frame by its STX (resynchronising
 /// after noise or a frame cut short), checks it and decodes it. Bytes that are not yet a whole
 /// frame wait for the next call; nothing in any byte string traps.
@@ -183,7 +132,7 @@ public struct ToledoContinuousStream: Sendable {
         let text = String(decoding: field, as: UTF8.self)
         let digits = field.drop { $0 == 0x20 }
         guard !digits.isEmpty, digits.allSatisfy({ (0x30...0x39).contains($0) }) else {
-            throw .malformedField(name, text: text)
+            throw .malformedField(name, text: text, expected: "six right-aligned digits")
         }
         let value = digits.reduce(Int64(0)) { $0 * 10 + Int64($1 - 0x30) }
         let scaled = value * unit.grams * (format == 0 ? 100 : format == 1 ? 10 : 1)

@@ -16,6 +16,8 @@ enum FuzzTarget: String, CaseIterable {
     /// Toledo continuous output as a serial line delivers it: the first byte's low bit says
     /// whether frames carry a checksum, the rest of it the size of the pieces the bytes come in.
     case toledo
+    /// SMA replies as a serial line delivers them: the first byte is the size of the pieces.
+    case sma
 
     func run(_ bytes: [UInt8]) {
         switch self {
@@ -48,17 +50,27 @@ enum FuzzTarget: String, CaseIterable {
         case .toledo:
             guard let first = bytes.first else { return }
             var stream = ToledoContinuousStream(checksum: first & 1 == 1)
-            let piece = Int(first >> 1) + 1
-            let input = bytes.dropFirst()
-            var index = input.startIndex
-            while index < input.endIndex {
-                let end = min(input.endIndex, index + piece)
-                for case .frame(let frame) in stream.receive(input[index..<end]) {
+            for piece in Self.pieces(of: bytes.dropFirst(), size: Int(first >> 1) + 1) {
+                for case .frame(let frame) in stream.receive(piece) {
                     // Decoded weights are whole grams: formatting them must always work.
                     _ = frame.reading.weight?.formatted(in: .kilograms)
                 }
-                index = end
             }
+        case .sma:
+            guard let first = bytes.first else { return }
+            var reader = SMAReplyReader()
+            for piece in Self.pieces(of: bytes.dropFirst(), size: Int(first) + 1) {
+                for case .frame(let reply) in reader.receive(piece) {
+                    _ = reply.reading.weight?.formatted(in: .kilograms)
+                }
+            }
+        }
+    }
+
+    /// `input` in pieces of `size` bytes, the last shorter: as a serial line delivers a stream.
+    private static func pieces(of input: ArraySlice<UInt8>, size: Int) -> [ArraySlice<UInt8>] {
+        stride(from: input.startIndex, to: input.endIndex, by: size).map {
+            input[$0..<min(input.endIndex, $0 + size)]
         }
     }
 }

@@ -70,8 +70,14 @@ struct ToledoContinuousTests {
         #expect(
             frames("\u{02}*0   1234     0\r" + "xyz" + "\u{02}*0   1234     0\r").contains(.fault(.noise(bytes: 3))))
         #expect(frames("\u{02}*0   1234     0X") == [.fault(.misplacedEnd(position: 17, byte: 0x58))])
-        #expect(frames("\u{02}*0   12 4     0\r") == [.fault(.malformedField("weight", text: "  12 4"))])
-        #expect(frames("\u{02}*0 " + "      " + "     0\r") == [.fault(.malformedField("weight", text: "      "))])
+        #expect(
+            frames("\u{02}*0   12 4     0\r") == [
+                .fault(.malformedField("weight", text: "  12 4", expected: "six right-aligned digits"))
+            ])
+        #expect(
+            frames("\u{02}*0 " + "      " + "     0\r") == [
+                .fault(.malformedField("weight", text: "      ", expected: "six right-aligned digits"))
+            ])
         #expect(frames("\u{02}*    1234     0\r") == [.fault(.unsupportedUnit("lb"))])
         var stream = ToledoContinuousStream(checksum: false)
         #expect(
