@@ -360,9 +360,6 @@ public struct ReportView: Sendable, Hashable {
         return .object(fields)
     }
 
-    /// Whether it waits for an attempt at `nextAttemptAt` (pending, or waiting to retry).
-    public var waitsForItsNextAttempt: Bool { state == .pending || state == .retryWait }
-
     fileprivate var withSent: JSONValue {
         guard case .object(var fields) = json else { return json }
         fields["sent"] = sent ?? .null
@@ -573,11 +570,10 @@ struct ReplyFields {
     /// A weight in kg; below zero too, as an indicator reads a deck a little under its zero.
     func optionalMass(_ name: String) throws(ControlError) -> Mass? {
         guard let value = value(name) else { return nil }
-        guard case .number(let text) = value else { throw missing(name, "weight") }
-        let negative = text.hasPrefix("-")
-        guard let magnitude = try? Mass(parsing: String(text.dropFirst(negative ? 1 : 0)), defaultUnit: .kilograms)
-        else { throw missing(name, "weight") }
-        return negative ? Mass(grams: -magnitude.grams) : magnitude
+        guard case .number(let text) = value, let mass = try? Mass(parsingSigned: text, defaultUnit: .kilograms) else {
+            throw missing(name, "weight")
+        }
+        return mass
     }
 
     func mass(_ name: String) throws(ControlError) -> Mass {

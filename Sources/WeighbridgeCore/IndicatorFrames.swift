@@ -67,3 +67,12 @@ public enum FrameScan<Frame: Sendable & Hashable>: Sendable, Hashable {
     case frame(Frame)
     case fault(FrameFault)
 }
+
+extension FrameFault {
+    /// Refuses a frame with a byte whose eighth bit is set: these protocols are 7-bit ASCII.
+    static func requireSevenBits(_ frame: [UInt8]) throws(FrameFault) {
+        if let index = frame.firstIndex(where: { $0 >= 0x80 }) {
+            throw .eighthBitSet(position: index + 1, byte: frame[index])
+        }
+    }
+}

@@ -50,6 +50,7 @@ public struct Mass: Sendable, Hashable, Comparable, CustomStringConvertible {
     public static func + (lhs: Mass, rhs: Mass) -> Mass { Mass(grams: lhs.grams + rhs.grams) }
     public static func - (lhs: Mass, rhs: Mass) -> Mass { Mass(grams: lhs.grams - rhs.grams) }
     public static func * (lhs: Mass, rhs: Int64) -> Mass { Mass(grams: lhs.grams * rhs) }
+    public static prefix func - (mass: Mass) -> Mass { Mass(grams: -mass.grams) }
 
     /// The distance between two masses, always zero or more.
     public func distance(to other: Mass) -> Mass { Mass(grams: (other.grams - grams).magnitude.asInt64) }
@@ -124,6 +125,16 @@ extension Mass {
     /// unit (`g`, `kg`, `t`, with or without a space). Without a unit, `defaultUnit` applies.
     /// The result is exact: "12000.5" kg is 12 000 500 g; "0.0005" kg is refused, not rounded.
     public init(parsing text: String, defaultUnit: MassUnit) throws(MassParseError) {
+        try self.init(parsing: text, defaultUnit: defaultUnit, signed: false)
+    }
+
+    /// Reads a reading's text, which may be below zero ("-20", "-12.34"), as an indicator shows
+    /// a deck a little under its zero; otherwise as `init(parsing:defaultUnit:)`.
+    public init(parsingSigned text: String, defaultUnit: MassUnit) throws(MassParseError) {
+        try self.init(parsing: text, defaultUnit: defaultUnit, signed: true)
+    }
+
+    private init(parsing text: String, defaultUnit: MassUnit, signed: Bool) throws(MassParseError) {
         let trimmed = text.trimmingWhitespace
         guard !trimmed.isEmpty else { throw .empty }
 
@@ -135,8 +146,13 @@ extension Mass {
             number = number.dropLast()
         }
         number = Substring(String(number).trimmingWhitespace)
-        if number.hasPrefix("-") { throw .negative(trimmed) }
-        if number.hasPrefix("+") { number = number.dropFirst() }
+        let negative = number.hasPrefix("-")
+        if negative {
+            guard signed else { throw .negative(trimmed) }
+            number = number.dropFirst()
+        } else if number.hasPrefix("+") {
+            number = number.dropFirst()
+        }
 
         let parts = number.split(separator: ".", omittingEmptySubsequences: false)
         guard (1...2).contains(parts.count),
@@ -162,7 +178,7 @@ extension Mass {
         let (scaled, overflowA) = whole.multipliedReportingOverflow(by: unit.grams)
         let (total, overflowB) = scaled.addingReportingOverflow(fraction)
         guard !overflowA, !overflowB else { throw .tooLarge(trimmed) }
-        self.init(grams: total)
+        self.init(grams: negative ? -total : total)
     }
 }
 

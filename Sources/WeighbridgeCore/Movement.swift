@@ -147,6 +147,12 @@ public enum OutboxState: String, Sendable, Hashable, Codable, CaseIterable {
     case parked
     /// Sent, but whether it arrived cannot be known (a non-idempotent POST); an operator decides.
     case unknown
+
+    /// The states whose report waits for its next attempt time, and that delivery sends from.
+    public static let awaitingAttempt: [OutboxState] = [.pending, .retryWait]
+
+    /// Whether a report in this state waits for its next attempt time.
+    public var awaitsAttempt: Bool { Self.awaitingAttempt.contains(self) }
 }
 
 extension StringProtocol {

@@ -33,4 +33,9 @@ public struct Refusal: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { message }
+
+    /// The same refusal, saying which movement it was for.
+    public func about(movement id: String) -> Refusal {
+        Refusal(code: code, message: "movement \(id): \(message)")
+    }
 }

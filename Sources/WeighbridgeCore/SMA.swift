@@ -58,9 +58,7 @@ public struct SMAWeightReply: Sendable, Hashable {
         guard reply.count == SMA.replyLength else {
             throw .wrongLength(expected: SMA.replyLength, received: reply.count)
         }
-        for (index, byte) in reply.enumerated() where byte >= 0x80 {
-            throw .eighthBitSet(position: index + 1, byte: byte)
-        }
+        try FrameFault.requireSevenBits(reply)
         guard let status = Status(rawValue: reply[1]) else { throw .unknownCharacter("status", byte: reply[1]) }
         guard (0x30...0x39).contains(reply[2]) else { throw .unknownCharacter("range", byte: reply[2]) }
         let isNet: Bool
@@ -74,17 +72,14 @@ public struct SMAWeightReply: Sendable, Hashable {
         guard reply[4] == 0x4D || reply[4] == 0x20 else { throw .unknownCharacter("motion", byte: reply[4]) }
         guard reply[5] == 0x20 else { throw .unknownCharacter("reserved", byte: reply[5]) }
 
-        let unitText = String(decoding: reply[16..<19], as: UTF8.self).trimmingSpaces
-        let unit: MassUnit
-        switch unitText {
-        case "kg": unit = .kilograms
-        case "t": unit = .tonnes
-        case "g": unit = .grams
-        default: throw .unsupportedUnit(unitText.isEmpty ? "no unit" : unitText)
+        let unitText = String(decoding: reply[16..<19], as: UTF8.self).trimmingWhitespace
+        guard let unit = MassUnit(rawValue: unitText) else {
+            throw .unsupportedUnit(unitText.isEmpty ? "no unit" : unitText)
         }
         let weightText = String(decoding: reply[6..<16], as: UTF8.self)
         let weight: Mass?
-        if weightText.trimmingSpaces.allSatisfy({ $0 == "-" }), !weightText.trimmingSpaces.isEmpty {
+        let shown = weightText.trimmingWhitespace
+        if !shown.isEmpty, shown.allSatisfy({ $0 == "-" }) {
             // Dashes are what an indicator shows in place of a weight it cannot give.
             guard [.zeroError, .initialZeroError, .tareError].contains(status) else {
                 throw .malformedField("weight", text: weightText, expected: "a number")
@@ -97,26 +92,21 @@ public struct SMAWeightReply: Sendable, Hashable {
             status: status, isNet: isNet, inMotion: reply[4] == 0x4D, weight: weight, unit: unit)
     }
 
-    /// Ten characters: spaces, then an optional minus, digits and at most one decimal point.
+    /// Ten characters, right-aligned: spaces, then the number with its sign and decimal point
+    /// (the number itself read as every reading is, by `Mass(parsingSigned:)`).
     private static func weight(_ text: String, unit: MassUnit) throws(FrameFault) -> Mass {
-        let trimmed = text.trimmingSpaces
-        let negative = trimmed.hasPrefix("-")
-        let number = negative ? String(trimmed.dropFirst()) : trimmed
+        let number = text.drop { $0 == " " }
         let malformed = FrameFault.malformedField(
             "weight", text: text, expected: "spaces, then a number with its sign and decimal point")
-        guard !number.isEmpty, number.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }),
-            number.filter({ $0 == "." }).count <= 1, number.first != ".", number.last != ".",
-            text.prefix(while: { $0 == " " }).count + trimmed.count == text.count
-        else { throw malformed }
-        let magnitude: Mass
+        // Digits, a point and a minus only: no unit, no space inside or after.
+        guard number.allSatisfy({ $0.isASCIIDigit || $0 == "." || $0 == "-" }) else { throw malformed }
         do {
-            magnitude = try Mass(parsing: number, defaultUnit: unit)
+            return try Mass(parsingSigned: String(number), defaultUnit: unit)
         } catch .tooPrecise {
-            throw .finerThanAGram("\(trimmed) \(unit.rawValue)")
+            throw .finerThanAGram("\(number) \(unit.rawValue)")
         } catch {
             throw malformed
         }
-        return negative ? Mass(grams: -magnitude.grams) : magnitude
     }
 }
 
@@ -165,11 +155,5 @@ public struct SMAReplyReader: Sendable {
         }
         pending.removeFirst(start)
         return results
-    }
-}
-
-extension String {
-    fileprivate var trimmingSpaces: String {
-        String(drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
     }
 }

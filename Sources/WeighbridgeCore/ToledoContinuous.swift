@@ -85,9 +85,7 @@ public struct ToledoContinuousStream: Sendable {
 
     /// One whole frame, STX first, decoded or refused.
     static func decode(_ frame: [UInt8], checksum: Bool) throws(FrameFault) -> ToledoContinuousFrame {
-        for (index, byte) in frame.enumerated() where byte >= 0x80 {
-            throw .eighthBitSet(position: index + 1, byte: byte)
-        }
+        try FrameFault.requireSevenBits(frame)
         guard frame[16] == carriageReturn else { throw .misplacedEnd(position: 17, byte: frame[16]) }
         if checksum {
             // The two's complement of the 7-bit sum of every byte before it, STX and CR included.
@@ -118,7 +116,7 @@ public struct ToledoContinuousStream: Sendable {
         let negative = b & 0x02 != 0
         let displayed = try mass(frame[4..<10], field: "weight", format: format, unit: unit)
         return ToledoContinuousFrame(
-            displayed: negative ? Mass(grams: -displayed.grams) : displayed,
+            displayed: negative ? -displayed : displayed,
             tare: try mass(frame[10..<16], field: "tare", format: format, unit: unit),
             isNet: b & 0x01 != 0, inMotion: b & 0x08 != 0, outOfRange: b & 0x04 != 0,
             notZeroedSincePowerUp: b & 0x40 != 0, unit: unit)

@@ -109,7 +109,7 @@ public struct ControlService: Sendable {
                     held: try transaction.movementCount(state: .held),
                     discrepancies: try transaction.movementCount(state: .discrepancy),
                     unattributed: try transaction.unattributedTickets(newest: Self.unattributedTicketsShown),
-                    pending: try transaction.outboxCount(states: [.pending, .retryWait]),
+                    pending: try transaction.outboxCount(states: OutboxState.awaitingAttempt),
                     parked: try transaction.outboxCount(states: [.parked]),
                     unknown: try transaction.outboxCount(states: [.unknown])
                 )

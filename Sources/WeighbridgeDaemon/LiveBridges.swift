@@ -84,7 +84,7 @@ final class LiveBridges: Sendable {
         let parts = order.compactMap { table[$0] }.map { bridge -> String in
             guard bridge.polled else { return "\(bridge.name) starting" }
             if let held = bridge.heldWeighing { return "\(bridge.name) holding an unrecorded weighing of \(held)" }
-            guard bridge.connected, let weight = bridge.reading?.gross ?? bridge.reading?.net else {
+            guard bridge.connected, let weight = bridge.reading?.weight else {
                 return "\(bridge.name) unreachable"
             }
             let motion = bridge.reading?.status.contains(.stable) == true ? "stable" : "moving"
@@ -98,7 +98,7 @@ final class LiveBridges: Sendable {
         all.map { bridge in
             BridgeView(
                 name: bridge.name, link: bridge.link, connected: bridge.connected, instrumentID: bridge.instrumentID,
-                weight: bridge.reading?.gross ?? bridge.reading?.net, net: bridge.reading?.net,
+                weight: bridge.reading?.weight, net: bridge.reading?.net,
                 tare: bridge.reading?.tare, stable: bridge.reading?.status.contains(.stable) ?? false,
                 phase: bridge.phase, readingAt: bridge.readingAt, consecutiveFailures: bridge.failures,
                 lastError: bridge.lastError, captures: bridge.captures, heldWeighing: bridge.heldWeighing)

@@ -131,7 +131,7 @@ public struct MovementDesk: Sendable {
                         existing.lifecycle.hold != nil || !existing.lifecycle.isTerminal || receiptPending,
                         existing.lifecycle.state != .rejected
                     else {
-                        throw Refusal(code: error.code, message: "movement \(movement.id): \(error.message)")
+                        throw error.about(movement: movement.id)
                     }
                     // An id left out keeps the one the movement has.
                     if let trackingID = movement.wasteTrackingID,
@@ -484,7 +484,7 @@ public struct MovementDesk: Sendable {
         do {
             try lifecycle.carry(wasteTrackingID: trackingID)
         } catch {
-            throw Refusal(code: error.code, message: "movement \(id): \(error.message)")
+            throw error.about(movement: id)
         }
         for entry in retargeted { try transaction.retargetParkedEntry(id: entry.id, serverID: trackingID) }
     }
@@ -516,7 +516,7 @@ public struct MovementDesk: Sendable {
         do {
             actions = try stored.lifecycle.receive(event, context: context)
         } catch {
-            throw Refusal(code: error.code, message: "movement \(stored.lifecycle.movement.id): \(error.message)")
+            throw error.about(movement: stored.lifecycle.movement.id)
         }
         var applied = Applied()
         for action in actions {

@@ -184,7 +184,7 @@ extension StoreTransaction {
         let busy = busyMovements.sorted()
         let notBusy = busy.isEmpty ? "" : "AND movement_id NOT IN (\(busy.map { _ in "?" }.joined(separator: ", "))) "
         var candidates: [(due: Int64, id: Int64)] = []
-        for state in [OutboxState.pending, .retryWait] {
+        for state in OutboxState.awaitingAttempt {
             candidates += try connection.rows(
                 "SELECT next_attempt_ms, id FROM outbox WHERE state = ? AND next_attempt_ms <= ? \(notBusy)"
                     + "ORDER BY next_attempt_ms, id LIMIT ?",

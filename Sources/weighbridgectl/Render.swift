@@ -55,7 +55,7 @@ enum Render {
         ) { report in
             [
                 "#\(report.id)", report.movementID, report.kind.rawValue, report.state.rawValue, "\(report.attempts)",
-                report.waitsForItsNextAttempt ? report.nextAttemptAt.rfc3339 : "-",
+                report.state.awaitsAttempt ? report.nextAttemptAt.rfc3339 : "-",
                 report.lastError ?? "-",
             ]
         }
@@ -291,7 +291,7 @@ extension Render {
         var line =
             "#\(report.id) \(report.kind.rawValue)  \(report.state.rawValue)  \(plural(report.attempts, "attempt"))"
         if let server = report.serverID { line += "  tracking id \(server)" }
-        if report.waitsForItsNextAttempt { line += "  next \(report.nextAttemptAt.rfc3339)" }
+        if report.state.awaitsAttempt { line += "  next \(report.nextAttemptAt.rfc3339)" }
         if let error = report.lastError { line += "  last error: \(error)" }
         return line
     }
