@@ -142,6 +142,13 @@ let package = Package(
             dependencies: ["WeighbridgeCore", "CModbus", "BlockingExecution"],
             swiftSettings: strictSettings
         ),
+        // ASCII indicators (SMA, Toledo continuous) over a serial line (termios) or a serial
+        // device server's TCP port, the acquisition loop that feeds the capture rules.
+        .target(
+            name: "WeighbridgeASCII",
+            dependencies: ["WeighbridgeCore", "BlockingExecution"],
+            swiftSettings: strictSettings
+        ),
         // Real peers for tests and the demo: the simulated indicator (a libmodbus server).
         .target(
             name: "WeighbridgeTesting",
@@ -213,8 +220,9 @@ let package = Package(
         .target(
             name: "WeighbridgeDaemon",
             dependencies: [
-                "WeighbridgeCore", "WeighbridgeConfiguration", "WeighbridgeModbus", "WeighbridgeStore",
-                "WeighbridgeReporting", "WeighbridgeControl", "WeighbridgeControlProtocol", "WeighbridgeJSON",
+                "WeighbridgeCore", "WeighbridgeConfiguration", "WeighbridgeModbus", "WeighbridgeASCII",
+                "WeighbridgeStore", "WeighbridgeReporting", "WeighbridgeControl", "WeighbridgeControlProtocol",
+                "WeighbridgeJSON",
                 "WeighbridgeJournal",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -231,7 +239,8 @@ let package = Package(
             name: "weighbridged",
             dependencies: [
                 "WeighbridgeDaemon", "WeighbridgeCore", "WeighbridgeConfiguration", "WeighbridgeModbus",
-                "WeighbridgeReporting", "WeighbridgeControlProtocol", "WeighbridgeJSON", "WeighbridgeJournal",
+                "WeighbridgeASCII", "WeighbridgeReporting", "WeighbridgeControlProtocol", "WeighbridgeJSON",
+                "WeighbridgeJournal",
                 "CBuildInfo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -242,7 +251,8 @@ let package = Package(
         .executableTarget(
             name: "weighbridge-bench",
             dependencies: [
-                "WeighbridgeCore", "WeighbridgeStore", "WeighbridgeModbus", "WeighbridgeConfiguration",
+                "WeighbridgeCore", "WeighbridgeStore", "WeighbridgeModbus", "WeighbridgeASCII",
+                "WeighbridgeConfiguration",
                 "WeighbridgeReporting", "WeighbridgeDaemon", "WeighbridgeJournal", "WeighbridgeTesting",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -259,7 +269,7 @@ let package = Package(
         // machine's prerequisites (skipped outside CI, failures in it) and the project's Python.
         .target(
             name: "TestSupport",
-            dependencies: [.product(name: "Logging", package: "swift-log")],
+            dependencies: ["WeighbridgeCore", .product(name: "Logging", package: "swift-log")],
             path: "Tests/TestSupport",
             swiftSettings: strictSettings
         ),
@@ -286,6 +296,11 @@ let package = Package(
                 "WeighbridgeDaemon", "TestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "WeighbridgeASCIITests",
+            dependencies: ["WeighbridgeASCII", "WeighbridgeTesting", "WeighbridgeCore", "TestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(

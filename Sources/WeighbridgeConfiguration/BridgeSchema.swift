@@ -12,20 +12,13 @@ struct BridgeSchema {
             table.report(
                 "name", "\"\(name)\" may use only letters, digits, \"-\" and \"_\" (it appears in logs and commands)")
         }
-        let isSerial = table.peekString("transport") == "rtu"
-        let transport = readTransport(&table)
-        let unit = table.has("unit") ? table.integer("unit", in: 0...255) : 1
-        if isSerial, let unit, !(1...247).contains(unit) {
-            table.report("unit", "\(unit) is not a serial unit id; Modbus RTU unit ids are 1 to 247")
-        }
-        let preset = table.has("profile") ? table.choice("profile", as: IndicatorPreset.self) : .generic
+        let transportName = table.peekString("transport")
+        let isASCII = transportName == "ascii"
         let poll = table.has("poll_ms") ? table.integer("poll_ms", in: 20...60_000) : 200
         let settle = table.has("settle_ms") ? table.integer("settle_ms", in: 0...60_000) : 2_000
         let responseTimeout =
             table.has("response_timeout_ms")
-            ? table.integer("response_timeout_ms", in: 10...60_000) : (isSerial ? 500 : 1_000)
-        let byteTimeout = table.has("byte_timeout_ms") ? table.integer("byte_timeout_ms", in: 1...10_000) : nil
-        let gap = table.has("gap_ms") ? table.integer("gap_ms", in: 0...10_000) : 10
+            ? table.integer("response_timeout_ms", in: 10...60_000) : (transportName == "rtu" ? 500 : 1_000)
 
         let division = readDivision(&table)
         let maximum = table.has("max_kg") ? table.mass("max_kg", unit: .kilograms) : nil
@@ -35,25 +28,145 @@ struct BridgeSchema {
                 table.report("max_kg", "\(maximum) must be a whole multiple of the division \(division), above it")
             }
         }
+        let indicator: BridgeIndicator? =
+            isASCII ? readASCII(&table, poll: poll).map { .ascii($0) } : readModbus(&table).map { .modbus($0) }
 
+        guard let name, let indicator, let poll, let settle, let responseTimeout, let division, let maximum else {
+            return nil
+        }
+        return BridgeConfiguration(
+            name: name, indicator: indicator, pollMilliseconds: poll, division: division, maximum: maximum,
+            settleMilliseconds: settle, responseTimeoutMilliseconds: responseTimeout)
+    }
+
+    /// The Modbus keys: `transport = "tcp"` or `"rtu"`, the unit id, the register map and the bus timing.
+    private func readModbus(_ table: inout TableReader) -> ModbusIndicator? {
+        for key in ["format", "checksum", "weight_unit", "stale_ms", "dtr", "rts", "flow_control"] where table.has(key)
+        {
+            table.report(key, "is an ASCII indicator's setting; this bridge speaks Modbus")
+        }
+        let isSerial = table.peekString("transport") == "rtu"
+        let transport = readTransport(&table)
+        let unit = table.has("unit") ? table.integer("unit", in: 0...255) : 1
+        if isSerial, let unit, !(1...247).contains(unit) {
+            table.report("unit", "\(unit) is not a serial unit id; Modbus RTU unit ids are 1 to 247")
+        }
+        let preset = table.has("profile") ? table.choice("profile", as: IndicatorPreset.self) : .generic
+        let byteTimeout = table.has("byte_timeout_ms") ? table.integer("byte_timeout_ms", in: 1...10_000) : nil
+        let gap = table.has("gap_ms") ? table.integer("gap_ms", in: 0...10_000) : 10
         var registers: RegisterMap?
         if let preset, var registerTable = table.table("registers") {
             registers = RegisterSchema(preset: preset).read(&registerTable)
             registerTable.rejectUnknownKeys()
         }
-
-        guard let name, let transport, let unit, let preset, let poll, let settle, let responseTimeout, let gap,
-            let division, let maximum, let registers, table.has("byte_timeout_ms") == (byteTimeout != nil)
+        guard let transport, let unit, let preset, let registers, let gap,
+            table.has("byte_timeout_ms") == (byteTimeout != nil)
         else { return nil }
-        return BridgeConfiguration(
-            name: name, transport: transport, unit: unit, preset: preset, registers: registers, pollMilliseconds: poll,
-            division: division, maximum: maximum, settleMilliseconds: settle,
-            responseTimeoutMilliseconds: responseTimeout, byteTimeoutMilliseconds: byteTimeout, gapMilliseconds: gap)
+        return ModbusIndicator(
+            transport: transport, unit: unit, preset: preset, registers: registers,
+            byteTimeoutMilliseconds: byteTimeout, gapMilliseconds: gap)
+    }
+
+    /// The ASCII keys: the format, the unit the indicator weighs in, the stale time, and a serial
+    /// line (`device`, its character format, DTR, RTS and flow control, every one explicit) or a
+    /// serial device server (`host`, `port`).
+    private func readASCII(_ table: inout TableReader, poll: Int?) -> ASCIIIndicator? {
+        _ = table.string("transport")
+        for key in ["unit", "profile", "byte_timeout_ms", "gap_ms", "registers"] where table.has(key) {
+            table.report(key, "is a Modbus setting; this bridge uses transport = \"ascii\"")
+        }
+        let format: ASCIIFormat?
+        switch table.requiredString("format", why: "the indicator's protocol: \"sma\" or \"toledo-continuous\"") {
+        case "sma":
+            format = .sma
+            if table.has("checksum") { table.report("checksum", "only toledo-continuous frames carry a checksum") }
+        case "toledo-continuous":
+            format = table.has("checksum") ? table.boolean("checksum").map { .toledoContinuous(checksum: $0) } : nil
+            if !table.has("checksum") {
+                table.report(
+                    "checksum",
+                    "is required with format = \"toledo-continuous\": true when the terminal sends the checksum byte "
+                        + "after CR, false when it does not")
+            }
+        case let other?:
+            table.report("format", "\"\(other)\" is not one of \"sma\", \"toledo-continuous\"")
+            format = nil
+        case nil:
+            format = nil
+        }
+        let weightUnit = table.has("weight_unit") ? table.choice("weight_unit", as: MassUnit.self) : .kilograms
+        var stale = table.has("stale_ms") ? table.integer("stale_ms", in: 100...600_000) : 2_000
+        if let limit = stale, let poll, limit <= 2 * poll {
+            table.report("stale_ms", "\(limit) must be more than two poll intervals (poll_ms = \(poll))")
+            stale = nil
+        }
+        let line: ASCIILine?
+        if table.has("device") {
+            for key in ["host", "port"] where table.has(key) {
+                table.report(key, "is a device server's setting; this bridge is on a serial line (device)")
+            }
+            line = readSerialLine(&table).map { .serial($0) }
+        } else if table.has("host") {
+            for key in ["baud", "parity", "data_bits", "stop_bits", "dtr", "rts", "flow_control"] where table.has(key) {
+                table.report(key, "is a serial line's setting; set it on the device server (this bridge uses host)")
+            }
+            let host = table.requiredString("host")
+            let port =
+                table.has("port")
+                ? table.integer("port", in: 1...65_535)
+                : {
+                    table.report("port", "is required: the device server's TCP port for this line"); return nil
+                }()
+            line = host.flatMap { host in port.map { .tcp(host: host, port: $0) } }
+        } else {
+            table.report("device", "is required (a serial line) unless host and port name a serial device server")
+            line = nil
+        }
+        guard let format, let weightUnit, let stale, let line else { return nil }
+        return ASCIIIndicator(line: line, format: format, weightUnit: weightUnit, staleMilliseconds: stale)
+    }
+
+    /// A serial line's character format and control lines. DTR, RTS and flow control have no
+    /// default: opening a port raises DTR, and an indicator that resets on it must be known.
+    private func readSerialLine(_ table: inout TableReader) -> SerialLine? {
+        let settings = readSerialSettings(&table, defaultParity: .none)
+        let why = "(on or off): opening a port raises DTR and RTS, and some indicators reset on it"
+        let dtr = table.has("dtr") ? table.choice("dtr", as: ControlLineLevel.self) : nil
+        if !table.has("dtr") { table.report("dtr", "is required \(why)") }
+        let rts = table.has("rts") ? table.choice("rts", as: ControlLineLevel.self) : nil
+        if !table.has("rts") { table.report("rts", "is required \(why)") }
+        let flow = table.has("flow_control") ? table.choice("flow_control", as: FlowControl.self) : nil
+        if !table.has("flow_control") {
+            table.report("flow_control", "is required: \"none\", \"rts-cts\" or \"xon-xoff\", as the indicator is set")
+        }
+        guard let settings, let dtr, let rts, let flow else { return nil }
+        return SerialLine(settings: settings, dtr: dtr, rts: rts, flowControl: flow)
+    }
+
+    /// `device`, `baud`, `parity`, `data_bits` and `stop_bits`.
+    private func readSerialSettings(_ table: inout TableReader, defaultParity: Parity) -> SerialSettings? {
+        let device = table.requiredString("device", why: "the serial device")
+        if let device, !device.hasPrefix("/") {
+            table.report("device", "must be an absolute path such as /dev/ttyUSB0")
+        }
+        var baud = table.has("baud") ? table.integer("baud", in: 1_200...115_200) : 9_600
+        if let rate = baud, !Self.baudRates.contains(rate) {
+            table.report(
+                "baud",
+                "\(rate) is not a standard rate (\(Self.baudRates.sorted().map(String.init).joined(separator: ", ")))"
+            )
+            baud = nil
+        }
+        let parity = table.has("parity") ? table.choice("parity", as: Parity.self) : defaultParity
+        let dataBits = table.has("data_bits") ? table.integer("data_bits", in: 7...8) : 8
+        let stopBits = table.has("stop_bits") ? table.integer("stop_bits", in: 1...2) : 1
+        guard let device, device.hasPrefix("/"), let baud, let parity, let dataBits, let stopBits else { return nil }
+        return SerialSettings(device: device, baud: baud, parity: parity, dataBits: dataBits, stopBits: stopBits)
     }
 
     private func readTransport(_ table: inout TableReader) -> Transport? {
         guard table.has("transport") else {
-            table.report("transport", "is required: \"tcp\" or \"rtu\"")
+            table.report("transport", "is required: \"tcp\" or \"rtu\" (Modbus), or \"ascii\"")
             return nil
         }
         switch table.string("transport") {
@@ -69,34 +182,16 @@ struct BridgeSchema {
             for key in ["host", "port"] where table.has(key) {
                 table.report(key, "is a TCP setting; this bridge uses transport = \"rtu\"")
             }
-            let device = table.requiredString("device", why: "the serial device for transport = \"rtu\"")
-            if let device, !device.hasPrefix("/") {
-                table.report("device", "must be an absolute path such as /dev/ttyUSB0")
-            }
-            var baud = table.has("baud") ? table.integer("baud", in: 1_200...115_200) : 9_600
-            if let rate = baud, !Self.baudRates.contains(rate) {
-                table.report(
-                    "baud",
-                    "\(rate) is not a standard rate (\(Self.baudRates.sorted().map(String.init).joined(separator: ", ")))"
-                )
-                baud = nil
-            }
-            let parity = table.has("parity") ? table.choice("parity", as: Parity.self) : .even
-            var dataBits = table.has("data_bits") ? table.integer("data_bits", in: 7...8) : 8
-            let stopBits = table.has("stop_bits") ? table.integer("stop_bits", in: 1...2) : 1
+            guard let settings = readSerialSettings(&table, defaultParity: .even) else { return nil }
             // Modbus RTU frames are 8 data bits (Modbus over serial line §2.5.1); 7 is ASCII mode.
-            if dataBits == 7 {
+            guard settings.dataBits == 8 else {
                 table.report(
                     "data_bits", "Modbus RTU needs 8 data bits; 7 is Modbus ASCII, which libmodbus does not speak")
-                dataBits = nil
-            }
-            guard let device, device.hasPrefix("/"), let baud, let parity, let dataBits, let stopBits else {
                 return nil
             }
-            return .rtu(
-                SerialSettings(device: device, baud: baud, parity: parity, dataBits: dataBits, stopBits: stopBits))
+            return .rtu(settings)
         case let other?:
-            table.report("transport", "\"\(other)\" is not one of \"tcp\", \"rtu\"")
+            table.report("transport", "\"\(other)\" is not one of \"tcp\", \"rtu\", \"ascii\"")
             return nil
         case nil:
             return nil

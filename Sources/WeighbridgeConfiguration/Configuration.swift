@@ -114,41 +114,107 @@ public struct OAuthConfiguration: Sendable, Hashable {
     public var apiCode: String
 }
 
-/// One `[[bridge]]`.
+/// One `[[bridge]]`: a weighbridge, its indicator and how it is read.
 public struct BridgeConfiguration: Sendable, Hashable {
     public var name: String
-    public var transport: Transport
-    /// The Modbus unit (slave) id.
-    public var unit: Int
-    public var preset: IndicatorPreset
-    public var registers: RegisterMap
+    /// What the indicator speaks, and how it is reached.
+    public var indicator: BridgeIndicator
+    /// How often the indicator is asked (Modbus, SMA); for continuous output, the longest
+    /// interval the indicator sends frames at.
     public var pollMilliseconds: Int
     public var division: Mass
     public var maximum: Mass
     public var settleMilliseconds: Int
+    /// How long the indicator has to answer a request.
     public var responseTimeoutMilliseconds: Int
-    public var byteTimeoutMilliseconds: Int?
-    /// Silence kept between requests on a bus (RTU 3.5-character interval and slow devices).
-    public var gapMilliseconds: Int
 
-    /// For tests and tools: the daemon reads bridges from the file.
     public init(
-        name: String, transport: Transport, unit: Int, preset: IndicatorPreset, registers: RegisterMap,
-        pollMilliseconds: Int, division: Mass, maximum: Mass, settleMilliseconds: Int,
-        responseTimeoutMilliseconds: Int, byteTimeoutMilliseconds: Int?, gapMilliseconds: Int
+        name: String, indicator: BridgeIndicator, pollMilliseconds: Int, division: Mass, maximum: Mass,
+        settleMilliseconds: Int, responseTimeoutMilliseconds: Int
     ) {
         self.name = name
-        self.transport = transport
-        self.unit = unit
-        self.preset = preset
-        self.registers = registers
+        self.indicator = indicator
         self.pollMilliseconds = pollMilliseconds
         self.division = division
         self.maximum = maximum
         self.settleMilliseconds = settleMilliseconds
         self.responseTimeoutMilliseconds = responseTimeoutMilliseconds
+    }
+
+    /// A Modbus bridge, for tests and tools: the daemon reads bridges from the file.
+    public init(
+        name: String, transport: Transport, unit: Int, preset: IndicatorPreset, registers: RegisterMap,
+        pollMilliseconds: Int, division: Mass, maximum: Mass, settleMilliseconds: Int,
+        responseTimeoutMilliseconds: Int, byteTimeoutMilliseconds: Int?, gapMilliseconds: Int
+    ) {
+        self.init(
+            name: name,
+            indicator: .modbus(
+                ModbusIndicator(
+                    transport: transport, unit: unit, preset: preset, registers: registers,
+                    byteTimeoutMilliseconds: byteTimeoutMilliseconds, gapMilliseconds: gapMilliseconds)),
+            pollMilliseconds: pollMilliseconds, division: division, maximum: maximum,
+            settleMilliseconds: settleMilliseconds, responseTimeoutMilliseconds: responseTimeoutMilliseconds)
+    }
+
+    /// The Modbus indicator's settings; nil for an ASCII one.
+    public var modbus: ModbusIndicator? {
+        if case .modbus(let modbus) = indicator { modbus } else { nil }
+    }
+
+    /// "tcp 10.0.0.5:502", "rtu /dev/ttyUSB0 9600 8E1", "serial /dev/ttyS1 9600 7E1", for messages.
+    public var linkLabel: String {
+        switch indicator {
+        case .modbus(let modbus): modbus.transport.label
+        case .ascii(let ascii): ascii.line.label
+        }
+    }
+}
+
+/// What a bridge's indicator speaks.
+public enum BridgeIndicator: Sendable, Hashable {
+    case modbus(ModbusIndicator)
+    case ascii(ASCIIIndicator)
+}
+
+/// A Modbus indicator (`transport = "tcp"` or `"rtu"`).
+public struct ModbusIndicator: Sendable, Hashable {
+    public var transport: Transport
+    /// The Modbus unit (slave) id.
+    public var unit: Int
+    public var preset: IndicatorPreset
+    public var registers: RegisterMap
+    public var byteTimeoutMilliseconds: Int?
+    /// Silence kept between requests on a bus (RTU 3.5-character interval and slow devices).
+    public var gapMilliseconds: Int
+
+    public init(
+        transport: Transport, unit: Int, preset: IndicatorPreset, registers: RegisterMap,
+        byteTimeoutMilliseconds: Int?, gapMilliseconds: Int
+    ) {
+        self.transport = transport
+        self.unit = unit
+        self.preset = preset
+        self.registers = registers
         self.byteTimeoutMilliseconds = byteTimeoutMilliseconds
         self.gapMilliseconds = gapMilliseconds
+    }
+}
+
+/// An ASCII indicator (`transport = "ascii"`): its line, its format, and the unit it weighs in.
+public struct ASCIIIndicator: Sendable, Hashable {
+    public var line: ASCIILine
+    public var format: ASCIIFormat
+    /// The unit the indicator is set to: a frame in another is a fault.
+    public var weightUnit: MassUnit
+    /// How long without a complete frame before the indicator is reported silent.
+    public var staleMilliseconds: Int
+
+    public init(line: ASCIILine, format: ASCIIFormat, weightUnit: MassUnit, staleMilliseconds: Int) {
+        self.line = line
+        self.format = format
+        self.weightUnit = weightUnit
+        self.staleMilliseconds = staleMilliseconds
     }
 }
 

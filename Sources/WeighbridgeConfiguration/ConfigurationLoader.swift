@@ -314,6 +314,7 @@ private struct ConfigurationSchema {
         var bridges: [BridgeConfiguration] = []
         var valid = true
         var names: Set<String> = []
+        var asciiLines: Set<String> = []
         for var table in tables {
             defer { table.rejectUnknownKeys() }
             guard let bridge = BridgeSchema().read(&table) else {
@@ -322,6 +323,11 @@ private struct ConfigurationSchema {
             }
             if !names.insert(bridge.name).inserted {
                 table.report("name", "bridge name \"\(bridge.name)\" is used twice")
+                valid = false
+            }
+            // An ASCII indicator's frames carry no address: its line is its own.
+            if case .ascii(let ascii) = bridge.indicator, !asciiLines.insert(ascii.line.endpoint).inserted {
+                table.report(ascii.line.isSerial ? "device" : "port", "another bridge reads \(ascii.line.endpoint)")
                 valid = false
             }
             bridges.append(bridge)

@@ -57,29 +57,53 @@ extension Configuration {
         for bridge in bridges {
             lines.append("[[bridge]]")
             var entries: [(String, String?)] = [("name", quoted(bridge.name))]
-            switch bridge.transport {
-            case .tcp(let host, let port):
-                entries += [("transport", quoted("tcp")), ("host", quoted(host)), ("port", String(port))]
-            case .rtu(let serial):
-                entries += [
-                    ("transport", quoted("rtu")), ("device", quoted(serial.device)), ("baud", String(serial.baud)),
-                    ("parity", quoted(serial.parity.rawValue)), ("data_bits", String(serial.dataBits)),
-                    ("stop_bits", String(serial.stopBits)),
-                ]
-            }
-            entries += [
-                ("unit", String(bridge.unit)), ("profile", quoted(bridge.preset.rawValue)),
+            let common: [(String, String?)] = [
                 ("poll_ms", String(bridge.pollMilliseconds)),
                 ("division_kg", bridge.division.formatted(in: .kilograms)),
                 ("max_kg", bridge.maximum.formatted(in: .kilograms)), ("settle_ms", String(bridge.settleMilliseconds)),
                 ("response_timeout_ms", String(bridge.responseTimeoutMilliseconds)),
-                ("byte_timeout_ms", bridge.byteTimeoutMilliseconds.map { String($0) }),
-                ("gap_ms", String(bridge.gapMilliseconds)),
             ]
-            for (key, value) in entries { if let value { lines.append("\(key) = \(value)") } }
-            lines.append("")
-            lines.append("[bridge.registers]")
-            lines += registerLines(bridge.registers)
+            switch bridge.indicator {
+            case .modbus(let modbus):
+                switch modbus.transport {
+                case .tcp(let host, let port):
+                    entries += [("transport", quoted("tcp")), ("host", quoted(host)), ("port", String(port))]
+                case .rtu(let serial):
+                    entries += [("transport", quoted("rtu"))] + serialEntries(serial)
+                }
+                entries += [("unit", String(modbus.unit)), ("profile", quoted(modbus.preset.rawValue))] + common
+                entries += [
+                    ("byte_timeout_ms", modbus.byteTimeoutMilliseconds.map { String($0) }),
+                    ("gap_ms", String(modbus.gapMilliseconds)),
+                ]
+                for (key, value) in entries { if let value { lines.append("\(key) = \(value)") } }
+                lines.append("")
+                lines.append("[bridge.registers]")
+                lines += registerLines(modbus.registers)
+            case .ascii(let ascii):
+                entries.append(("transport", quoted("ascii")))
+                switch ascii.format {
+                case .sma: entries.append(("format", quoted("sma")))
+                case .toledoContinuous(let checksum):
+                    entries += [("format", quoted("toledo-continuous")), ("checksum", String(checksum))]
+                }
+                switch ascii.line {
+                case .serial(let line):
+                    entries +=
+                        serialEntries(line.settings) + [
+                            ("dtr", quoted(line.dtr.rawValue)), ("rts", quoted(line.rts.rawValue)),
+                            ("flow_control", quoted(line.flowControl.rawValue)),
+                        ]
+                case .tcp(let host, let port):
+                    entries += [("host", quoted(host)), ("port", String(port))]
+                }
+                entries +=
+                    [
+                        ("weight_unit", quoted(ascii.weightUnit.rawValue)),
+                        ("stale_ms", String(ascii.staleMilliseconds)),
+                    ] + common
+                for (key, value) in entries { if let value { lines.append("\(key) = \(value)") } }
+            }
             lines.append("")
         }
         var metricsEntries: [(String, String?)] = [
@@ -156,4 +180,12 @@ extension Severity {
         case .debug: "debug"
         }
     }
+}
+
+/// A serial line's keys, as `[[bridge]]` takes them.
+private func serialEntries(_ serial: SerialSettings) -> [(String, String?)] {
+    [
+        ("device", quoted(serial.device)), ("baud", String(serial.baud)), ("parity", quoted(serial.parity.rawValue)),
+        ("data_bits", String(serial.dataBits)), ("stop_bits", String(serial.stopBits)),
+    ]
 }

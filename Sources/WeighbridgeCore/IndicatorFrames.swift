@@ -28,6 +28,10 @@ public enum FrameFault: Error, Sendable, Hashable, CustomStringConvertible {
     case finerThanAGram(String)
     /// Bytes between frames that are no frame.
     case noise(bytes: Int)
+    /// The indicator weighs in another unit than the bridge is configured for.
+    case wrongUnit(sent: MassUnit, configured: MassUnit)
+    /// A weight that is not a multiple of the bridge's division: the indicator is set otherwise.
+    case offDivisionGrid(weight: Mass, division: Mass)
 
     public var description: String {
         switch self {
@@ -58,6 +62,10 @@ public enum FrameFault: Error, Sendable, Hashable, CustomStringConvertible {
             "\(text) is finer than a gram"
         case .noise(let bytes):
             "\(bytes) bytes between frames that are no frame"
+        case .wrongUnit(let sent, let configured):
+            "the indicator sends \(sent.rawValue); the bridge is configured for \(configured.rawValue) (unit)"
+        case .offDivisionGrid(let weight, let division):
+            "\(weight) is not a multiple of the bridge's division \(division)"
         }
     }
 }
@@ -74,5 +82,24 @@ extension FrameFault {
         if let index = frame.firstIndex(where: { $0 >= 0x80 }) {
             throw .eighthBitSet(position: index + 1, byte: frame[index])
         }
+    }
+}
+
+extension Sequence<UInt8> {
+    /// The bytes as a person reads a frame: printable ASCII as it is, a backslash doubled, CR, LF
+    /// and TAB as `\r`, `\n`, `\t`, and every other byte as `\xHH` ("\x02*0   1234     0\r").
+    public var escapedASCII: String {
+        var text = ""
+        for byte in self {
+            switch byte {
+            case 0x5C: text += "\\\\"
+            case 0x0D: text += "\\r"
+            case 0x0A: text += "\\n"
+            case 0x09: text += "\\t"
+            case 0x20...0x7E: text.unicodeScalars.append(Unicode.Scalar(byte))
+            default: text += "\\x" + byte.hexDigits
+            }
+        }
+        return text
     }
 }

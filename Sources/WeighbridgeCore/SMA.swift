@@ -34,6 +34,8 @@ public struct SMAWeightReply: Sendable, Hashable {
     /// The weight shown; nil when the indicator sends dashes instead (a zero or tare error).
     public var weight: Mass?
     public var unit: MassUnit
+    /// The reply as received, LF to CR.
+    public var bytes: [UInt8]
 
     /// The reply as a reading the capture rules take, like a Modbus one.
     public var reading: IndicatorReading {
@@ -89,7 +91,7 @@ public struct SMAWeightReply: Sendable, Hashable {
             weight = try Self.weight(weightText, unit: unit)
         }
         return SMAWeightReply(
-            status: status, isNet: isNet, inMotion: reply[4] == 0x4D, weight: weight, unit: unit)
+            status: status, isNet: isNet, inMotion: reply[4] == 0x4D, weight: weight, unit: unit, bytes: reply)
     }
 
     /// Ten characters, right-aligned: spaces, then the number with its sign and decimal point

@@ -15,6 +15,8 @@ public struct ToledoContinuousFrame: Sendable, Hashable {
     /// The terminal has not zeroed since power-up (status B bit 6).
     public var notZeroedSincePowerUp: Bool
     public var unit: MassUnit
+    /// The frame as received, STX to CR (and the checksum, when sent).
+    public var bytes: [UInt8]
 
     /// The frame as a reading the capture rules take, like a Modbus one.
     public var reading: IndicatorReading {
@@ -119,7 +121,7 @@ public struct ToledoContinuousStream: Sendable {
             displayed: negative ? -displayed : displayed,
             tare: try mass(frame[10..<16], field: "tare", format: format, unit: unit),
             isNet: b & 0x01 != 0, inMotion: b & 0x08 != 0, outOfRange: b & 0x04 != 0,
-            notZeroedSincePowerUp: b & 0x40 != 0, unit: unit)
+            notZeroedSincePowerUp: b & 0x40 != 0, unit: unit, bytes: frame)
     }
 
     /// Six characters, right-aligned digits after any leading spaces, placed by `format`:

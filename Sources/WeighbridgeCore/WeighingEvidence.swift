@@ -12,14 +12,14 @@ public struct WeighingEvidence: Sendable, Hashable {
     public var legalID: UInt32?
     /// The instrument's identity (make, serial, firmware) as read after the last reconnect.
     public var instrumentID: String?
-    /// The register block exactly as read.
-    public var rawRegisters: [UInt16]
+    /// What the indicator sent with the weight, exactly as received.
+    public var raw: RawEvidence
     /// Where the weighing was routed at capture.
     public var route: WeighingRoute
 
     public init(
         bridge: String, weight: Mass, division: Mass, weighedAt: Timestamp, status: IndicatorStatus,
-        legalID: UInt32?, instrumentID: String?, rawRegisters: [UInt16], route: WeighingRoute
+        legalID: UInt32?, instrumentID: String?, raw: RawEvidence, route: WeighingRoute
     ) {
         self.bridge = bridge
         self.weight = weight
@@ -28,7 +28,7 @@ public struct WeighingEvidence: Sendable, Hashable {
         self.status = status
         self.legalID = legalID
         self.instrumentID = instrumentID
-        self.rawRegisters = rawRegisters
+        self.raw = raw
         self.route = route
     }
 }

@@ -1,9 +1,28 @@
 internal import Logging
 internal import ServiceLifecycle
+internal import WeighbridgeASCII
 internal import WeighbridgeCore
 internal import WeighbridgeJournal
 internal import WeighbridgeModbus
 internal import WeighbridgeStore
+
+/// A bridge's acquisition loop, whatever its indicator speaks: Modbus (`BridgeAcquisition`) or
+/// ASCII (`StreamAcquisition`).
+protocol BridgeLoop: Sendable {
+    /// The bridge's name.
+    var name: String { get }
+
+    /// Reads until cancelled, passing every event to `handle`; an error `handle` throws ends it.
+    func run(_ handle: nonisolated(nonsending) @Sendable (AcquisitionEvent) async throws -> Void) async throws
+}
+
+extension BridgeAcquisition: BridgeLoop {
+    var name: String { bridge.name }
+}
+
+extension StreamAcquisition: BridgeLoop {
+    var name: String { bridge.name }
+}
 
 /// Polls one bridge and records every certified capture through the desk before anything else
 /// happens. A capture the store cannot write for a passing reason (the disk is full, an I/O
@@ -11,7 +30,9 @@ internal import WeighbridgeStore
 /// taken that could not be kept either, and once space returns the capture is recorded as weighed.
 /// Any other failure stops the daemon (systemd restarts it), having logged the evidence.
 struct AcquisitionService: Service {
-    let acquisition: BridgeAcquisition<ContinuousClock>
+    let loop: any BridgeLoop
+    /// The bridge's verification interval e, recorded with each weighing.
+    let division: Mass
     let desk: MovementDesk
     let live: LiveBridges
     let logger: Logger
@@ -25,9 +46,9 @@ struct AcquisitionService: Service {
     private static let heldCaptureRetry = Backoff(base: .milliseconds(250), cap: .seconds(5))
 
     func run() async throws {
-        let name = acquisition.bridge.name
+        let name = loop.name
         try await cancelWhenGracefulShutdown {
-            try await acquisition.run { event in
+            try await loop.run { event in
                 try await handle(event, bridge: name)
             }
         }
@@ -66,6 +87,8 @@ struct AcquisitionService: Service {
             if !repeated {
                 logger.warning("bridge \(name) sent an unusable reading: \(error)", metadata: fields)
             }
+        case .notice(let note):
+            logger.notice("bridge \(name): \(note)", metadata: fields)
         case .reading(let reading, let phase, let at):
             live.update(name) {
                 $0.connected = true
@@ -80,9 +103,9 @@ struct AcquisitionService: Service {
 
     private func record(_ captured: CapturedWeighing, bridge name: String) async throws {
         let evidence = WeighingEvidence(
-            bridge: name, weight: captured.capture.sample.weight, division: acquisition.bridge.division,
+            bridge: name, weight: captured.capture.sample.weight, division: division,
             weighedAt: captured.at, status: captured.reading.status, legalID: captured.capture.legalCounter,
-            instrumentID: captured.instrumentID, rawRegisters: captured.rawRegisters, route: .unannounced)
+            instrumentID: captured.instrumentID, raw: captured.raw, route: .unannounced)
         let outcome = try await recordHolding(evidence, bridge: name)
         live.update(name) { $0.captures += 1 }
         switch outcome {
@@ -126,8 +149,11 @@ extension AcquisitionService {
         var fields: Logger.Metadata = [
             "BRIDGE": "\(name)", "WEIGHT_KG": "\(weight.formatted(in: .kilograms))",
             "WEIGHED_AT": "\(evidence.weighedAt.rfc3339)",
-            "RAW_REGISTERS": "\(evidence.rawRegisters.map(String.init).joined(separator: " "))",
         ]
+        switch evidence.raw {
+        case .registers(let registers): fields["RAW_REGISTERS"] = "\(registers.map(String.init).joined(separator: " "))"
+        case .frame(let bytes): fields["RAW_FRAME"] = "\(bytes.escapedASCII)"
+        }
         if let legalID = evidence.legalID { fields["LEGAL_ID"] = "\(legalID)" }
         let heldSince = ContinuousClock.now
         var attempts = 0

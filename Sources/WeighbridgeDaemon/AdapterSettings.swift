@@ -1,3 +1,4 @@
+public import WeighbridgeASCII
 public import WeighbridgeConfiguration
 public import WeighbridgeModbus
 public import WeighbridgeReporting
@@ -6,22 +7,33 @@ public import WeighbridgeReporting
 // types meet the adapters'.
 
 extension ModbusLink.Settings {
-    /// The link a bridge's configuration asks for.
-    public init(bridge: BridgeConfiguration) {
+    /// The link a Modbus bridge's configuration asks for.
+    public init(bridge: BridgeConfiguration, modbus: ModbusIndicator) {
         self.init(
-            transport: bridge.transport, responseTimeout: .milliseconds(bridge.responseTimeoutMilliseconds),
-            byteTimeout: bridge.byteTimeoutMilliseconds.map { .milliseconds($0) },
-            gap: .milliseconds(bridge.gapMilliseconds))
+            transport: modbus.transport, responseTimeout: .milliseconds(bridge.responseTimeoutMilliseconds),
+            byteTimeout: modbus.byteTimeoutMilliseconds.map { .milliseconds($0) },
+            gap: .milliseconds(modbus.gapMilliseconds))
     }
 }
 
 extension AcquisitionSettings {
-    /// The polling and capture rules a bridge's configuration asks for.
-    public init(bridge: BridgeConfiguration) {
+    /// The polling and capture rules a Modbus bridge's configuration asks for.
+    public init(bridge: BridgeConfiguration, modbus: ModbusIndicator) {
         self.init(
-            name: bridge.name, unit: bridge.unit, registers: bridge.registers,
+            name: bridge.name, unit: modbus.unit, registers: modbus.registers,
             pollMilliseconds: bridge.pollMilliseconds,
             division: bridge.division, maximum: bridge.maximum, settleMilliseconds: bridge.settleMilliseconds)
+    }
+}
+
+extension StreamAcquisitionSettings {
+    /// The reading and capture rules an ASCII bridge's configuration asks for.
+    public init(bridge: BridgeConfiguration, ascii: ASCIIIndicator) {
+        self.init(
+            name: bridge.name, format: ascii.format, unit: ascii.weightUnit, pollMilliseconds: bridge.pollMilliseconds,
+            responseTimeoutMilliseconds: bridge.responseTimeoutMilliseconds,
+            staleMilliseconds: ascii.staleMilliseconds, division: bridge.division, maximum: bridge.maximum,
+            settleMilliseconds: bridge.settleMilliseconds)
     }
 }
 

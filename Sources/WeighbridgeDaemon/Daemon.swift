@@ -2,6 +2,7 @@ internal import Foundation
 public import Logging
 public import ServiceLifecycle
 public import UnixSignals
+internal import WeighbridgeASCII
 public import WeighbridgeConfiguration
 internal import WeighbridgeControl
 internal import WeighbridgeControlProtocol
@@ -117,15 +118,24 @@ extension Daemon {
         var links: [Transport: ModbusLink] = [:]
         var acquisitions: [any Service] = []
         for bridge in configuration.bridges {
-            // Bridges on one serial line (or one TCP gateway) share its link, one request at a time.
-            let link = links[bridge.transport] ?? ModbusLink(settings: ModbusLink.Settings(bridge: bridge))
-            links[bridge.transport] = link
+            let loop: any BridgeLoop
+            switch bridge.indicator {
+            case .modbus(let modbus):
+                // Bridges on one serial line (or one TCP gateway) share its link, one request at a time.
+                let link =
+                    links[modbus.transport] ?? ModbusLink(settings: ModbusLink.Settings(bridge: bridge, modbus: modbus))
+                links[modbus.transport] = link
+                loop = BridgeAcquisition(
+                    bridge: AcquisitionSettings(bridge: bridge, modbus: modbus), link: link, clock: ContinuousClock(),
+                    wallClock: now)
+            case .ascii(let ascii):
+                loop = StreamAcquisition(
+                    bridge: StreamAcquisitionSettings(bridge: bridge, ascii: ascii),
+                    stream: IndicatorStream(line: ascii.line), wallClock: now)
+            }
             acquisitions.append(
                 AcquisitionService(
-                    acquisition: BridgeAcquisition(
-                        bridge: AcquisitionSettings(bridge: bridge), link: link, clock: ContinuousClock(),
-                        wallClock: now),
-                    desk: desk, live: live, logger: logger, delivery: delivery))
+                    loop: loop, division: bridge.division, desk: desk, live: live, logger: logger, delivery: delivery))
         }
         let lookUpMovement: (@Sendable (String) async -> MovementLookupAnswer)? =
             api.profile == .brief ? { @Sendable id in await lookUp(id, through: sender, site: site.id) } : nil

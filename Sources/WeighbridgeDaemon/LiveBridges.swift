@@ -2,7 +2,6 @@ import Synchronization
 import WeighbridgeConfiguration
 import WeighbridgeControlProtocol
 import WeighbridgeCore
-import WeighbridgeModbus
 
 /// What the daemon knows about each bridge right now: for `weighbridgectl bridges` and `weight`,
 /// the STATUS= line, READY=1 (every bridge polled once) and the watchdog (every loop alive).
@@ -37,7 +36,7 @@ final class LiveBridges: Sendable {
         var table: [String: Bridge] = [:]
         for bridge in configurations {
             table[bridge.name] = Bridge(
-                name: bridge.name, link: ModbusLink.Settings(bridge: bridge).transport.label,
+                name: bridge.name, link: bridge.linkLabel,
                 pollMilliseconds: bridge.pollMilliseconds)
         }
         bridges = Mutex(table)
@@ -102,17 +101,6 @@ final class LiveBridges: Sendable {
                 tare: bridge.reading?.tare, stable: bridge.reading?.status.contains(.stable) ?? false,
                 phase: bridge.phase, readingAt: bridge.readingAt, consecutiveFailures: bridge.failures,
                 lastError: bridge.lastError, captures: bridge.captures, heldWeighing: bridge.heldWeighing)
-        }
-    }
-}
-
-extension Transport {
-    /// "tcp 10.0.0.5:502" or "rtu /dev/ttyUSB0 9600 8E1".
-    var label: String {
-        switch self {
-        case .tcp(let host, let port): "tcp \(host):\(port)"
-        case .rtu(let serial):
-            "rtu \(serial.device) \(serial.baud) \(serial.dataBits)\(serial.parity.rawValue)\(serial.stopBits)"
         }
     }
 }

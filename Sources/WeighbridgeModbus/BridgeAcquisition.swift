@@ -26,34 +26,6 @@ public struct AcquisitionSettings: Sendable, Hashable {
     }
 }
 
-/// A certified capture with its evidence, as the acquisition loop hands it over.
-public struct CapturedWeighing: Sendable, Hashable {
-    public var bridge: String
-    public var capture: CertifiedCapture
-    public var reading: IndicatorReading
-    /// The register block exactly as read with the captured weight.
-    public var rawRegisters: [UInt16]
-    /// The instrument's identification as read after the last (re)connect.
-    public var instrumentID: String?
-    /// Wall-clock time of the reading.
-    public var at: Timestamp
-}
-
-/// What a bridge's acquisition loop reports, in order.
-public enum AcquisitionEvent: Sendable, Hashable {
-    /// The link answers (again); the identity was re-read.
-    case connected(instrumentID: String?)
-    /// A poll failed; `consecutive` counts failures since the last good reading.
-    case pollFailed(ModbusError, consecutive: Int)
-    /// The device answered with registers that are not a reading (NaN, off the division grid).
-    case badReading(ReadingError)
-    /// A good reading, for live `weight` queries; `phase` is the capture machine's.
-    case reading(IndicatorReading, phase: CaptureStateMachine.Phase, at: Timestamp)
-    /// A certified capture. The loop waits for the handler before polling on: the handler
-    /// records it durably first.
-    case captured(CapturedWeighing)
-}
-
 /// The acquisition loop's time: what it reads as now, and how it waits for its next poll.
 public protocol AcquisitionClock: Sendable {
     associatedtype Instant: InstantProtocol where Instant.Duration == Duration
@@ -195,7 +167,7 @@ public struct BridgeAcquisition<C: AcquisitionClock>: Sendable {
         let at = wallClock()
         try await handle(.reading(reading, phase: machine.phase, at: at))
         if machine.settings.isOverload(weight), let limit = machine.settings.overloadLimit {
-            try await handle(.badReading(.aboveMaximum(limit: limit)))
+            try await handle(.badReading(ReadingError.aboveMaximum(limit: limit)))
         }
         switch action {
         case .none:
@@ -208,7 +180,7 @@ public struct BridgeAcquisition<C: AcquisitionClock>: Sendable {
             try await handle(
                 .captured(
                     CapturedWeighing(
-                        bridge: bridge.name, capture: capture, reading: reading, rawRegisters: registers,
+                        bridge: bridge.name, capture: capture, reading: reading, raw: .registers(registers),
                         instrumentID: instrumentID, at: at)))
         }
     }

@@ -134,13 +134,7 @@ public actor ModbusLink {
     }
 
     /// "tcp 127.0.0.1:502" or "rtu /dev/ttyUSB0 9600 8E1", for messages.
-    public nonisolated var name: String {
-        switch settings.transport {
-        case .tcp(let host, let port): "tcp \(host):\(port)"
-        case .rtu(let serial):
-            "rtu \(serial.device) \(serial.baud) \(serial.dataBits)\(serial.parity.rawValue)\(serial.stopBits)"
-        }
-    }
+    public nonisolated var name: String { settings.transport.label }
 
     /// How many acquisition loops poll through this link (several bridges on one serial line),
     /// counted before each one first waits for the link: a loop that is behind schedule and never

@@ -135,6 +135,7 @@ enum SQLValue {
 extension SQLValue {
     static func optional(_ value: Int64?) -> SQLValue { value.map(SQLValue.integer) ?? .null }
     static func optional(_ value: String?) -> SQLValue { value.map(SQLValue.text) ?? .null }
+    static func optional(_ value: [UInt8]?) -> SQLValue { value.map(SQLValue.blob) ?? .null }
 }
 
 /// A prepared statement, finalized when released.
@@ -205,6 +206,10 @@ final class Statement {
 
     func optionalText(_ column: Int32) -> String? {
         sqlite3_column_type(handle, column) == SQLITE_NULL ? nil : text(column)
+    }
+
+    func optionalBlob(_ column: Int32) -> [UInt8]? {
+        sqlite3_column_type(handle, column) == SQLITE_NULL ? nil : blob(column)
     }
 
     func blob(_ column: Int32) -> [UInt8] {

@@ -127,6 +127,11 @@ enum Schema {
         ALTER TABLE decisions ADD COLUMN operator_uid INTEGER;
         UPDATE decisions SET operator_name = substr(actor, 10) WHERE actor LIKE 'operator:_%';
         """,
+        // 5: an ASCII indicator's frame, kept as received, where a Modbus indicator's registers go
+        // (`raw_registers` is then empty).
+        """
+        ALTER TABLE weighings ADD COLUMN raw_frame BLOB;
+        """,
     ]
 
     /// The version a fully migrated database has.

@@ -17,14 +17,16 @@ extension StoreTransaction {
         try connection.run(
             """
             INSERT INTO weighings (ticket, bridge, weight_g, division_g, weighed_at_ms, status_flags, legal_id,
-                instrument_id, raw_registers, route, route_detail, recorded_at_ms)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                instrument_id, raw_registers, raw_frame, route, route_detail, recorded_at_ms)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             [
                 .integer(ticket), .text(evidence.bridge), .integer(evidence.weight.grams),
                 .integer(evidence.division.grams), .integer(evidence.weighedAt.millisecondsSinceEpoch),
                 .integer(Int64(evidence.status.rawValue)), .optional(evidence.legalID.map { Int64($0) }),
-                .optional(evidence.instrumentID), .blob(evidence.rawRegisters.bigEndianBytes), .text(route),
+                .optional(evidence.instrumentID), .blob(evidence.raw.storedRegisters),
+                .optional(evidence.raw.storedFrame),
+                .text(route),
                 .optional(detail), .integer(now.millisecondsSinceEpoch),
             ],
             operation: "record weighing")
@@ -80,7 +82,7 @@ extension StoreTransaction {
         try connection.rows(
             """
             SELECT w.ticket, w.bridge, w.weight_g, w.division_g, w.weighed_at_ms, w.status_flags, w.legal_id,
-                w.instrument_id, w.raw_registers, w.route, w.route_detail, w.recorded_at_ms
+                w.instrument_id, w.raw_registers, w.route, w.route_detail, w.recorded_at_ms, w.raw_frame
             FROM weighings w WHERE \(condition) ORDER BY w.ticket
             """, values, operation: "read weighings"
         ) { row throws(StoreError) in
@@ -90,10 +92,24 @@ extension StoreTransaction {
                 weighedAt: Timestamp(millisecondsSinceEpoch: row.integer(4)),
                 status: IndicatorStatus(rawValue: UInt16(truncatingIfNeeded: row.integer(5))),
                 legalID: row.optionalInteger(6).map { UInt32(truncatingIfNeeded: $0) },
-                instrumentID: row.optionalText(7), rawRegisters: row.blob(8).registersFromBigEndian, route: route)
+                instrumentID: row.optionalText(7),
+                raw: row.optionalBlob(12).map(RawEvidence.frame) ?? .registers(row.blob(8).registersFromBigEndian),
+                route: route)
             return RecordedWeighing(
                 ticket: row.integer(0), evidence: evidence,
                 recordedAt: Timestamp(millisecondsSinceEpoch: row.integer(11)))
         }
+    }
+}
+
+extension RawEvidence {
+    /// The `raw_registers` column: the registers big-endian, empty for a frame.
+    fileprivate var storedRegisters: [UInt8] {
+        if case .registers(let registers) = self { registers.bigEndianBytes } else { [] }
+    }
+
+    /// The `raw_frame` column: the frame's bytes, nil for registers.
+    fileprivate var storedFrame: [UInt8]? {
+        if case .frame(let bytes) = self { bytes } else { nil }
     }
 }

@@ -4,6 +4,8 @@
 //   weighbridge-bench modbus PORT COUNT      poll a simulator COUNT times through the acquisition loop
 //   weighbridge-bench reporting URL DATABASE PREFIX COUNT   drain COUNT queued reports to a sandbox
 //   weighbridge-bench plain-http URL PREFIX COUNT           PUT the same bodies with a bare HTTP client
+//   weighbridge-bench ascii TTY COUNT        read COUNT Toledo continuous frames as the ASCII loop does
+//   weighbridge-bench ascii-feed TTY COUNT   write COUNT such frames as fast as the tty takes them
 //
 // BENCH_IN_FLIGHT sets the requests in flight of both reporting sides (default 4, the daemon's).
 
@@ -50,7 +52,7 @@ case "store":
         let evidence = WeighingEvidence(
             bridge: "in", weight: Mass(grams: 22_000_000 + Int64(index)), division: Mass(20, .kilograms),
             weighedAt: now(), status: .stable, legalID: UInt32(index), instrumentID: "bench",
-            rawRegisters: [0x0800, 0, 0x55F0, 0, 0x2EE0], route: .unannounced)
+            raw: .registers([0x0800, 0, 0x55F0, 0, 0x2EE0]), route: .unannounced)
         _ = try await store.write(at: evidence.weighedAt) { try $0.recordWeighing(evidence) }
         latencies.append(clock.now - began)
     }
@@ -73,10 +75,20 @@ case "plain-http":
     }
     let values = Array(arguments)
     try await benchPlainHTTP(url: values[1], prefix: values[2], count: count, maxInFlight: inFlight)
+case "ascii", "ascii-feed":
+    guard arguments.count == 3, let count = Int(arguments[arguments.startIndex + 2]), count > 0 else {
+        fail("usage: weighbridge-bench \(arguments.first!) TTY COUNT")
+    }
+    let device = arguments[arguments.startIndex + 1]
+    if arguments.first == "ascii" {
+        await benchASCII(device: device, count: count)
+    } else {
+        feedASCII(device: device, count: count)
+    }
 default:
     fail(
         "usage: weighbridge-bench (store DATABASE COUNT | modbus PORT COUNT | reporting URL DATABASE PREFIX COUNT "
-            + "| plain-http URL PREFIX COUNT)")
+            + "| plain-http URL PREFIX COUNT | ascii TTY COUNT | ascii-feed TTY COUNT)")
 }
 
 func cpuSeconds() -> Double {
@@ -90,14 +102,15 @@ func cpuSeconds() -> Double {
 /// (no poll interval): decode, capture rules and all.
 func benchModbus(port: Int, count: Int) async {
     // The daemon's own loop at full speed (no poll interval): decode, capture rules and all.
+    let modbus = ModbusIndicator(
+        transport: .tcp(host: "127.0.0.1", port: port), unit: 1, preset: .laumas,
+        registers: IndicatorPreset.laumas.registerMap!, byteTimeoutMilliseconds: nil, gapMilliseconds: 0)
     let bridge = BridgeConfiguration(
-        name: "bench", transport: .tcp(host: "127.0.0.1", port: port), unit: 1, preset: .laumas,
-        registers: IndicatorPreset.laumas.registerMap!, pollMilliseconds: 0, division: Mass(20, .kilograms),
-        maximum: Mass(60_000, .kilograms), settleMilliseconds: 2_000, responseTimeoutMilliseconds: 1_000,
-        byteTimeoutMilliseconds: nil, gapMilliseconds: 0)
-    let link = ModbusLink(settings: ModbusLink.Settings(bridge: bridge))
+        name: "bench", indicator: .modbus(modbus), pollMilliseconds: 0, division: Mass(20, .kilograms),
+        maximum: Mass(60_000, .kilograms), settleMilliseconds: 2_000, responseTimeoutMilliseconds: 1_000)
+    let link = ModbusLink(settings: ModbusLink.Settings(bridge: bridge, modbus: modbus))
     let acquisition = BridgeAcquisition(
-        bridge: AcquisitionSettings(bridge: bridge), link: link, clock: ContinuousClock()
+        bridge: AcquisitionSettings(bridge: bridge, modbus: modbus), link: link, clock: ContinuousClock()
     ) {
         Timestamp(millisecondsSinceEpoch: 0)
     }

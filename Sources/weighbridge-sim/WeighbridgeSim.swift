@@ -5,7 +5,9 @@ import WeighbridgeCore
 import WeighbridgeTesting
 
 /// `weighbridge-sim`: a simulated weighbridge indicator speaking real Modbus TCP or RTU
-/// (libmodbus), driven by a script file and/or commands on standard input, one per line:
+/// (libmodbus), or with `--ascii` an ASCII protocol (SMA or Toledo continuous) over TCP (as a
+/// serial device server) or a tty, driven by a script file and/or commands on standard input,
+/// one per line:
 ///
 ///     show 32140 [stable|motion|overload|underload|error]   show a weight (kg) with a status
 ///     vehicle 32140 [HOLD_MS [RAMP_MS]]   a vehicle drives on over RAMP_MS (500), stands still
@@ -20,20 +22,28 @@ import WeighbridgeTesting
 ///     answers-at-zero            answer "ok answers-at-zero N": how many polls were answered
 ///                                without a fault at the empty deck before the latest vehicle
 ///     print                      advance the legal (alibi) counter
-///     fault none|no-reply|garbage|crc|exception
+///     fault none|no-reply|garbage|crc|exception      (Modbus)
+///     fault none|garbage|cut|checksum|pounds|silence (ASCII)
 ///     drop                       drop every TCP connection once
 ///     quit
 @main
 struct WeighbridgeSim: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "weighbridge-sim",
-        abstract: "A simulated weighbridge indicator (Modbus TCP or RTU) for tests and the demo.")
+        abstract: "A simulated weighbridge indicator (Modbus TCP or RTU, or ASCII) for tests and the demo.")
 
-    @Option(help: "Serve Modbus TCP on 127.0.0.1 at this port (0 picks a free one).")
+    @Option(
+        help: "Serve Modbus TCP (or, with --ascii, the ASCII format) on 127.0.0.1 at this port (0 picks a free one).")
     var tcpPort: Int?
 
     @Option(help: "Serve Modbus RTU on this tty (e.g. one end of a socat pty pair).")
     var rtu: String?
+
+    @Option(help: "Speak this ASCII format instead of Modbus: sma, toledo-continuous, toledo-continuous-checksum.")
+    var ascii: String?
+
+    @Option(help: "With --ascii, speak on this tty (e.g. one end of a socat pty pair).")
+    var tty: String?
 
     @Option(help: "The Modbus unit id to answer as on RTU.")
     var unit: Int = 1
@@ -57,13 +67,43 @@ struct WeighbridgeSim: ParsableCommand {
     var script: String?
 
     func validate() throws {
-        guard (tcpPort == nil) != (rtu == nil) else {
-            throw ValidationError("give exactly one of --tcp-port and --rtu")
+        if let ascii, SimulatedASCIIFormat(rawValue: ascii) == nil {
+            throw ValidationError(
+                "--ascii must be one of " + SimulatedASCIIFormat.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        if ascii == nil {
+            guard (tcpPort == nil) != (rtu == nil), tty == nil else {
+                throw ValidationError("give exactly one of --tcp-port and --rtu (--tty goes with --ascii)")
+            }
+        } else {
+            guard (tcpPort == nil) != (tty == nil), rtu == nil else {
+                throw ValidationError("with --ascii, give exactly one of --tcp-port and --tty")
+            }
         }
         guard (config == nil) == (bridge == nil) else { throw ValidationError("--config and --bridge go together") }
     }
 
     func run() throws {
+        if let ascii = ascii.flatMap(SimulatedASCIIFormat.init(rawValue:)) {
+            let simulator = ASCIIIndicatorSimulator(
+                format: ascii, division: try Mass(parsing: divisionKg, defaultUnit: .kilograms),
+                endpoint: tty.map { .tty(device: $0) } ?? .tcp(port: tcpPort!))
+            try simulator.start()
+            switch simulator.endpoint {
+            case .tcp: emit("listening tcp 127.0.0.1:\(simulator.port)")
+            case .tty(let device): emit("speaking \(ascii.rawValue) on \(device)")
+            }
+            try interpret(
+                ScriptInterpreter(
+                    deck: simulator.deck, seed: seed,
+                    inject: { name in
+                        guard let fault = ASCIIFault(rawValue: name) else {
+                            throw CommandError("fault " + ASCIIFault.allCases.map(\.rawValue).joined(separator: "|"))
+                        }
+                        try simulator.inject(fault)
+                    }, drop: simulator.dropConnections))
+            return simulator.stop()
+        }
         let (map, division) = try registerMap()
         let endpoint: SimulatorEndpoint = if let tcpPort { .tcp(port: tcpPort) } else { .rtu(device: rtu!, unit: unit) }
         let simulator = IndicatorSimulator(map: map, division: division, endpoint: endpoint)
@@ -72,16 +112,29 @@ struct WeighbridgeSim: ParsableCommand {
         case .tcp: emit("listening tcp 127.0.0.1:\(simulator.port)")
         case .rtu(let device, let unit): emit("listening rtu \(device) unit \(unit)")
         }
-        var interpreter = ScriptInterpreter(simulator: simulator, division: division, seed: seed)
+        try interpret(
+            ScriptInterpreter(
+                deck: simulator.deck, seed: seed,
+                inject: { name in
+                    guard let fault = SimulatorFault(rawValue: name) else {
+                        throw CommandError("fault " + SimulatorFault.allCases.map(\.rawValue).joined(separator: "|"))
+                    }
+                    simulator.inject(fault)
+                }, drop: simulator.dropConnections))
+        simulator.stop()
+    }
+
+    /// Runs the script file, then standard input, until either says quit or input ends.
+    private func interpret(_ interpreter: ScriptInterpreter) throws {
+        var interpreter = interpreter
         if let script {
             for line in try String(contentsOfFile: script, encoding: .utf8).split(separator: "\n") {
-                guard interpreter.execute(String(line)) else { return simulator.stop() }
+                guard interpreter.execute(String(line)) else { return }
             }
         }
         while let line = readLine() {
             guard interpreter.execute(line) else { break }
         }
-        simulator.stop()
     }
 
     private func registerMap() throws -> (RegisterMap, Mass) {
@@ -90,7 +143,10 @@ struct WeighbridgeSim: ParsableCommand {
             guard let found = configuration.bridges.first(where: { $0.name == bridge }) else {
                 throw ValidationError("no bridge \"\(bridge)\" in \(config)")
             }
-            return (found.registers, found.division)
+            guard let modbus = found.modbus else {
+                throw ValidationError("bridge \"\(bridge)\" in \(config) is an ASCII bridge: use --ascii")
+            }
+            return (modbus.registers, found.division)
         }
         let name = profile ?? "laumas"
         guard let preset = IndicatorPreset(rawValue: name), var map = preset.registerMap else {
@@ -110,15 +166,14 @@ func emit(_ line: String) {
 
 /// Executes simulator commands; answers "ok …" or "error: …" to each.
 struct ScriptInterpreter {
-    let simulator: IndicatorSimulator
-    let division: Mass
+    let deck: SimulatedDeck
     var seed: UInt64
+    /// Injects the fault named, or says which faults there are.
+    let inject: (String) throws -> Void
+    /// Drops every TCP connection once.
+    let drop: () -> Void
 
-    init(simulator: IndicatorSimulator, division: Mass, seed: UInt64) {
-        self.simulator = simulator
-        self.division = division
-        self.seed = seed
-    }
+    var division: Mass { deck.division }
 
     /// Runs one command; false for `quit`.
     mutating func execute(_ line: String) -> Bool {
@@ -138,7 +193,7 @@ struct ScriptInterpreter {
                     case "error": [.stable, .error]
                     default: throw CommandError("status must be stable, motion, overload, underload or error")
                     }
-                simulator.show(gross: weight, status: status)
+                deck.show(gross: weight, status: status)
             case "vehicle":
                 let hold = words.count > 2 ? Int(words[2]) : 3_000
                 let ramp = words.count > 3 ? Int(words[3]) : 500
@@ -146,36 +201,34 @@ struct ScriptInterpreter {
                     throw CommandError("vehicle KG [HOLD_MS [RAMP_MS]]: times are positive milliseconds")
                 }
                 seed &+= 1
-                simulator.run(
+                deck.run(
                     VehicleScenario(
                         weight: try mass(words, 1), ramp: .milliseconds(ramp), hold: .milliseconds(hold), seed: seed))
             case "wait":
                 guard words.count == 2, let milliseconds = UInt32(words[1]) else { throw CommandError("wait MS") }
                 usleep(milliseconds * 1_000)
             case "wait-empty":
-                while !simulator.scenarioFinished { usleep(10_000) }
+                while !deck.scenarioFinished { usleep(10_000) }
             case "settled":
-                guard let microseconds = simulator.lastSettledMicroseconds else {
+                guard let microseconds = deck.lastSettledMicroseconds else {
                     throw CommandError("no vehicle has come to rest yet")
                 }
                 emit("ok settled \(microseconds)")
                 return true
             case "answers-at-rest":
-                let answers = simulator.answersAtRest.map { String($0.wholeMilliseconds) }
+                let answers = deck.answersAtRest.map { String($0.wholeMilliseconds) }
                 emit((["ok", "answers-at-rest"] + answers).joined(separator: " "))
                 return true
             case "answers-at-zero":
-                emit("ok answers-at-zero \(simulator.answersAtZeroBeforeVehicle)")
+                emit("ok answers-at-zero \(deck.answersAtZeroBeforeVehicle)")
                 return true
             case "print":
-                simulator.print()
+                deck.print()
             case "fault":
-                guard words.count == 2, let fault = SimulatorFault(rawValue: words[1]) else {
-                    throw CommandError("fault " + SimulatorFault.allCases.map(\.rawValue).joined(separator: "|"))
-                }
-                simulator.inject(fault)
+                guard words.count == 2 else { throw CommandError("fault NAME") }
+                try inject(words[1])
             case "drop":
-                simulator.dropConnections()
+                drop()
             case "quit":
                 emit("ok quit")
                 return false

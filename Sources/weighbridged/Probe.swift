@@ -1,14 +1,17 @@
 import ArgumentParser
 import Foundation
+import WeighbridgeASCII
 import WeighbridgeConfiguration
 import WeighbridgeCore
 import WeighbridgeModbus
 
-/// `weighbridged probe`: the commissioning tool. Connects to one indicator, reads one snapshot,
-/// and prints what the daemon would make of it, or what failed and what to check.
+/// `weighbridged probe`: the commissioning tool. Connects to one indicator, reads one snapshot
+/// (a register block, or an ASCII indicator's frames), and prints what the daemon would make of
+/// it, or what failed and what to check.
 struct Probe: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Read one snapshot from a bridge's indicator and print the decoded weight, flags and registers.")
+        abstract:
+            "Read one snapshot from a bridge's indicator and print the decoded weight, flags and registers or frames.")
 
     @OptionGroup var options: ConfigOption
 
@@ -22,7 +25,10 @@ struct Probe: AsyncParsableCommand {
     struct Report: Encodable {
         var bridge: String
         var link: String
-        var unit: Int
+        /// The Modbus unit id; nil for an ASCII indicator.
+        var unit: Int?
+        /// The ASCII format; nil for a Modbus indicator.
+        var format: String?
         var instrument: String?
         var gross: String?
         var net: String?
@@ -30,6 +36,10 @@ struct Probe: AsyncParsableCommand {
         var flags: [String]
         var legalID: UInt32?
         var registers: [String]
+        /// The bytes an ASCII indicator sent, escaped, newest last.
+        var received: String?
+        /// What was wrong with the frames received, in order.
+        var faults: [String]
         var error: String?
     }
 
@@ -41,31 +51,96 @@ struct Probe: AsyncParsableCommand {
                 Data("no bridge \"\(bridge)\" in \(options.path) (bridges: \(names))\n".utf8))
             throw ExitCode(ConfigurationError.exitStatus)
         }
-        let link = ModbusLink(settings: ModbusLink.Settings(bridge: target))
-        var report = Report(bridge: target.name, link: link.name, unit: target.unit, flags: [], registers: [])
-        do {
-            let registers = try await link.readBlock(unit: target.unit, map: target.registers)
-            report.instrument = try? await link.identify(unit: target.unit)
-            report.registers = registers.enumerated().map {
-                String(format: "%d=0x%04X", target.registers.address + $0.offset, $0.element)
+        let report =
+            switch target.indicator {
+            case .modbus(let modbus): await probe(target, modbus)
+            case .ascii(let ascii): await probe(target, ascii)
             }
-            let reading = try target.registers.decode(registers, division: target.division)
-            report.gross = reading.gross.map { $0.formatted(in: .kilograms) + " kg" }
-            report.net = reading.net.map { $0.formatted(in: .kilograms) + " kg" }
-            report.tare = reading.tare.map { $0.formatted(in: .kilograms) + " kg" }
-            report.flags = reading.status.names
-            report.legalID = reading.legalCounter
-        } catch let error as ModbusError {
-            report.error = error.description
-        } catch let error as ReadingError {
-            report.error = "registers read, but they are not a reading: \(error)"
-        }
         print(json ? try report.json() : report.text)
         if report.error != nil { throw ExitCode(69) }  // EX_UNAVAILABLE
     }
 }
 
+extension Probe {
+    private func probe(_ target: BridgeConfiguration, _ modbus: ModbusIndicator) async -> Report {
+        let link = ModbusLink(settings: ModbusLink.Settings(bridge: target, modbus: modbus))
+        var report = Report(
+            bridge: target.name, link: link.name, unit: modbus.unit, flags: [], registers: [], faults: [])
+        do {
+            let registers = try await link.readBlock(unit: modbus.unit, map: modbus.registers)
+            report.instrument = try? await link.identify(unit: modbus.unit)
+            report.registers = registers.enumerated().map {
+                String(format: "%d=0x%04X", modbus.registers.address + $0.offset, $0.element)
+            }
+            report.show(try modbus.registers.decode(registers, division: target.division))
+        } catch let error as ModbusError {
+            report.error = error.description
+        } catch let error as ReadingError {
+            report.error = "registers read, but they are not a reading: \(error)"
+        } catch {
+            report.error = "\(error)"
+        }
+        return report
+    }
+
+    /// Asks a polled indicator once, or listens to one that sends unasked until three frames
+    /// (or faults) have come or the stale time passes.
+    private func probe(_ target: BridgeConfiguration, _ ascii: ASCIIIndicator) async -> Report {
+        let stream = IndicatorStream(line: ascii.line)
+        var report = Report(
+            bridge: target.name, link: stream.name, format: ascii.format.name, flags: [], registers: [], faults: [])
+        var reader = ASCIIFrameReader(format: ascii.format, unit: ascii.weightUnit, division: target.division)
+        var received: [UInt8] = []
+        var newest: ASCIIFrame?
+        do {
+            report.faults += try await stream.open()
+            let wait: Int
+            if let request = ascii.format.request {
+                try await stream.write(request, timeout: .milliseconds(target.responseTimeoutMilliseconds))
+                wait = target.responseTimeoutMilliseconds
+            } else {
+                wait = ascii.staleMilliseconds
+            }
+            let deadline = ContinuousClock.now + .milliseconds(wait)
+            var scans = 0
+            while ContinuousClock.now < deadline, scans < (ascii.format.request == nil ? 3 : 1) {
+                let bytes = try await stream.read(until: deadline)
+                received += bytes
+                for scan in reader.receive(bytes) {
+                    scans += 1
+                    switch scan {
+                    case .frame(let frame): newest = frame
+                    case .fault(let fault): report.faults.append(fault.description)
+                    }
+                }
+            }
+        } catch {
+            report.error = "\(error) (\(error.hint))"
+        }
+        await stream.close()
+        report.received = received.suffix(3 * 20).escapedASCII
+        if let newest {
+            report.show(newest.reading)
+        } else if report.error == nil {
+            report.error =
+                received.isEmpty
+                ? "nothing received within \(ascii.format.request == nil ? ascii.staleMilliseconds : target.responseTimeoutMilliseconds) ms"
+                : "bytes received, but no frame the daemon can take"
+        }
+        return report
+    }
+}
+
 extension Probe.Report {
+    /// Fills in what a reading shows.
+    mutating func show(_ reading: IndicatorReading) {
+        gross = reading.gross.map { $0.formatted(in: .kilograms) + " kg" }
+        net = reading.net.map { $0.formatted(in: .kilograms) + " kg" }
+        tare = reading.tare.map { $0.formatted(in: .kilograms) + " kg" }
+        flags = reading.status.names
+        legalID = reading.legalCounter
+    }
+
     func json() throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -73,15 +148,17 @@ extension Probe.Report {
     }
 
     var text: String {
-        var lines = ["bridge      \(bridge) (unit \(unit) on \(link))"]
+        var lines = ["bridge      \(bridge) (\(unit.map { "unit \($0)" } ?? format ?? "") on \(link))"]
+        if let received { lines.append("received    \"\(received)\"") }
+        lines += faults.map { "fault       \($0)" }
         if let error { return (lines + ["error       \(error)"]).joined(separator: "\n") }
-        lines.append("instrument  \(instrument ?? "(does not report an identity)")")
+        if unit != nil { lines.append("instrument  \(instrument ?? "(does not report an identity)")") }
         if let gross { lines.append("gross       \(gross)") }
         if let net { lines.append("net         \(net)") }
         if let tare { lines.append("tare        \(tare)") }
         lines.append("flags       \(flags.isEmpty ? "(none: in motion)" : flags.joined(separator: " "))")
         if let legalID { lines.append("legal id    \(legalID)") }
-        lines.append("registers   \(registers.joined(separator: " "))")
+        if !registers.isEmpty { lines.append("registers   \(registers.joined(separator: " "))") }
         return lines.joined(separator: "\n")
     }
 }

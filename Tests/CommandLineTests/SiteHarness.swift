@@ -65,6 +65,14 @@ final class Child: @unchecked Sendable {
 final class SiteHarness: @unchecked Sendable {
     enum Profile: String { case brief, defraReceipt = "defra-receipt" }
 
+    /// What the simulated indicator speaks, and how the daemon reaches it.
+    enum Indicator {
+        /// Modbus TCP, the laumas map.
+        case modbus
+        /// An ASCII format (weighbridge-sim's name for it), over a pty pair or TCP.
+        case ascii(format: String, overPty: Bool)
+    }
+
     let directory: String
     let profile: Profile
     let simulator: Child
@@ -81,17 +89,51 @@ final class SiteHarness: @unchecked Sendable {
     /// The directory the store lives in: `directory`, or a subdirectory of it (for a test to mount
     /// a file system of its own there).
     let storeDirectory: String
+    /// The serial line an ASCII indicator is on, kept for as long as the site runs.
+    private let pty: PtyPair?
 
-    init(profile: Profile, extra: String = "", storeSubdirectory: String? = nil) async throws {
+    init(profile: Profile, indicator: Indicator = .modbus, extra: String = "", storeSubdirectory: String? = nil)
+        async throws
+    {
         self.profile = profile
         let directory = "/tmp/wb-e2e-\(UUID().uuidString.prefix(8))"
         self.directory = directory
         storeDirectory = storeSubdirectory.map { directory + "/" + $0 } ?? directory
         try FileManager.default.createDirectory(atPath: storeDirectory, withIntermediateDirectories: true)
-        let simulator = try Child("weighbridge-sim", ["--tcp-port", "0", "--division-kg", "2"])
+        var simulatorArguments = ["--division-kg", "2"]
+        var pty: PtyPair?
+        if case .ascii(let format, let overPty) = indicator {
+            simulatorArguments += ["--ascii", format]
+            if overPty {
+                let pair = try await PtyPair()
+                simulatorArguments += ["--tty", pair.simulatorSide]
+                pty = pair
+            }
+        }
+        self.pty = pty
+        let simulator = try Child("weighbridge-sim", simulatorArguments + (pty == nil ? ["--tcp-port", "0"] : []))
         self.simulator = simulator
         let simLine = try await onOwnThread { try simulator.readLine() }
-        let simPort = try #require(Int(simLine.split(separator: ":").last ?? ""), "sim said: \(simLine)")
+        let simPort = Int(simLine.split(separator: ":").last ?? "")
+        #expect(simPort != nil || pty != nil, "sim said: \(simLine)")
+        let bridge: String
+        switch indicator {
+        case .modbus:
+            bridge = """
+                transport = "tcp"
+                host = "127.0.0.1"
+                port = \(simPort ?? 0)
+                profile = "laumas"
+                """
+        case .ascii(let format, _):
+            let frames =
+                format == "sma"
+                ? "format = \"sma\"" : "format = \"toledo-continuous\"\nchecksum = \(format.hasSuffix("-checksum"))"
+            let line =
+                pty.map { "device = \"\($0.daemonSide)\"\ndtr = \"on\"\nrts = \"on\"\nflow_control = \"none\"" }
+                ?? "host = \"127.0.0.1\"\nport = \(simPort ?? 0)"
+            bridge = "transport = \"ascii\"\n\(frames)\n\(line)"
+        }
         let sandbox = try Child("dwt-sandbox", ["--port", "0"])
         self.sandbox = sandbox
         let sandboxLine = try await onOwnThread { try sandbox.readLine() }
@@ -140,10 +182,7 @@ final class SiteHarness: @unchecked Sendable {
         \(api)
         [[bridge]]
         name = "inbound"
-        transport = "tcp"
-        host = "127.0.0.1"
-        port = \(simPort)
-        profile = "laumas"
+        \(bridge)
         poll_ms = 50
         division_kg = 2
         max_kg = 60000

@@ -34,7 +34,8 @@ for index in 1... {
             let recorded = try transaction.recordWeighing(
                 WeighingEvidence(
                     bridge: "in", weight: Mass(kilograms, .kilograms), division: division, weighedAt: transaction.now,
-                    status: .stable, legalID: nil, instrumentID: "sim", rawRegisters: [0, 1, 2, 3], route: .movement(id)
+                    status: .stable, legalID: nil, instrumentID: "sim", raw: .registers([0, 1, 2, 3]),
+                    route: .movement(id)
                 ))
             try transaction.bind(ticket: recorded.ticket, toMovement: id, by: .automatic)
             actions += try lifecycle.receive(.weighed(recorded.weighing), context: context)

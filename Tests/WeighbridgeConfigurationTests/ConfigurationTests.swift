@@ -213,9 +213,10 @@ struct ConfigurationTests {
         #expect(configuration.api.baseURL == "https://sandbox.tracking.defra.gov.uk")
         #expect(configuration.api.token == .credential("dwt-token"))
         let bridge = try #require(configuration.bridges.first)
-        #expect(bridge.transport == .tcp(host: "127.0.0.1", port: 502))
+        let modbus = try #require(bridge.modbus)
+        #expect(modbus.transport == .tcp(host: "127.0.0.1", port: 502))
         #expect(bridge.responseTimeoutMilliseconds == 1_000)
-        #expect(bridge.registers == IndicatorPreset.laumas.registerMap)
+        #expect(modbus.registers == IndicatorPreset.laumas.registerMap)
         #expect(bridge.division == Mass(20, .kilograms))
     }
 

@@ -89,7 +89,7 @@ private final class ServerFixture: Sendable {
         try await desk.recordCapture(
             WeighingEvidence(
                 bridge: "in", weight: Mass(kilograms, .kilograms), division: Mass(20, .kilograms), weighedAt: t0,
-                status: .stable, legalID: nil, instrumentID: "sim", rawRegisters: [1], route: .unannounced))
+                status: .stable, legalID: nil, instrumentID: "sim", raw: .registers([1]), route: .unannounced))
     }
 }
 

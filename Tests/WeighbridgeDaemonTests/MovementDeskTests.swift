@@ -37,7 +37,7 @@ private final class Fixture: Sendable {
         try await desk.recordCapture(
             WeighingEvidence(
                 bridge: bridge, weight: Mass(kilograms, .kilograms), division: Mass(20, .kilograms), weighedAt: time,
-                status: .stable, legalID: nil, instrumentID: "sim", rawRegisters: [1, 2, 3], route: .unannounced),
+                status: .stable, legalID: nil, instrumentID: "sim", raw: .registers([1, 2, 3]), route: .unannounced),
             route: route)
     }
 

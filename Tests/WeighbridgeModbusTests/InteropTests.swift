@@ -138,8 +138,8 @@ struct InteropTests {
                     "bridge\(index)", map: preset.map, transport: serialTransport(pty.daemonSide),
                     unit: preset.unit, pollMilliseconds: 1)
                 let acquisition = BridgeAcquisition(
-                    bridge: AcquisitionSettings(bridge: bridge), link: link, clock: ContinuousClock(),
-                    wallClock: wallClock)
+                    bridge: AcquisitionSettings(bridge: bridge, modbus: try #require(bridge.modbus)), link: link,
+                    clock: ContinuousClock(), wallClock: wallClock)
                 group.addTask { try await acquisition.run { logs[index].append($0) } }
             }
             defer { group.cancelAll() }

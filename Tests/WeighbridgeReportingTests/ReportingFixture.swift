@@ -168,7 +168,7 @@ final class ReportingFixture: Sendable {
             _ = try await desk.recordCapture(
                 WeighingEvidence(
                     bridge: "in", weight: Mass(kilograms, .kilograms), division: Mass(20, .kilograms),
-                    weighedAt: clock.now, status: .stable, legalID: 4711, instrumentID: "IND-1", rawRegisters: [1],
+                    weighedAt: clock.now, status: .stable, legalID: 4711, instrumentID: "IND-1", raw: .registers([1]),
                     route: .unannounced))
         }
         delivery.wake()

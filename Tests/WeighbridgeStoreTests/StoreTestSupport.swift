@@ -72,7 +72,7 @@ func evidence(_ kilograms: Int64, bridge: String = "in", route: WeighingRoute = 
     WeighingEvidence(
         bridge: bridge, weight: Mass(kilograms, .kilograms), division: Mass(20, .kilograms),
         weighedAt: time, status: [.stable], legalID: 41, instrumentID: "LAUMAS W100 SN123",
-        rawRegisters: [0x0800, 0x0000, 0x55F0, 0x0000, 0x2EE0], route: route)
+        raw: .registers([0x0800, 0x0000, 0x55F0, 0x0000, 0x2EE0]), route: route)
 }
 
 func movement(_ id: String, declaredKg: Int64 = 10_000, vehicle: String? = "AB12CDE") throws -> MovementLifecycle {

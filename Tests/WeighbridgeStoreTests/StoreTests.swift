@@ -374,6 +374,7 @@ struct StoreOpeningTests {
             UPDATE decisions SET actor = 'operator:sam';
             ALTER TABLE decisions DROP COLUMN operator_name;
             ALTER TABLE decisions DROP COLUMN operator_uid;
+            ALTER TABLE weighings DROP COLUMN raw_frame;
             PRAGMA user_version = 3;
             """)
         let store = try await reopen(path)

@@ -1,0 +1,100 @@
+/// The ASCII protocols an indicator may speak instead of Modbus (docs/indicators.md, "ASCII
+/// indicators").
+public enum ASCIIFormat: Sendable, Hashable {
+    /// SMA SCP-0499 level 1: the daemon asks for the weight and reads the reply (polled).
+    case sma
+    /// Mettler Toledo's continuous output: the indicator sends frames by itself many times a
+    /// second (listened), with a checksum byte after CR when the terminal is set to send one.
+    case toledoContinuous(checksum: Bool)
+
+    /// The request the daemon sends for each reading; nil for a format the indicator sends unasked.
+    public var request: [UInt8]? {
+        switch self {
+        case .sma: SMA.weightRequest
+        case .toledoContinuous: nil
+        }
+    }
+
+    /// The name the configuration gives the format.
+    public var name: String {
+        switch self {
+        case .sma: "sma"
+        case .toledoContinuous(let checksum): checksum ? "toledo-continuous (checksum)" : "toledo-continuous"
+        }
+    }
+}
+
+/// One frame an ASCII indicator sent, as the capture rules take it, with its bytes as received.
+public struct ASCIIFrame: Sendable, Hashable {
+    public var reading: IndicatorReading
+    /// The frame from its first byte to its last: the evidence kept with a capture.
+    public var bytes: [UInt8]
+
+    public init(reading: IndicatorReading, bytes: [UInt8]) {
+        self.reading = reading
+        self.bytes = bytes
+    }
+}
+
+/// Reads one bridge's ASCII indicator: the format's own reader finds and decodes the frames, and
+/// each frame is then held to the bridge's configuration, its unit and its division, so a frame
+/// from an indicator set otherwise than the bridge is configured is a fault, never a weight.
+public struct ASCIIFrameReader: Sendable {
+    private enum Format: Sendable {
+        case sma(SMAReplyReader)
+        case toledoContinuous(ToledoContinuousStream)
+    }
+
+    private var format: Format
+    /// The unit the bridge's indicator is configured to weigh in.
+    public let unit: MassUnit
+    /// The bridge's verification interval e: every weight shown is a multiple of it.
+    public let division: Mass
+
+    public init(format: ASCIIFormat, unit: MassUnit, division: Mass) {
+        switch format {
+        case .sma: self.format = .sma(SMAReplyReader())
+        case .toledoContinuous(let checksum):
+            self.format = .toledoContinuous(ToledoContinuousStream(checksum: checksum))
+        }
+        self.unit = unit
+        self.division = division
+    }
+
+    /// Takes the bytes received and returns every frame and fault they complete, in order.
+    public mutating func receive(_ bytes: some Sequence<UInt8>) -> [FrameScan<ASCIIFrame>] {
+        switch format {
+        case .sma(var reader):
+            let scans = reader.receive(bytes)
+            format = .sma(reader)
+            return scans.map { scan in
+                scan.flatMap { check(unit: $0.unit, ASCIIFrame(reading: $0.reading, bytes: $0.bytes)) }
+            }
+        case .toledoContinuous(var stream):
+            let scans = stream.receive(bytes)
+            format = .toledoContinuous(stream)
+            return scans.map { scan in
+                scan.flatMap { check(unit: $0.unit, ASCIIFrame(reading: $0.reading, bytes: $0.bytes)) }
+            }
+        }
+    }
+
+    private func check(unit sent: MassUnit, _ frame: ASCIIFrame) -> FrameScan<ASCIIFrame> {
+        guard sent == unit else { return .fault(.wrongUnit(sent: sent, configured: unit)) }
+        let weights = [frame.reading.gross, frame.reading.net, frame.reading.tare].compactMap { $0 }
+        if let off = weights.first(where: { !$0.isMultiple(of: division) }) {
+            return .fault(.offDivisionGrid(weight: off, division: division))
+        }
+        return .frame(frame)
+    }
+}
+
+extension FrameScan {
+    /// A frame passed through `transform`, which may find it a fault; a fault as it is.
+    func flatMap<Other>(_ transform: (Frame) -> FrameScan<Other>) -> FrameScan<Other> {
+        switch self {
+        case .frame(let frame): transform(frame)
+        case .fault(let fault): .fault(fault)
+        }
+    }
+}

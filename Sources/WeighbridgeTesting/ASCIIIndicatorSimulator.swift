@@ -1,0 +1,237 @@
+import Foundation
+import Synchronization
+public import WeighbridgeCore
+
+/// The ASCII formats the simulator tells its deck in.
+public enum SimulatedASCIIFormat: String, Sendable, Hashable, CaseIterable {
+    /// Answers each SMA weight request (`<LF>W<CR>`) with a reply; anything else with `<LF>?<CR>`.
+    case sma
+    /// Sends Toledo continuous frames every `frameInterval`, without a checksum...
+    case toledoContinuous = "toledo-continuous"
+    /// ...or with one.
+    case toledoContinuousChecksum = "toledo-continuous-checksum"
+}
+
+/// A fault the ASCII simulator can inject into what it sends.
+public enum ASCIIFault: String, Sendable, Hashable, CaseIterable {
+    /// Send as a real indicator does.
+    case none
+    /// Send random 7-bit bytes instead of each frame.
+    case garbage
+    /// Send the first half of each frame only.
+    case cut
+    /// Send Toledo frames with a checksum that does not match (SMA has none: refused).
+    case checksum
+    /// Send each frame in pounds.
+    case pounds
+    /// Send nothing at all.
+    case silence
+}
+
+/// Where the ASCII simulator speaks.
+public enum ASCIISimulatorEndpoint: Sendable, Hashable {
+    /// A serial device server's port on 127.0.0.1; port 0 picks a free one (see `port`).
+    case tcp(port: Int)
+    /// A tty, typically one end of a socat pty pair.
+    case tty(device: String)
+}
+
+/// A simulated ASCII weighbridge indicator: it tells its deck in SMA replies or Toledo continuous
+/// frames, made by `smaReply` and `toledoContinuousFrame` from the manufacturers' descriptions,
+/// over a pty or a TCP port, with faults injected on request.
+public final class ASCIIIndicatorSimulator: Sendable {
+    private struct Link: Sendable {
+        var fault: ASCIIFault = .none
+        var disconnectRequested = false
+    }
+
+    public let format: SimulatedASCIIFormat
+    public let endpoint: ASCIISimulatorEndpoint
+    /// How often continuous frames are sent.
+    public let frameInterval: Duration
+    /// What the indicator shows: set it directly, or run vehicles on it.
+    public let deck: SimulatedDeck
+    private let link = Mutex(Link())
+    private let thread = SimulatorThread()
+
+    /// A simulator with an empty deck at zero, stable.
+    public init(
+        format: SimulatedASCIIFormat, division: Mass, endpoint: ASCIISimulatorEndpoint,
+        frameInterval: Duration = .milliseconds(50)
+    ) {
+        self.format = format
+        self.endpoint = endpoint
+        self.frameInterval = frameInterval
+        deck = SimulatedDeck(division: division, showsNet: false, showsTare: false, legalCounter: false)
+    }
+
+    /// Starts speaking on a thread of its own; returns once it is listening (or has the tty open).
+    public func start() throws {
+        try thread.start(name: "ascii-indicator-simulator") { [self] in serve() }
+    }
+
+    /// Stops and closes everything; returns once the thread has ended.
+    public func stop() {
+        thread.stop()
+    }
+
+    /// The TCP port it listens on (after `start`).
+    public var port: Int { thread.port }
+
+    /// Injects `fault` into everything sent until changed.
+    public func inject(_ fault: ASCIIFault) throws {
+        if fault == .checksum, format != .toledoContinuousChecksum {
+            throw SimulatorError(message: "only toledo-continuous-checksum frames carry a checksum")
+        }
+        link.withLock { $0.fault = fault }
+    }
+
+    /// Drops every TCP connection once (the device server restarting).
+    public func dropConnections() {
+        link.withLock { $0.disconnectRequested = true }
+    }
+
+    // MARK: Speaking
+
+    private func serve() {
+        var listener: Int32 = -1
+        var boundPort = 0
+        var peers: Set<Int32> = []
+        switch endpoint {
+        case .tty(let device):
+            let descriptor = open(device, O_RDWR | O_NOCTTY | O_NONBLOCK)
+            guard descriptor >= 0 else {
+                thread.failed("cannot open \(device): \(String(cString: strerror(errno)))")
+                return
+            }
+            var options = termios()
+            tcgetattr(descriptor, &options)
+            cfmakeraw(&options)
+            tcsetattr(descriptor, TCSANOW, &options)
+            peers.insert(descriptor)
+        case .tcp(let port):
+            guard let (descriptor, port) = listen(port: port) else { return }
+            (listener, boundPort) = (descriptor, port)
+        }
+        thread.listening(port: boundPort)
+        var requests: [Int32: [UInt8]] = [:]
+        var nextFrame = ContinuousClock.now
+        while !thread.isStopping {
+            deck.advance()
+            if case .tcp = endpoint,
+                link.withLock({ state in
+                    defer { state.disconnectRequested = false }
+                    return state.disconnectRequested
+                })
+            {
+                peers.forEach { close($0) }
+                peers.removeAll()
+            }
+            var descriptors = (listener >= 0 ? [pollfd(fd: listener, events: Int16(POLLIN), revents: 0)] : [])
+            descriptors += peers.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            let untilFrame = ContinuousClock.now.duration(to: nextFrame)
+            let wait =
+                format == .sma || untilFrame > .milliseconds(20) ? 20 : max(0, Int32(untilFrame / .milliseconds(1)))
+            _ = poll(&descriptors, nfds_t(descriptors.count), wait)
+            for descriptor in descriptors where descriptor.revents != 0 {
+                if descriptor.fd == listener {
+                    let peer = accept(listener, nil, nil)
+                    if peer >= 0 { peers.insert(peer) }
+                    continue
+                }
+                var buffer = [UInt8](repeating: 0, count: 256)
+                let count = read(descriptor.fd, &buffer, buffer.count)
+                guard count > 0 else {
+                    // The peer closed, or the tty hung up (its pty pair is gone): nobody to speak to.
+                    if count == 0 || (errno != EAGAIN && errno != EINTR) {
+                        close(descriptor.fd)
+                        peers.remove(descriptor.fd)
+                    }
+                    continue
+                }
+                requests[descriptor.fd, default: []] += buffer.prefix(count)
+                if format == .sma { answerRequests(&requests[descriptor.fd, default: []], to: descriptor.fd) }
+            }
+            if format != .sma, ContinuousClock.now >= nextFrame {
+                nextFrame = max(nextFrame + frameInterval, .now)
+                let frame = spoilt(tell())
+                for peer in peers { send(frame, to: peer) }
+            }
+        }
+        peers.forEach { close($0) }
+        if listener >= 0 { close(listener) }
+    }
+
+    /// Answers every whole SMA request in `pending`: `<LF>W<CR>` with the weight, anything else
+    /// that ends in CR with `<LF>?<CR>` (the protocol's "unknown command").
+    private func answerRequests(_ pending: inout [UInt8], to peer: Int32) {
+        while let end = pending.firstIndex(of: 0x0D) {
+            let request = Array(pending[...end])
+            pending.removeFirst(end + 1)
+            let start = request.lastIndex(of: 0x0A) ?? 0
+            send(
+                Array(request[start...]) == SMA.weightRequest ? spoilt(tell()) : [0x0A, 0x3F, 0x0D], to: peer)
+        }
+    }
+
+    /// The deck's reading in the simulator's format, as a healthy indicator sends it.
+    private func tell() -> [UInt8] {
+        let fault = link.withLock { $0.fault }
+        let reading = deck.tell(faulty: fault != .none)
+        switch format {
+        case .sma:
+            return smaReply(reading, division: deck.division, unit: fault == .pounds ? "lb " : "kg ")
+        case .toledoContinuous, .toledoContinuousChecksum:
+            var frame = toledoContinuousFrame(
+                reading, division: deck.division, checksum: format == .toledoContinuousChecksum)
+            if fault == .pounds { frame[2] &= ~0x10 }  // status B bit 4 clear: pounds
+            return frame
+        }
+    }
+
+    /// `frame` as the injected fault spoils it.
+    private func spoilt(_ frame: [UInt8]) -> [UInt8] {
+        switch link.withLock({ $0.fault }) {
+        case .none, .pounds: return frame
+        case .silence: return []
+        case .cut: return Array(frame.prefix(frame.count / 2))
+        case .checksum:
+            var spoilt = frame
+            spoilt[spoilt.count - 1] ^= 0x01
+            return spoilt
+        case .garbage:
+            var generator = SystemRandomNumberGenerator()
+            // Printable bytes only: never an STX or LF that would start a frame.
+            return (0..<frame.count).map { _ in UInt8.random(in: 0x20...0x7E, using: &generator) }
+        }
+    }
+
+    private func send(_ bytes: [UInt8], to peer: Int32) {
+        guard !bytes.isEmpty else { return }
+        _ = bytes.withUnsafeBytes { write(peer, $0.baseAddress, $0.count) }
+    }
+
+    /// A socket listening on 127.0.0.1:`port`, and the port it got; nil (having said why) if none.
+    private func listen(port: Int) -> (Int32, Int)? {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var reuse: Int32 = 1
+        setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(listener, pointer, length) == 0 && Glibc.listen(listener, 8) == 0
+                    && getsockname(listener, pointer, &length) == 0
+            }
+        }
+        guard listener >= 0, bound else {
+            thread.failed("cannot listen on 127.0.0.1:\(port): \(String(cString: strerror(errno)))")
+            if listener >= 0 { close(listener) }
+            return nil
+        }
+        return (listener, Int(UInt16(bigEndian: address.sin_port)))
+    }
+}

@@ -1,0 +1,108 @@
+import Testing
+import WeighbridgeConfiguration
+import WeighbridgeCore
+
+private let head = """
+    [site]
+    id = "SITE-1"
+
+    [api]
+    profile = "brief"
+
+    """
+
+private let serialBridge = """
+    [[bridge]]
+    name = "bay"
+    transport = "ascii"
+    format = "toledo-continuous"
+    checksum = true
+    device = "/dev/ttyS1"
+    parity = "E"
+    data_bits = 7
+    dtr = "off"
+    rts = "on"
+    flow_control = "xon-xoff"
+    weight_unit = "t"
+    division_kg = 20
+    max_kg = 60000
+
+    """
+
+private func problemKeys(_ bridges: String) -> Set<String> {
+    do {
+        _ = try Configuration.parse(head + bridges, fileName: "test.toml")
+        return []
+    } catch {
+        return Set(error.problems.compactMap(\.key))
+    }
+}
+
+@Suite("Configuration: ASCII bridges")
+struct ASCIIBridgeTests {
+    @Test("a serial ASCII bridge reads to its line, format and unit, with every control line as written")
+    func readsASerialBridge() throws {
+        let configuration = try Configuration.parse(head + serialBridge, fileName: "test.toml")
+        let bridge = try #require(configuration.bridges.first)
+        #expect(
+            bridge.indicator
+                == .ascii(
+                    ASCIIIndicator(
+                        line: .serial(
+                            SerialLine(
+                                settings: SerialSettings(
+                                    device: "/dev/ttyS1", baud: 9_600, parity: .even, dataBits: 7, stopBits: 1),
+                                dtr: .off, rts: .on, flowControl: .xonXoff)),
+                        format: .toledoContinuous(checksum: true), weightUnit: .tonnes, staleMilliseconds: 2_000)))
+        #expect(bridge.responseTimeoutMilliseconds == 1_000)
+        let rendered = try Configuration.parse(configuration.rendered(), fileName: "rendered.toml")
+        #expect(rendered.bridges == configuration.bridges)
+    }
+
+    @Test("DTR, RTS and flow control have no default on a serial line; a Toledo checksum must be said")
+    func controlLinesAreExplicit() {
+        let bare = serialBridge.replacingOccurrences(
+            of: "dtr = \"off\"\nrts = \"on\"\nflow_control = \"xon-xoff\"\n", with: ""
+        )
+        .replacingOccurrences(of: "checksum = true\n", with: "")
+        #expect(
+            problemKeys(bare) == ["bridge[0].dtr", "bridge[0].rts", "bridge[0].flow_control", "bridge[0].checksum"])
+    }
+
+    @Test("Modbus keys, a device server's keys beside a device, and a short stale time are refused by name")
+    func wrongKeys() {
+        let mixed = serialBridge.replacingOccurrences(
+            of: "weight_unit = \"t\"\n",
+            with: "weight_unit = \"t\"\nunit = 3\nprofile = \"laumas\"\nport = 4001\nstale_ms = 300\n")
+        #expect(problemKeys(mixed) == ["bridge[0].unit", "bridge[0].profile", "bridge[0].port", "bridge[0].stale_ms"])
+    }
+
+    @Test("a device server needs its port, and takes no serial line settings")
+    func deviceServer() throws {
+        let server = """
+            [[bridge]]
+            name = "bay"
+            transport = "ascii"
+            format = "sma"
+            host = "192.0.2.20"
+            baud = 9600
+            division_kg = 20
+            max_kg = 60000
+            """
+        #expect(problemKeys(server) == ["bridge[0].port", "bridge[0].baud"])
+        let good = server.replacingOccurrences(of: "baud = 9600", with: "port = 4001")
+        let bridge = try #require(try Configuration.parse(head + good, fileName: "t").bridges.first)
+        #expect(
+            bridge.indicator
+                == .ascii(
+                    ASCIIIndicator(
+                        line: .tcp(host: "192.0.2.20", port: 4001), format: .sma, weightUnit: .kilograms,
+                        staleMilliseconds: 2_000)))
+    }
+
+    @Test("two ASCII bridges on one line are refused: a frame carries no address")
+    func oneBridgePerLine() {
+        let second = serialBridge.replacingOccurrences(of: "name = \"bay\"", with: "name = \"bay2\"")
+        #expect(problemKeys(serialBridge + second) == ["bridge[1].device"])
+    }
+}
