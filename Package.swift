@@ -276,7 +276,7 @@ let package = Package(
         .testTarget(
             name: "WeighbridgeCoreTests",
             dependencies: [
-                "WeighbridgeCore",
+                "WeighbridgeCore", "WeighbridgeTesting",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: strictSettings

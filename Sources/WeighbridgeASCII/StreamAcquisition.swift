@@ -98,7 +98,9 @@ public struct StreamAcquisition: Sendable {
                     } else {
                         try listen(stream: stream, state: &state)
                     }
-                try await consume(scans, state: &state, handle)
+                try await consume(scans, stream: stream, state: &state, handle)
+            } catch is CancellationError {
+                return  // shutting down while waiting for an answer is a normal end
             } catch let error as StreamError {
                 state.machine.communicationLost()
                 state.failures += 1
@@ -158,9 +160,10 @@ public struct StreamAcquisition: Sendable {
         return scans
     }
 
-    /// Reports every fault, then feeds the newest frame (if any) to the capture rules.
+    /// Reports every fault, then feeds the newest reading (if any) to the capture rules; a
+    /// capture is stored in the indicator's alibi memory first where the format has one.
     private func consume(
-        _ scans: [Timed], state: inout LoopState,
+        _ scans: [Timed], stream: isolated IndicatorStream, state: inout LoopState,
         _ handle: nonisolated(nonsending) @Sendable (AcquisitionEvent) async throws -> Void
     ) async throws {
         for timed in scans {
@@ -168,7 +171,7 @@ public struct StreamAcquisition: Sendable {
             state.machine.communicationLost()
             try await handle(.badReading(fault))
         }
-        guard let newest = scans.last(where: \.isFrame), case .frame(let frame) = newest.scan else { return }
+        guard let newest = scans.last(where: \.isReading), case .frame(let frame) = newest.scan else { return }
         state.lastFrame = newest.at
         if !state.answering || state.failures > 0 {
             // The indicator is heard (again): as a Modbus link is after its first good reply.
@@ -191,12 +194,66 @@ public struct StreamAcquisition: Sendable {
         if state.machine.settings.isOverload(weight), let limit = state.machine.settings.overloadLimit {
             try await handle(.badReading(ReadingError.aboveMaximum(limit: limit)))
         }
-        if case .capture(let capture) = action {
-            try await handle(
-                .captured(
-                    CapturedWeighing(
-                        bridge: bridge.name, capture: capture, reading: frame.reading, raw: .frame(frame.bytes),
-                        instrumentID: nil, at: at)))
+        guard case .capture(var capture) = action else { return }
+        var evidence = frame.bytes
+        if let request = bridge.format.storeRequest {
+            let stored: ASCIIFrame
+            do {
+                stored = try store(capture, of: frame.reading, request: request, stream: stream, state: &state)
+            } catch let refusal as FrameFault {
+                try await handle(.badReading(refusal))
+                return
+            }
+            capture.sample.legalCounter = stored.reading.legalCounter
+            evidence = stored.bytes
+        }
+        try await handle(
+            .captured(
+                CapturedWeighing(
+                    bridge: bridge.name, capture: capture, reading: frame.reading, raw: .frame(evidence),
+                    instrumentID: nil, at: at)))
+    }
+
+    /// Asks the indicator to store `capture` in its alibi memory and returns its answer, which
+    /// holds the legal id. Unless the indicator answers that it stored the captured weight, the
+    /// capture is refused (a `FrameFault`, or the line's error) and the bridge armed again, so
+    /// the load is taken at its next settled window: never lost, never taken without its id.
+    private func store(
+        _ capture: CertifiedCapture, of reading: IndicatorReading, request: [UInt8], stream: isolated IndicatorStream,
+        state: inout LoopState
+    ) throws -> ASCIIFrame {
+        do {
+            try stream.write(request, timeout: .milliseconds(bridge.responseTimeoutMilliseconds))
+            let deadline = ContinuousClock.now + .milliseconds(bridge.responseTimeoutMilliseconds)
+            while !Task.isCancelled {
+                let bytes = try stream.read(until: deadline)
+                for scan in state.reader.receive(bytes) {
+                    switch scan {
+                    case .frame(let answer):
+                        guard case .stored(let id) = answer.kind else { continue }
+                        guard id != nil else { throw FrameFault.notStored("it answered NO: the load moved") }
+                        // What the capture saw: the gross, or for a net display the gross less the tare.
+                        let tare = reading.gross == nil ? answer.reading.tare ?? .zero : .zero
+                        let stored = answer.reading.gross.map { $0 - tare }
+                        guard stored == capture.sample.weight else {
+                            throw FrameFault.notStored(
+                                "it stored \(answer.reading.gross.map { "\($0)" } ?? "no weight")")
+                        }
+                        return answer
+                    case .fault(let fault):
+                        throw FrameFault.notStored("it answered: \(fault)")
+                    }
+                }
+                if ContinuousClock.now >= deadline {
+                    throw StreamError(
+                        kind: .timeout, operation: "store the weighing on \(stream.name)",
+                        message: "no answer within \(bridge.responseTimeoutMilliseconds) ms")
+                }
+            }
+            throw CancellationError()
+        } catch {
+            state.machine.captureRefused()
+            throw error
         }
     }
 }
@@ -221,4 +278,7 @@ private struct Timed {
     var at: ContinuousClock.Instant
 
     var isFrame: Bool { if case .frame = scan { true } else { false } }
+
+    /// Whether this is a reading for the capture rules (not an answer to storing a weighing).
+    var isReading: Bool { if case .frame(let frame) = scan { frame.kind == .reading } else { false } }
 }

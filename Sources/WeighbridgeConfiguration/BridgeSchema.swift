@@ -75,10 +75,14 @@ struct BridgeSchema {
         for key in ["unit", "profile", "byte_timeout_ms", "gap_ms", "registers"] where table.has(key) {
             table.report(key, "is a Modbus setting; this bridge uses transport = \"ascii\"")
         }
+        if table.peekString("format") != "generic", table.has("frame") {
+            table.report("frame", "describes a generic format; this bridge's format has its own")
+        }
         let format: ASCIIFormat?
-        switch table.requiredString("format", why: "the indicator's protocol: \"sma\" or \"toledo-continuous\"") {
-        case "sma":
-            format = .sma
+        let formats = "\"sma\", \"toledo-continuous\", \"dini\" or \"generic\""
+        switch table.requiredString("format", why: "the indicator's protocol: \(formats)") {
+        case let polled? where polled == "sma" || polled == "dini":
+            format = polled == "sma" ? .sma : .dini
             if table.has("checksum") { table.report("checksum", "only toledo-continuous frames carry a checksum") }
         case "toledo-continuous":
             format = table.has("checksum") ? table.boolean("checksum").map { .toledoContinuous(checksum: $0) } : nil
@@ -88,8 +92,17 @@ struct BridgeSchema {
                     "is required with format = \"toledo-continuous\": true when the terminal sends the checksum byte "
                         + "after CR, false when it does not")
             }
+        case "generic":
+            if table.has("checksum") { table.report("checksum", "only toledo-continuous frames carry a checksum") }
+            if table.has("frame"), var frameTable = table.table("frame") {
+                format = FrameSchema().read(&frameTable).map { .generic($0) }
+                frameTable.rejectUnknownKeys()
+            } else {
+                table.report("frame", "is required with format = \"generic\": the [bridge.frame] that describes it")
+                format = nil
+            }
         case let other?:
-            table.report("format", "\"\(other)\" is not one of \"sma\", \"toledo-continuous\"")
+            table.report("format", "\"\(other)\" is not one of \(formats)")
             format = nil
         case nil:
             format = nil
@@ -380,4 +393,94 @@ struct RegisterSchema {
         }
         return valid ? field : nil
     }
+}
+
+/// Reads `[bridge.frame]`: a generic frame format's description (docs/indicators.md, "A generic
+/// frame"). Byte strings are TOML strings of 7-bit ASCII, control bytes written `\u0002`, `\r`.
+struct FrameSchema {
+    func read(_ table: inout TableReader) -> GenericFrameFormat? {
+        var valid = true
+        func bytes(_ key: String) -> [UInt8]? {
+            guard let text = table.string(key) else {
+                valid = false
+                return nil
+            }
+            guard text.isSevenBitASCII else {
+                table.report(key, "must be 7-bit ASCII (write a control byte as \\u0002, \\r or \\n)")
+                valid = false
+                return nil
+            }
+            return Array(text.utf8)
+        }
+        let request = table.has("request") ? bytes("request") : nil
+        let start = table.has("start") ? bytes("start") ?? [] : []
+        let end = table.has("end") ? bytes("end") ?? [] : nil
+        if end == nil {
+            table.report("end", "is required: the bytes every frame ends with, such as \"\\r\\n\"")
+            valid = false
+        }
+        let length = table.has("length") ? table.integer("length", in: 1...1_024) : nil
+        if table.has("length"), length == nil { valid = false }
+        let weight = field(&table, "weight")
+        if !table.has("weight") {
+            table.report("weight", "is required: { offset = …, length = … } of the weight's characters")
+        }
+        let decimals = table.has("decimals") ? table.integer("decimals", in: 0...6) : nil
+        if table.has("decimals"), decimals == nil { valid = false }
+        let unit = table.has("unit") ? field(&table, "unit") : nil
+        if table.has("unit"), unit == nil { valid = false }
+        var indications: [String: GenericFrameFormat.Indication] = [:]
+        for name in ["negative", "stable", "motion", "overload", "underload", "zero", "net"] where table.has(name) {
+            if let indication = indication(&table, name) { indications[name] = indication } else { valid = false }
+        }
+        guard valid, let end, let weight else { return nil }
+        let format = GenericFrameFormat(
+            request: request, start: start, end: end, length: length, weight: weight, impliedDecimals: decimals,
+            unit: unit, negative: indications["negative"], stable: indications["stable"],
+            motion: indications["motion"], overload: indications["overload"], underload: indications["underload"],
+            zero: indications["zero"], net: indications["net"])
+        let problems = format.problems()
+        for problem in problems { table.report(problem.key, problem.message) }
+        return problems.isEmpty ? format : nil
+    }
+
+    /// `{ offset = N, length = N }`.
+    private func field(_ table: inout TableReader, _ key: String) -> GenericFrameFormat.Field? {
+        guard table.has(key), var inner = table.table(key) else { return nil }
+        defer { inner.rejectUnknownKeys() }
+        let offset = inner.has("offset") ? inner.integer("offset", in: 0...1_023) : nil
+        let length = inner.has("length") ? inner.integer("length", in: 1...64) : nil
+        for required in ["offset", "length"] where !inner.has(required) { inner.report(required, "is required") }
+        guard let offset, let length else { return nil }
+        return GenericFrameFormat.Field(offset: offset, length: length)
+    }
+
+    /// `{ offset = N, value = "…" }` or `{ offset = N, mask = 0x08 }`.
+    private func indication(_ table: inout TableReader, _ key: String) -> GenericFrameFormat.Indication? {
+        guard var inner = table.table(key) else { return nil }
+        defer { inner.rejectUnknownKeys() }
+        let offset = inner.has("offset") ? inner.integer("offset", in: 0...1_023) : nil
+        if !inner.has("offset") { inner.report("offset", "is required") }
+        let test: GenericFrameFormat.Indication.Test?
+        switch (inner.has("value"), inner.has("mask")) {
+        case (true, false):
+            let value = inner.string("value")
+            if let value, value.isEmpty || !value.isSevenBitASCII {
+                inner.report("value", "must be one or more 7-bit ASCII characters")
+            }
+            test = value.flatMap { $0.isEmpty || !$0.isSevenBitASCII ? nil : .equals(Array($0.utf8)) }
+        case (false, true):
+            test = inner.integer("mask", in: 1...255).map { .mask(UInt8($0)) }
+        default:
+            inner.report("value", "set one of value (the bytes) and mask (bits of one byte)")
+            test = nil
+        }
+        guard let offset, let test else { return nil }
+        return GenericFrameFormat.Indication(offset: offset, test: test)
+    }
+}
+
+extension String {
+    /// Whether every character is 7-bit ASCII, as the ASCII indicators' protocols are.
+    fileprivate var isSevenBitASCII: Bool { unicodeScalars.allSatisfy { $0.value < 0x80 } }
 }

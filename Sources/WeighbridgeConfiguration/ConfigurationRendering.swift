@@ -84,6 +84,8 @@ extension Configuration {
                 entries.append(("transport", quoted("ascii")))
                 switch ascii.format {
                 case .sma: entries.append(("format", quoted("sma")))
+                case .dini: entries.append(("format", quoted("dini")))
+                case .generic: entries.append(("format", quoted("generic")))
                 case .toledoContinuous(let checksum):
                     entries += [("format", quoted("toledo-continuous")), ("checksum", String(checksum))]
                 }
@@ -103,6 +105,9 @@ extension Configuration {
                         ("stale_ms", String(ascii.staleMilliseconds)),
                     ] + common
                 for (key, value) in entries { if let value { lines.append("\(key) = \(value)") } }
+                if case .generic(let frame) = ascii.format {
+                    lines += ["", "[bridge.frame]"] + frameLines(frame)
+                }
             }
             lines.append("")
         }
@@ -188,4 +193,26 @@ private func serialEntries(_ serial: SerialSettings) -> [(String, String?)] {
         ("device", quoted(serial.device)), ("baud", String(serial.baud)), ("parity", quoted(serial.parity.rawValue)),
         ("data_bits", String(serial.dataBits)), ("stop_bits", String(serial.stopBits)),
     ]
+}
+
+/// A generic frame's description, as `[bridge.frame]` takes it.
+private func frameLines(_ frame: GenericFrameFormat) -> [String] {
+    func text(_ bytes: [UInt8]) -> String { quoted(String(decoding: bytes, as: UTF8.self)) }
+    func field(_ field: GenericFrameFormat.Field) -> String { "{ offset = \(field.offset), length = \(field.length) }" }
+    func indication(_ indication: GenericFrameFormat.Indication) -> String {
+        switch indication.test {
+        case .equals(let value): "{ offset = \(indication.offset), value = \(text(value)) }"
+        case .mask(let mask): "{ offset = \(indication.offset), mask = \(mask) }"
+        }
+    }
+    let entries: [(String, String?)] = [
+        ("request", frame.request.map(text)), ("start", frame.start.isEmpty ? nil : text(frame.start)),
+        ("end", text(frame.end)), ("length", frame.length.map { String($0) }), ("weight", field(frame.weight)),
+        ("decimals", frame.impliedDecimals.map { String($0) }), ("unit", frame.unit.map(field)),
+        ("negative", frame.negative.map(indication)), ("stable", frame.stable.map(indication)),
+        ("motion", frame.motion.map(indication)), ("overload", frame.overload.map(indication)),
+        ("underload", frame.underload.map(indication)), ("zero", frame.zero.map(indication)),
+        ("net", frame.net.map(indication)),
+    ]
+    return entries.compactMap { key, value in value.map { "\(key) = \($0)" } }
 }

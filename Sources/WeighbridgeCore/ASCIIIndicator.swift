@@ -6,12 +6,28 @@ public enum ASCIIFormat: Sendable, Hashable {
     /// Mettler Toledo's continuous output: the indicator sends frames by itself many times a
     /// second (listened), with a checksum byte after CR when the terminal is set to send one.
     case toledoContinuous(checksum: Bool)
+    /// Dini Argeo's commands: READ for the weight (polled), and at each capture PID, which stores
+    /// the weighing in the indicator's alibi memory and gives its id.
+    case dini
+    /// A frame format the configuration describes: polled when it has a request, else listened.
+    case generic(GenericFrameFormat)
 
     /// The request the daemon sends for each reading; nil for a format the indicator sends unasked.
     public var request: [UInt8]? {
         switch self {
         case .sma: SMA.weightRequest
         case .toledoContinuous: nil
+        case .dini: Dini.readRequest
+        case .generic(let format): format.request
+        }
+    }
+
+    /// The request that stores a captured weighing in the indicator's alibi memory and answers
+    /// its legal id; nil for a format without one.
+    public var storeRequest: [UInt8]? {
+        switch self {
+        case .dini: Dini.storeRequest
+        case .sma, .toledoContinuous, .generic: nil
         }
     }
 
@@ -20,17 +36,30 @@ public enum ASCIIFormat: Sendable, Hashable {
         switch self {
         case .sma: "sma"
         case .toledoContinuous(let checksum): checksum ? "toledo-continuous (checksum)" : "toledo-continuous"
+        case .dini: "dini"
+        case .generic(let format): format.request == nil ? "generic (listened)" : "generic (polled)"
         }
     }
 }
 
 /// One frame an ASCII indicator sent, as the capture rules take it, with its bytes as received.
 public struct ASCIIFrame: Sendable, Hashable {
+    /// What a frame is.
+    public enum Kind: Sendable, Hashable {
+        /// A reading, for the capture rules.
+        case reading
+        /// The indicator's answer to storing a weighing in its alibi memory: the id it gave, or
+        /// nil when it stored nothing.
+        case stored(DiniAlibiID?)
+    }
+
+    public var kind: Kind
     public var reading: IndicatorReading
     /// The frame from its first byte to its last: the evidence kept with a capture.
     public var bytes: [UInt8]
 
-    public init(reading: IndicatorReading, bytes: [UInt8]) {
+    public init(kind: Kind = .reading, reading: IndicatorReading, bytes: [UInt8]) {
+        self.kind = kind
         self.reading = reading
         self.bytes = bytes
     }
@@ -43,6 +72,8 @@ public struct ASCIIFrameReader: Sendable {
     private enum Format: Sendable {
         case sma(SMAReplyReader)
         case toledoContinuous(ToledoContinuousStream)
+        case dini(DiniReplyReader)
+        case generic(GenericFrameReader)
     }
 
     private var format: Format
@@ -56,6 +87,8 @@ public struct ASCIIFrameReader: Sendable {
         case .sma: self.format = .sma(SMAReplyReader())
         case .toledoContinuous(let checksum):
             self.format = .toledoContinuous(ToledoContinuousStream(checksum: checksum))
+        case .dini: self.format = .dini(DiniReplyReader())
+        case .generic(let description): self.format = .generic(GenericFrameReader(format: description, unit: unit))
         }
         self.unit = unit
         self.division = division
@@ -73,6 +106,26 @@ public struct ASCIIFrameReader: Sendable {
         case .toledoContinuous(var stream):
             let scans = stream.receive(bytes)
             format = .toledoContinuous(stream)
+            return scans.map { scan in
+                scan.flatMap { check(unit: $0.unit, ASCIIFrame(reading: $0.reading, bytes: $0.bytes)) }
+            }
+        case .dini(var reader):
+            let scans = reader.receive(bytes)
+            format = .dini(reader)
+            return scans.map { scan in
+                scan.flatMap { answer in
+                    let kind: ASCIIFrame.Kind =
+                        switch answer.kind {
+                        case .reading: .reading
+                        case .stored(let id): .stored(id)
+                        }
+                    return check(
+                        unit: answer.unit, ASCIIFrame(kind: kind, reading: answer.reading, bytes: answer.bytes))
+                }
+            }
+        case .generic(var reader):
+            let scans = reader.receive(bytes)
+            format = .generic(reader)
             return scans.map { scan in
                 scan.flatMap { check(unit: $0.unit, ASCIIFrame(reading: $0.reading, bytes: $0.bytes)) }
             }

@@ -163,6 +163,8 @@ public struct CaptureStateMachine: Sendable {
     /// The rules this bridge captures by.
     public let settings: CaptureSettings
     private var state: State = .waitingForZero(zero: nil)
+    /// Whether the last input gave a capture (which `captureRefused` may still take back).
+    private var justCaptured = false
 
     /// A machine that starts disarmed.
     public init(settings: CaptureSettings) {
@@ -182,6 +184,7 @@ public struct CaptureStateMachine: Sendable {
     /// stability, so it is discarded, and so is a run of zero readings not yet long enough.
     /// Arming survives, since no capture happened meanwhile.
     public mutating func communicationLost() {
+        justCaptured = false
         switch state {
         case .settling: state = .armed
         case .waitingForZero: state = .waitingForZero(zero: nil)
@@ -189,8 +192,24 @@ public struct CaptureStateMachine: Sendable {
         }
     }
 
+    /// The capture just given could not be completed (the indicator did not store it in its
+    /// alibi memory, or its answer was lost): nothing was captured, so the bridge is armed again
+    /// and the next settled window is taken, without the deck returning to zero first.
+    /// Only the capture just given can be refused: once another input has come, it stands.
+    public mutating func captureRefused() {
+        guard justCaptured else { return }
+        justCaptured = false
+        state = .armed
+    }
+
     /// Takes the next sample.
     public mutating func receive(_ sample: IndicatorSample) -> Action {
+        let action = take(sample)
+        if case .capture = action { justCaptured = true } else { justCaptured = false }
+        return action
+    }
+
+    private mutating func take(_ sample: IndicatorSample) -> Action {
         let division = settings.division
         var sample = sample
         if settings.isOverload(sample.weight) { sample.status.insert(.overload) }

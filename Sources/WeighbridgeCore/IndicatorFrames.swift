@@ -32,6 +32,8 @@ public enum FrameFault: Error, Sendable, Hashable, CustomStringConvertible {
     case wrongUnit(sent: MassUnit, configured: MassUnit)
     /// A weight that is not a multiple of the bridge's division: the indicator is set otherwise.
     case offDivisionGrid(weight: Mass, division: Mass)
+    /// A capture the indicator did not store in its alibi memory as it was captured: not taken.
+    case notStored(String)
 
     public var description: String {
         switch self {
@@ -66,6 +68,9 @@ public enum FrameFault: Error, Sendable, Hashable, CustomStringConvertible {
             "the indicator sends \(sent.rawValue); the bridge is configured for \(configured.rawValue) (unit)"
         case .offDivisionGrid(let weight, let division):
             "\(weight) is not a multiple of the bridge's division \(division)"
+        case .notStored(let why):
+            "the indicator did not store the weighing in its alibi memory (\(why)): not captured, taken again "
+                + "once it settles"
         }
     }
 }

@@ -10,6 +10,14 @@ public enum SimulatedASCIIFormat: String, Sendable, Hashable, CaseIterable {
     case toledoContinuous = "toledo-continuous"
     /// ...or with one.
     case toledoContinuousChecksum = "toledo-continuous-checksum"
+    /// Answers Dini READ with the standard string and PID by storing the weighing in its alibi
+    /// memory (when stable and not below zero) and answering its id; anything else with ERR04.
+    case dini
+}
+
+extension SimulatedASCIIFormat {
+    /// Whether the indicator speaks only when asked.
+    var isPolled: Bool { self == .sma || self == .dini }
 }
 
 /// A fault the ASCII simulator can inject into what it sends.
@@ -26,6 +34,8 @@ public enum ASCIIFault: String, Sendable, Hashable, CaseIterable {
     case pounds
     /// Send nothing at all.
     case silence
+    /// Answer every Dini PID with NO: nothing stored (SMA and Toledo have no alibi memory: refused).
+    case refuseStore = "refuse-store"
 }
 
 /// Where the ASCII simulator speaks.
@@ -36,13 +46,16 @@ public enum ASCIISimulatorEndpoint: Sendable, Hashable {
     case tty(device: String)
 }
 
-/// A simulated ASCII weighbridge indicator: it tells its deck in SMA replies or Toledo continuous
-/// frames, made by `smaReply` and `toledoContinuousFrame` from the manufacturers' descriptions,
+/// A simulated ASCII weighbridge indicator: it tells its deck in SMA replies, Toledo continuous
+/// frames or Dini answers, made by `smaReply`, `toledoContinuousFrame`, `diniReading` and
+/// `diniStored` from the manufacturers' descriptions,
 /// over a pty or a TCP port, with faults injected on request.
 public final class ASCIIIndicatorSimulator: Sendable {
     private struct Link: Sendable {
         var fault: ASCIIFault = .none
         var disconnectRequested = false
+        /// Weighings stored in the alibi memory (Dini): the last one's progressive number.
+        var alibiRecords = 0
     }
 
     public let format: SimulatedASCIIFormat
@@ -83,8 +96,14 @@ public final class ASCIIIndicatorSimulator: Sendable {
         if fault == .checksum, format != .toledoContinuousChecksum {
             throw SimulatorError(message: "only toledo-continuous-checksum frames carry a checksum")
         }
+        if fault == .refuseStore, format != .dini {
+            throw SimulatorError(message: "only a dini indicator has an alibi memory to refuse")
+        }
         link.withLock { $0.fault = fault }
     }
+
+    /// How many weighings it has stored in its alibi memory (Dini): the last one's progressive number.
+    public var alibiRecords: Int { link.withLock { $0.alibiRecords } }
 
     /// Drops every TCP connection once (the device server restarting).
     public func dropConnections() {
@@ -131,7 +150,7 @@ public final class ASCIIIndicatorSimulator: Sendable {
             descriptors += peers.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
             let untilFrame = ContinuousClock.now.duration(to: nextFrame)
             let wait =
-                format == .sma || untilFrame > .milliseconds(20) ? 20 : max(0, Int32(untilFrame / .milliseconds(1)))
+                format.isPolled || untilFrame > .milliseconds(20) ? 20 : max(0, Int32(untilFrame / .milliseconds(1)))
             _ = poll(&descriptors, nfds_t(descriptors.count), wait)
             for descriptor in descriptors where descriptor.revents != 0 {
                 if descriptor.fd == listener {
@@ -149,10 +168,12 @@ public final class ASCIIIndicatorSimulator: Sendable {
                     }
                     continue
                 }
+                // A continuous indicator ignores what it is sent.
+                guard format.isPolled else { continue }
                 requests[descriptor.fd, default: []] += buffer.prefix(count)
-                if format == .sma { answerRequests(&requests[descriptor.fd, default: []], to: descriptor.fd) }
+                answerRequests(&requests[descriptor.fd, default: []], to: descriptor.fd)
             }
-            if format != .sma, ContinuousClock.now >= nextFrame {
+            if !format.isPolled, ContinuousClock.now >= nextFrame {
                 nextFrame = max(nextFrame + frameInterval, .now)
                 let frame = spoilt(tell())
                 for peer in peers { send(frame, to: peer) }
@@ -162,16 +183,44 @@ public final class ASCIIIndicatorSimulator: Sendable {
         if listener >= 0 { close(listener) }
     }
 
-    /// Answers every whole SMA request in `pending`: `<LF>W<CR>` with the weight, anything else
-    /// that ends in CR with `<LF>?<CR>` (the protocol's "unknown command").
+    /// Answers every whole request in `pending` (each ends at its CR; Dini's LF after it is
+    /// dropped). SMA: `<LF>W<CR>` with the weight, anything else with `<LF>?<CR>` (the protocol's
+    /// "unknown command"). Dini: READ with the weight, PID by storing the weighing, anything
+    /// else with ERR04.
     private func answerRequests(_ pending: inout [UInt8], to peer: Int32) {
         while let end = pending.firstIndex(of: 0x0D) {
             let request = Array(pending[...end])
             pending.removeFirst(end + 1)
-            let start = request.lastIndex(of: 0x0A) ?? 0
-            send(
-                Array(request[start...]) == SMA.weightRequest ? spoilt(tell()) : [0x0A, 0x3F, 0x0D], to: peer)
+            switch format {
+            case .sma:
+                let start = request.lastIndex(of: 0x0A) ?? 0
+                send(Array(request[start...]) == SMA.weightRequest ? spoilt(tell()) : [0x0A, 0x3F, 0x0D], to: peer)
+            case .dini:
+                switch String(decoding: request.filter { $0 != 0x0A && $0 != 0x0D }, as: UTF8.self) {
+                case "READ": send(spoilt(tell()), to: peer)
+                case "PID": send(spoilt(storeInAlibi()), to: peer)
+                default: send(Array("ERR04\r\n".utf8), to: peer)
+                }
+            case .toledoContinuous, .toledoContinuousChecksum:
+                break
+            }
         }
+    }
+
+    /// Dini's PID: the weighing stored with the next id when stable and not below zero, and
+    /// not refused by an injected fault; the answer says which.
+    private func storeInAlibi() -> [UInt8] {
+        let fault = link.withLock { $0.fault }
+        let reading = deck.tell(faulty: fault != .none)
+        let storable = fault != .refuseStore && reading.status.contains(.stable) && (reading.gross ?? .zero) >= .zero
+        let id: String? =
+            storable
+            ? link.withLock { link in
+                link.alibiRecords += 1
+                let progressive = String(link.alibiRecords)
+                return "00000-" + String(repeating: "0", count: max(0, 6 - progressive.count)) + progressive
+            } : nil
+        return diniStored(reading, id: id, division: deck.division, unit: fault == .pounds ? "lb" : "kg")
     }
 
     /// The deck's reading in the simulator's format, as a healthy indicator sends it.
@@ -181,6 +230,8 @@ public final class ASCIIIndicatorSimulator: Sendable {
         switch format {
         case .sma:
             return smaReply(reading, division: deck.division, unit: fault == .pounds ? "lb " : "kg ")
+        case .dini:
+            return diniReading(reading, division: deck.division, unit: fault == .pounds ? "lb" : "kg")
         case .toledoContinuous, .toledoContinuousChecksum:
             var frame = toledoContinuousFrame(
                 reading, division: deck.division, checksum: format == .toledoContinuousChecksum)
@@ -192,7 +243,7 @@ public final class ASCIIIndicatorSimulator: Sendable {
     /// `frame` as the injected fault spoils it.
     private func spoilt(_ frame: [UInt8]) -> [UInt8] {
         switch link.withLock({ $0.fault }) {
-        case .none, .pounds: return frame
+        case .none, .pounds, .refuseStore: return frame
         case .silence: return []
         case .cut: return Array(frame.prefix(frame.count / 2))
         case .checksum:

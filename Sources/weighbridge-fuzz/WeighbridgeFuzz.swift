@@ -18,6 +18,13 @@ enum FuzzTarget: String, CaseIterable {
     case toledo
     /// SMA replies as a serial line delivers them: the first byte is the size of the pieces.
     case sma
+    /// Dini answers (READ's standard string, PID's alibi record, ERRnn) as a serial line delivers
+    /// them: the first byte is the size of the pieces.
+    case dini
+    /// Frames of a generic description as a serial line delivers them: the first byte's low bit
+    /// picks a description with a start marker and status masks or one of lines with none, the
+    /// rest of it the size of the pieces.
+    case generic
 
     func run(_ bytes: [UInt8]) {
         switch self {
@@ -64,8 +71,38 @@ enum FuzzTarget: String, CaseIterable {
                     _ = reply.reading.weight?.formatted(in: .kilograms)
                 }
             }
+        case .dini:
+            guard let first = bytes.first else { return }
+            var reader = DiniReplyReader()
+            for piece in Self.pieces(of: bytes.dropFirst(), size: Int(first) + 1) {
+                for case .frame(let answer) in reader.receive(piece) {
+                    _ = answer.reading.weight?.formatted(in: .kilograms)
+                    if case .stored(let id?) = answer.kind { _ = id.description }
+                }
+            }
+        case .generic:
+            guard let first = bytes.first else { return }
+            var reader = GenericFrameReader(format: Self.described[Int(first & 1)], unit: .kilograms)
+            for piece in Self.pieces(of: bytes.dropFirst(), size: Int(first >> 1) + 1) {
+                for case .frame(let frame) in reader.receive(piece) {
+                    _ = frame.reading.weight?.formatted(in: .kilograms)
+                }
+            }
         }
     }
+
+    /// A description with a start marker, a fixed length, implied decimals and status masks, and
+    /// one of CR LF lines with no start marker and the unit in the frame.
+    private static let described = [
+        GenericFrameFormat(
+            request: nil, start: [0x02], end: [0x0D], length: 17, weight: .init(offset: 4, length: 6),
+            impliedDecimals: 2, unit: nil, negative: .init(offset: 2, test: .mask(0x02)), stable: nil,
+            motion: .init(offset: 2, test: .mask(0x08))),
+        GenericFrameFormat(
+            request: nil, start: [], end: [0x0D, 0x0A], length: nil, weight: .init(offset: 2, length: 9),
+            impliedDecimals: nil, unit: .init(offset: 12, length: 2), stable: .init(offset: 0, test: .equals([0x53])),
+            motion: nil, zero: .init(offset: 1, test: .equals([0x5A]))),
+    ]
 
     /// `input` in pieces of `size` bytes, the last shorter: as a serial line delivers a stream.
     private static func pieces(of input: ArraySlice<UInt8>, size: Int) -> [ArraySlice<UInt8>] {

@@ -9,7 +9,7 @@ struct FuzzCorpusTests {
     @Test(
         "every committed input of each fuzz target ends in a value or its typed error",
         arguments: [
-            "configuration", "control", "registers", "toledo", "sma",
+            "configuration", "control", "registers", "toledo", "sma", "dini", "generic",
         ])
     func replay(target: String) async throws {
         let fuzz = repositoryRoot.appendingPathComponent("Tests/Fuzz")

@@ -69,8 +69,10 @@ final class SiteHarness: @unchecked Sendable {
     enum Indicator {
         /// Modbus TCP, the laumas map.
         case modbus
-        /// An ASCII format (weighbridge-sim's name for it), over a pty pair or TCP.
-        case ascii(format: String, overPty: Bool)
+        /// An ASCII format (weighbridge-sim's name for it: sma, toledo-continuous,
+        /// toledo-continuous-checksum, dini), over a pty pair or TCP; read as that format, or as
+        /// `format = "generic"` with `frame`, a [bridge.frame] table's keys, when one is given.
+        case ascii(format: String, overPty: Bool, frame: String? = nil)
     }
 
     let directory: String
@@ -102,7 +104,7 @@ final class SiteHarness: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: storeDirectory, withIntermediateDirectories: true)
         var simulatorArguments = ["--division-kg", "2"]
         var pty: PtyPair?
-        if case .ascii(let format, let overPty) = indicator {
+        if case .ascii(let format, let overPty, _) = indicator {
             simulatorArguments += ["--ascii", format]
             if overPty {
                 let pair = try await PtyPair()
@@ -117,6 +119,7 @@ final class SiteHarness: @unchecked Sendable {
         let simPort = Int(simLine.split(separator: ":").last ?? "")
         #expect(simPort != nil || pty != nil, "sim said: \(simLine)")
         let bridge: String
+        let frameTable = if case .ascii(_, _, let frame?) = indicator { "[bridge.frame]\n" + frame } else { "" }
         switch indicator {
         case .modbus:
             bridge = """
@@ -124,15 +127,21 @@ final class SiteHarness: @unchecked Sendable {
                 host = "127.0.0.1"
                 port = \(simPort ?? 0)
                 profile = "laumas"
+                poll_ms = 50
                 """
-        case .ascii(let format, _):
+        case .ascii(let format, _, let frame):
             let frames =
-                format == "sma"
-                ? "format = \"sma\"" : "format = \"toledo-continuous\"\nchecksum = \(format.hasSuffix("-checksum"))"
+                frame != nil
+                ? "format = \"generic\""
+                : format.hasPrefix("toledo-continuous")
+                    ? "format = \"toledo-continuous\"\nchecksum = \(format.hasSuffix("-checksum"))"
+                    : "format = \"\(format)\""
             let line =
                 pty.map { "device = \"\($0.daemonSide)\"\ndtr = \"on\"\nrts = \"on\"\nflow_control = \"none\"" }
                 ?? "host = \"127.0.0.1\"\nport = \(simPort ?? 0)"
-            bridge = "transport = \"ascii\"\n\(frames)\n\(line)"
+            // Polled every 100 ms, or frames every 50 ms taken with gaps of up to 200 ms: a line's
+            // pace (at 9600 baud no indicator answers much faster), with room for a busy machine.
+            bridge = "transport = \"ascii\"\n\(frames)\n\(line)\npoll_ms = 100"
         }
         let sandbox = try Child("dwt-sandbox", ["--port", "0"])
         self.sandbox = sandbox
@@ -183,10 +192,10 @@ final class SiteHarness: @unchecked Sendable {
         [[bridge]]
         name = "inbound"
         \(bridge)
-        poll_ms = 50
         division_kg = 2
         max_kg = 60000
         settle_ms = 400
+        \(frameTable)
         \(extra)
         """.write(toFile: configuration, atomically: true, encoding: .utf8)
     }
@@ -212,14 +221,22 @@ final class SiteHarness: @unchecked Sendable {
                 productsDirectory.appendingPathComponent("weighbridged").path, "--config", configuration,
             ], environment: environment, errorTo: daemonLog)
         self.daemon = daemon
-        // Up when its socket answers and its bridge is armed: the deck has read zero for the
-        // zero dwell, so the next vehicle is captured (one driven on earlier would not be).
-        let deadline = ContinuousClock.now + .seconds(20)
-        while ContinuousClock.now < deadline, daemon.process.isRunning {
+        // Up when its socket answers and its bridge is armed.
+        try await waitUntilArmed(within: .seconds(20), "the daemon did not come up with its bridge armed")
+    }
+
+    /// Waits (with a deadline) until the bridge is armed: the deck has read zero for the zero
+    /// dwell, so the next vehicle is captured (one driven on earlier would not be), as at a
+    /// gatehouse the next vehicle comes after the deck has been seen empty.
+    func waitUntilArmed(within limit: Duration = .seconds(10), _ failure: String = "the bridge was not armed again")
+        async throws
+    {
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline, daemon?.process.isRunning == true {
             if try await ctl("bridges", "--json").output.contains(#""phase":"armed""#) { return }
             try await Task.sleep(for: .milliseconds(50))
         }
-        Issue.record("the daemon did not come up with its bridge armed: \(log)")
+        Issue.record("\(failure): \(log)")
     }
 
     func killDaemon() { daemon?.kill() }
@@ -256,8 +273,10 @@ final class SiteHarness: @unchecked Sendable {
         #expect(reply.hasPrefix("ok"), "simulator: \(reply)")
     }
 
-    /// A vehicle drives on, stands 1.2 s, drives off; the deck then stays empty a moment.
+    /// Once the bridge is armed, a vehicle drives on, stands 1.2 s, drives off; the deck then
+    /// stays empty a moment.
     func drive(_ kilograms: Int) async throws {
+        try await waitUntilArmed()
         try await sim("vehicle \(kilograms) 1200")
         try await sim("wait-empty")
         try await sim("wait 300")

@@ -53,9 +53,16 @@ private func settings(_ format: SimulatedASCIIFormat, unit: MassUnit = .kilogram
         case .sma: .sma
         case .toledoContinuous: .toledoContinuous(checksum: false)
         case .toledoContinuousChecksum: .toledoContinuous(checksum: true)
+        case .dini: .dini
         }
-    return StreamAcquisitionSettings(
-        name: "ascii", format: ascii, unit: unit, pollMilliseconds: 50, responseTimeoutMilliseconds: 300,
+    return settings(reading: ascii, unit: unit)
+}
+
+/// Polled every 100 ms, or frames every 50 ms taken with gaps of up to 200 ms: a line's pace, with
+/// room for a test machine busy with the suites beside this one.
+private func settings(reading format: ASCIIFormat, unit: MassUnit = .kilograms) -> StreamAcquisitionSettings {
+    StreamAcquisitionSettings(
+        name: "ascii", format: format, unit: unit, pollMilliseconds: 100, responseTimeoutMilliseconds: 300,
         staleMilliseconds: 500, division: division, maximum: Mass(60_000, .kilograms), settleMilliseconds: 600)
 }
 
@@ -110,6 +117,10 @@ struct StreamAcquisitionTests {
             }
             #expect(weights == [Mass(32_140, .kilograms)])
             #expect(problems(log).isEmpty)
+            // Dini's capture is the weighing its alibi memory stored, with the id it gave.
+            let legalID = log.captures.first?.capture.legalCounter
+            #expect(legalID == (format == .dini ? 1 : nil))
+            #expect(rig.simulator.alibiRecords == (format == .dini ? 1 : 0))
         }
     }
 
@@ -125,6 +136,9 @@ struct StreamAcquisitionTests {
             (.sma, .cut, "a frame cut short"),
             (.sma, .pounds, "the terminal weighs in lb"),
             (.sma, .silence, "no reply within 300 ms"),
+            (.dini, .garbage, "no reply within 300 ms"),
+            (.dini, .pounds, "the terminal weighs in lb"),
+            (.dini, .silence, "no reply within 300 ms"),
         ])
     func faultsAreNeverWeights(format: SimulatedASCIIFormat, fault: ASCIIFault, expected: String) async throws {
         let rig = try await Rig(format, over: .tcp)
@@ -141,6 +155,46 @@ struct StreamAcquisitionTests {
                 if case .reading(let reading, _, _) = $0 { reading.weight == Mass(18_420, .kilograms) } else { false }
             }
             #expect(readingsUnderFault.isEmpty, "a spoilt frame was read as \(readingsUnderFault)")
+        }
+    }
+
+    @Test("Dini: a weighing the alibi memory did not store is not captured; the standing load is, once stored")
+    func diniStoreRefused() async throws {
+        let rig = try await Rig(.dini, over: .tcp)
+        defer { rig.simulator.stop() }
+        try await withAcquisition(settings(.dini), line: rig.boundLine) { log in
+            try await waitFor("armed at zero", in: log) { $0.readings > 5 }
+            try rig.simulator.inject(.refuseStore)
+            rig.simulator.deck.show(gross: Mass(18_420, .kilograms))
+            try await waitFor("the refusal is reported", in: log) {
+                problems($0).contains { $0.contains("did not store the weighing in its alibi memory (it answered NO") }
+            }
+            #expect(log.captures.isEmpty)
+            try rig.simulator.inject(.none)
+            try await waitFor("the capture once stored", in: log) { $0.captures.count == 1 }
+            #expect(log.captures.first?.capture.sample.weight == Mass(18_420, .kilograms))
+            #expect(log.captures.first?.capture.legalCounter == 1 && rig.simulator.alibiRecords == 1)
+            #expect(
+                log.captures.first?.raw == .frame(Array("PIDST,1,     18420kg,           0kg,00000-000001\r\n".utf8)))
+        }
+    }
+
+    @Test(
+        "a generic description reads a real indicator: SMA's replies and Dini's lines polled, Toledo's frames listened",
+        arguments: [
+            (SimulatedASCIIFormat.sma, smaDescribed), (.dini, lineDescribed), (.toledoContinuous, toledoDescribed),
+        ])
+    func genericCapture(simulated: SimulatedASCIIFormat, described: GenericFrameFormat) async throws {
+        let rig = try await Rig(simulated, over: .tcp)
+        defer { rig.simulator.stop() }
+        try await withAcquisition(settings(reading: .generic(described)), line: rig.boundLine) { log in
+            try await waitFor("armed at zero", in: log) { $0.readings > 5 }
+            rig.simulator.deck.run(VehicleScenario(weight: Mass(26_480, .kilograms), hold: .seconds(3), seed: 9))
+            try await waitFor("the vehicle has left", in: log) { _ in rig.simulator.deck.scenarioFinished }
+            let after = log.readings
+            try await waitFor("readings after it left", in: log) { $0.readings > after + 3 }
+            #expect(log.captures.map(\.capture.sample.weight) == [Mass(26_480, .kilograms)], "\(problems(log))")
+            #expect(problems(log).isEmpty)
         }
     }
 

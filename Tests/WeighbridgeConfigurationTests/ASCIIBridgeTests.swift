@@ -106,3 +106,61 @@ struct ASCIIBridgeTests {
         #expect(problemKeys(serialBridge + second) == ["bridge[1].device"])
     }
 }
+
+@Suite("Configuration: a generic ASCII frame")
+struct GenericFrameConfigurationTests {
+    private let generic = """
+        [[bridge]]
+        name = "bay"
+        transport = "ascii"
+        format = "generic"
+        host = "192.0.2.20"
+        port = 4001
+        division_kg = 20
+        max_kg = 60000
+
+        [bridge.frame]
+        start = "\\u0002"
+        end = "\\r"
+        length = 17
+        weight = { offset = 4, length = 6 }
+        decimals = 0
+        motion = { offset = 2, mask = 0x08 }
+        negative = { offset = 2, mask = 0x02 }
+        zero = { offset = 1, value = "Z" }
+        """
+
+    @Test("a described frame reads to its format, and renders back to the same")
+    func readsAndRenders() throws {
+        let configuration = try Configuration.parse(head + generic, fileName: "test.toml")
+        guard case .ascii(let ascii)? = configuration.bridges.first?.indicator, case .generic(let frame) = ascii.format
+        else {
+            Issue.record("a generic ASCII bridge")
+            return
+        }
+        #expect(
+            frame
+                == GenericFrameFormat(
+                    request: nil, start: [0x02], end: [0x0D], length: 17, weight: .init(offset: 4, length: 6),
+                    impliedDecimals: 0, unit: nil, negative: .init(offset: 2, test: .mask(0x08 >> 2)),
+                    stable: nil, motion: .init(offset: 2, test: .mask(0x08)),
+                    zero: .init(offset: 1, test: .equals([0x5A]))))
+        let rendered = try Configuration.parse(configuration.rendered(), fileName: "rendered.toml")
+        #expect(rendered.bridges == configuration.bridges)
+    }
+
+    @Test("a frame without its end or weight, with both stable and motion, or too short is refused by key")
+    func refusals() {
+        let broken = generic.replacingOccurrences(of: "end = \"\\r\"\n", with: "")
+            .replacingOccurrences(of: "weight = { offset = 4, length = 6 }\n", with: "")
+        #expect(problemKeys(broken) == ["bridge[0].frame.end", "bridge[0].frame.weight"])
+        let both = generic + "\nstable = { offset = 3, value = \"S\" }\n"
+        #expect(problemKeys(both) == ["bridge[0].frame.stable"])
+        let short = generic.replacingOccurrences(of: "length = 17", with: "length = 8")
+        #expect(problemKeys(short) == ["bridge[0].frame.length"])
+        let missing = generic.components(separatedBy: "[bridge.frame]").first ?? ""
+        #expect(problemKeys(missing) == ["bridge[0].frame"])
+        let elsewhere = serialBridge + "\n[bridge.frame]\nend = \"\\r\"\n"
+        #expect(problemKeys(elsewhere) == ["bridge[0].frame"])
+    }
+}

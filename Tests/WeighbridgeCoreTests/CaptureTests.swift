@@ -38,6 +38,25 @@ private struct Driver {
 
 @Suite("Certified capture state machine")
 struct CaptureTests {
+    @Test("a capture the indicator did not store is refused: armed again, the standing load taken at its next window")
+    func refusedCaptureIsTakenAgain() {
+        var driver = Driver()
+        driver.feed(0, [.stable, .centreOfZero], count: 3)
+        driver.feed(18_420, count: 11)
+        #expect(driver.captures.count == 1)
+        #expect(driver.machine.phase == .waitingForZero)
+        driver.machine.captureRefused()
+        #expect(driver.machine.phase == .armed)
+        driver.feed(18_420, count: 10)
+        #expect(driver.captures.count == 1, "a new window of the whole settle time first")
+        driver.feed(18_420, count: 1)
+        #expect(driver.captures.map(\.sample.weight) == [Mass(18_420, .kilograms), Mass(18_420, .kilograms)])
+        // Refusing when nothing was captured changes nothing.
+        driver.feed(0, [.stable, .centreOfZero], count: 1)
+        driver.machine.captureRefused()
+        #expect(driver.machine.phase == .waitingForZero)
+    }
+
     @Test("a load settles for two seconds after the deck was at zero: exactly one capture, weight unaltered")
     func capturesOnceAfterSettling() {
         var driver = Driver()
