@@ -16,14 +16,8 @@ final class StreamDescriptor {
         case .tcp(let host, let port):
             descriptor = try Self.connect(host: host, port: port, timeout: connectTimeout, name: name)
         }
-        if case .serial(let serial) = line {
-            do {
-                notes = try Self.setControlLines(descriptor, serial, name: name)
-            } catch {
-                Glibc.close(descriptor)
-                throw error
-            }
-        }
+        // Every stored property is set: if this throws, `deinit` closes the descriptor.
+        if case .serial(let serial) = line { notes = try Self.setControlLines(descriptor, serial, name: name) }
     }
 
     deinit {
@@ -55,7 +49,10 @@ final class StreamDescriptor {
         case .odd: control |= tcflag_t(PARENB) | tcflag_t(PARODD)
         }
         if settings.stopBits == 2 { control |= tcflag_t(CSTOPB) }
-        var input = options.c_iflag & ~(tcflag_t(IXON) | tcflag_t(IXOFF) | tcflag_t(IXANY))
+        var input = options.c_iflag & ~(tcflag_t(IXON) | tcflag_t(IXOFF) | tcflag_t(IXANY) | tcflag_t(IGNPAR))
+        // A byte with a parity error arrives as NUL, which no frame takes: SMA and Dini frames carry
+        // no checksum, and a corrupted digit must not be read as a weight.
+        if settings.parity != .none { input |= tcflag_t(INPCK) }
         switch line.flowControl {
         case .none: break
         case .rtsCts: control |= tcflag_t(CRTSCTS)
@@ -82,7 +79,7 @@ final class StreamDescriptor {
         -> [String]
     {
         var lines: [(String, Int32, ControlLineLevel)] = [("DTR", TIOCM_DTR, line.dtr)]
-        if line.flowControl != .rtsCts { lines.append(("RTS", TIOCM_RTS, line.rts)) }
+        if let rts = line.rts { lines.append(("RTS", TIOCM_RTS, rts)) }
         var notes: [String] = []
         for (label, bit, level) in lines {
             var bits = bit
@@ -113,8 +110,8 @@ final class StreamDescriptor {
         }
     }
 
-    /// Connects to a serial device server within `timeout`, with keepalive so a switched-off
-    /// server is noticed between frames too.
+    /// Connects to a serial device server within `timeout`, trying each address the host resolves
+    /// to in turn, with keepalive so a switched-off server is noticed between frames too.
     private static func connect(host: String, port: Int, timeout: Duration, name: String) throws(StreamError)
         -> Int32
     {
@@ -123,22 +120,39 @@ final class StreamDescriptor {
         hints.ai_family = AF_UNSPEC
         var found: UnsafeMutablePointer<addrinfo>?
         let status = getaddrinfo(host, String(port), &hints, &found)
-        guard status == 0, let first = found else {
+        guard status == 0, found != nil else {
             throw StreamError(
                 kind: .connectionLost, operation: "resolve \(name)", message: String(cString: gai_strerror(status)))
         }
         defer { freeaddrinfo(found) }
-        let descriptor = socket(first.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        var failure = StreamError(kind: .connectionLost, operation: "connect to \(name)", message: "no address")
+        var address = found
+        while let candidate = address {
+            address = candidate.pointee.ai_next
+            do {
+                return try connect(to: candidate.pointee, timeout: timeout, name: name)
+            } catch {
+                failure = error
+            }
+        }
+        throw failure
+    }
+
+    private static func connect(to address: addrinfo, timeout: Duration, name: String) throws(StreamError) -> Int32 {
+        let descriptor = socket(address.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard descriptor >= 0 else { throw StreamError(errno: errno, operation: "open a socket for \(name)") }
         _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
-        if Glibc.connect(descriptor, first.pointee.ai_addr, first.pointee.ai_addrlen) != 0 {
+        if Glibc.connect(descriptor, address.ai_addr, address.ai_addrlen) != 0 {
             var code = errno
             if code == EINPROGRESS {
                 var waiting = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
-                let ready = poll(&waiting, 1, Int32(clamping: timeout.milliseconds))
+                let ready = poll(&waiting, 1, Int32(clamping: timeout.wholeMillisecondsRoundedUp))
                 var length = socklen_t(MemoryLayout<Int32>.size)
-                code = ready == 0 ? ETIMEDOUT : 0
-                if ready > 0 { getsockopt(descriptor, SOL_SOCKET, SO_ERROR, &code, &length) }
+                switch ready {
+                case 0: code = ETIMEDOUT
+                case 1...: code = getsockopt(descriptor, SOL_SOCKET, SO_ERROR, &code, &length) == 0 ? code : errno
+                default: code = errno
+                }
             }
             if code != 0 {
                 Glibc.close(descriptor)
@@ -207,7 +221,12 @@ public actor IndicatorStream {
         let deadline = ContinuousClock.now + timeout
         var sent = 0
         while sent < bytes.count {
-            let written = bytes[sent...].withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+            let written = bytes[sent...].withUnsafeBytes { bytes in
+                // A socket whose peer has gone answers EPIPE, not a SIGPIPE that would end the process.
+                line.isSerial
+                    ? Glibc.write(descriptor, bytes.baseAddress, bytes.count)
+                    : send(descriptor, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))
+            }
             if written > 0 {
                 sent += written
                 continue
@@ -225,15 +244,19 @@ public actor IndicatorStream {
         }
     }
 
-    /// Waits until bytes arrive, `deadline` passes or the task is cancelled, and returns what
-    /// arrived (nothing at the deadline or on cancellation). A line that is gone fails, closed.
-    public func read(until deadline: ContinuousClock.Instant) throws(StreamError) -> [UInt8] {
+    /// Waits until bytes arrive, `deadline` passes or (when `cancellable`) the task is cancelled,
+    /// and returns what arrived (nothing at the deadline or on cancellation). A line that is gone
+    /// fails, closed. An exchange that must end whatever happens (storing a weighing in the
+    /// indicator's memory) is not cancellable: it is bounded by its deadline alone.
+    public func read(until deadline: ContinuousClock.Instant, cancellable: Bool = true) throws(StreamError) -> [UInt8] {
         let descriptor = try opened(for: "read from")
         var buffer = [UInt8](repeating: 0, count: 4_096)
-        while !Task.isCancelled {
+        while !cancellable || !Task.isCancelled {
             let left = ContinuousClock.now.duration(to: deadline)
             var waiting = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&waiting, 1, Int32(clamping: max(.zero, min(left, Self.cancellationSlice)).milliseconds))
+            // Rounded up: a wait of less than a millisecond rounded down would be a busy loop.
+            let wait = max(.zero, min(left, Self.cancellationSlice)).wholeMillisecondsRoundedUp
+            let ready = poll(&waiting, 1, Int32(clamping: wait))
             if ready < 0, errno != EINTR { throw lost(StreamError(errno: errno, operation: "wait for \(name)")) }
             if ready > 0 {
                 let count = buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
@@ -267,9 +290,10 @@ public actor IndicatorStream {
 }
 
 extension Duration {
-    /// Whole milliseconds, rounded down.
-    var milliseconds: Int64 {
+    /// Whole milliseconds, a part of one counting as one.
+    var wholeMillisecondsRoundedUp: Int64 {
         let (seconds, attoseconds) = components
-        return seconds * 1_000 + attoseconds / 1_000_000_000_000_000
+        let attosecondsPerMillisecond: Int64 = 1_000_000_000_000_000
+        return seconds * 1_000 + (attoseconds + attosecondsPerMillisecond - 1) / attosecondsPerMillisecond
     }
 }

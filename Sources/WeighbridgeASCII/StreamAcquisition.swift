@@ -100,7 +100,7 @@ public struct StreamAcquisition: Sendable {
                     }
                 try await consume(scans, stream: stream, state: &state, handle)
             } catch is CancellationError {
-                return  // shutting down while waiting for an answer is a normal end
+                return  // shutting down (a wait ended by it, as in the Modbus loop) is a normal end
             } catch let error as StreamError {
                 state.machine.communicationLost()
                 state.failures += 1
@@ -134,7 +134,14 @@ public struct StreamAcquisition: Sendable {
             let bytes = try stream.read(until: deadline)
             let arrived = ContinuousClock.now
             let received = state.reader.receive(bytes)
-            answered = received.contains { scan in if case .fault(.noise) = scan { false } else { true } }
+            // The reply, or a fault in its place; noise, or a late answer to storing a weighing, is not.
+            answered = received.contains { scan in
+                switch scan {
+                case .fault(.noise): false
+                case .fault: true
+                case .frame(let frame): frame.kind == .reading
+                }
+            }
             scans += received.map { Timed(scan: $0, at: arrived) }
             if !answered, arrived >= deadline {
                 throw StreamError(
@@ -217,7 +224,8 @@ public struct StreamAcquisition: Sendable {
     /// Asks the indicator to store `capture` in its alibi memory and returns its answer, which
     /// holds the legal id. Unless the indicator answers that it stored the captured weight, the
     /// capture is refused (a `FrameFault`, or the line's error) and the bridge armed again, so
-    /// the load is taken at its next settled window: never lost, never taken without its id.
+    /// the load is taken at its next settled window: never lost, never taken without its id. The
+    /// exchange runs to its answer or its timeout even when the daemon is shutting down.
     private func store(
         _ capture: CertifiedCapture, of reading: IndicatorReading, request: [UInt8], stream: isolated IndicatorStream,
         state: inout LoopState
@@ -225,8 +233,9 @@ public struct StreamAcquisition: Sendable {
         do {
             try stream.write(request, timeout: .milliseconds(bridge.responseTimeoutMilliseconds))
             let deadline = ContinuousClock.now + .milliseconds(bridge.responseTimeoutMilliseconds)
-            while !Task.isCancelled {
-                let bytes = try stream.read(until: deadline)
+            // Not ended by a shutdown: the indicator may store the weighing, which is then taken.
+            while true {
+                let bytes = try stream.read(until: deadline, cancellable: false)
                 for scan in state.reader.receive(bytes) {
                     switch scan {
                     case .frame(let answer):
@@ -250,7 +259,6 @@ public struct StreamAcquisition: Sendable {
                         message: "no answer within \(bridge.responseTimeoutMilliseconds) ms")
                 }
             }
-            throw CancellationError()
         } catch {
             state.machine.captureRefused()
             throw error

@@ -54,7 +54,7 @@ public struct StreamError: Error, Sendable, Hashable, CustomStringConvertible {
         switch kind {
         case .timeout:
             "the indicator did not answer: check the wiring, the baud rate, parity and data bits, and that its "
-                + "serial port is set to answer SMA requests"
+                + "serial port is set to answer requests on demand (SMA, Dini's READ, the generic request)"
         case .silent:
             "no frame arrives: check that the indicator's port is set to continuous output, the wiring, and the "
                 + "baud rate, parity and data bits"

@@ -108,6 +108,17 @@ struct BridgeSchema {
             format = nil
         }
         let weightUnit = table.has("weight_unit") ? table.choice("weight_unit", as: MassUnit.self) : .kilograms
+        // Silence is measured against the stale time when the indicator talks unasked, against
+        // response_timeout_ms when it is asked: each key only where it is used.
+        let listened = format.map { $0.request == nil }
+        if listened == false, table.has("stale_ms") {
+            table.report(
+                "stale_ms", "applies to an indicator that sends unasked; this one is asked: response_timeout_ms")
+        }
+        if listened == true, table.has("response_timeout_ms") {
+            table.report(
+                "response_timeout_ms", "applies to an indicator that is asked; this one sends unasked: stale_ms")
+        }
         var stale = table.has("stale_ms") ? table.integer("stale_ms", in: 100...600_000) : 2_000
         if let limit = stale, let poll, limit <= 2 * poll {
             table.report("stale_ms", "\(limit) must be more than two poll intervals (poll_ms = \(poll))")
@@ -146,11 +157,18 @@ struct BridgeSchema {
         let why = "(on or off): opening a port raises DTR and RTS, and some indicators reset on it"
         let dtr = table.has("dtr") ? table.choice("dtr", as: ControlLineLevel.self) : nil
         if !table.has("dtr") { table.report("dtr", "is required \(why)") }
-        let rts = table.has("rts") ? table.choice("rts", as: ControlLineLevel.self) : nil
-        if !table.has("rts") { table.report("rts", "is required \(why)") }
         let flow = table.has("flow_control") ? table.choice("flow_control", as: FlowControl.self) : nil
         if !table.has("flow_control") {
             table.report("flow_control", "is required: \"none\", \"rts-cts\" or \"xon-xoff\", as the indicator is set")
+        }
+        // Under RTS/CTS flow control the line itself drives RTS.
+        let rts: ControlLineLevel??
+        if flow == .rtsCts {
+            if table.has("rts") { table.report("rts", "is driven by flow_control = \"rts-cts\": leave it out") }
+            rts = table.has("rts") ? nil : .some(nil)
+        } else {
+            rts = table.has("rts") ? table.choice("rts", as: ControlLineLevel.self).map { .some($0) } : nil
+            if !table.has("rts") { table.report("rts", "is required \(why)") }
         }
         guard let settings, let dtr, let rts, let flow else { return nil }
         return SerialLine(settings: settings, dtr: dtr, rts: rts, flowControl: flow)

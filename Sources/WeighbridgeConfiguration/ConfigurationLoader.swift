@@ -314,7 +314,10 @@ private struct ConfigurationSchema {
         var bridges: [BridgeConfiguration] = []
         var valid = true
         var names: Set<String> = []
-        var asciiLines: Set<String> = []
+        // An ASCII indicator's frames carry no address: its line is its own. Modbus bridges may
+        // share a serial line with each other, never with an ASCII one.
+        var asciiLines: [String: String] = [:]
+        var modbusDevices: Set<String> = []
         for var table in tables {
             defer { table.rejectUnknownKeys() }
             guard let bridge = BridgeSchema().read(&table) else {
@@ -325,10 +328,24 @@ private struct ConfigurationSchema {
                 table.report("name", "bridge name \"\(bridge.name)\" is used twice")
                 valid = false
             }
-            // An ASCII indicator's frames carry no address: its line is its own.
-            if case .ascii(let ascii) = bridge.indicator, !asciiLines.insert(ascii.line.endpoint).inserted {
-                table.report(ascii.line.isSerial ? "device" : "port", "another bridge reads \(ascii.line.endpoint)")
-                valid = false
+            switch bridge.indicator {
+            case .ascii(let ascii):
+                let endpoint = ascii.line.endpoint
+                if let other = asciiLines[endpoint] ?? (modbusDevices.contains(endpoint) ? "a Modbus bridge" : nil) {
+                    table.report(
+                        ascii.line.isSerial ? "device" : "port",
+                        "\(endpoint) is read by \(other); an ASCII indicator's line is its own")
+                    valid = false
+                }
+                asciiLines[endpoint] = asciiLines[endpoint] ?? "bridge \"\(bridge.name)\""
+            case .modbus(let modbus):
+                if case .rtu(let serial) = modbus.transport {
+                    if let ascii = asciiLines[serial.device] {
+                        table.report("device", "\(serial.device) is \(ascii)'s, an ASCII indicator's line of its own")
+                        valid = false
+                    }
+                    modbusDevices.insert(serial.device)
+                }
             }
             bridges.append(bridge)
         }

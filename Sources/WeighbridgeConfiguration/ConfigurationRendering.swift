@@ -61,8 +61,8 @@ extension Configuration {
                 ("poll_ms", String(bridge.pollMilliseconds)),
                 ("division_kg", bridge.division.formatted(in: .kilograms)),
                 ("max_kg", bridge.maximum.formatted(in: .kilograms)), ("settle_ms", String(bridge.settleMilliseconds)),
-                ("response_timeout_ms", String(bridge.responseTimeoutMilliseconds)),
             ]
+            let responseTimeout: (String, String?) = ("response_timeout_ms", String(bridge.responseTimeoutMilliseconds))
             switch bridge.indicator {
             case .modbus(let modbus):
                 switch modbus.transport {
@@ -71,7 +71,9 @@ extension Configuration {
                 case .rtu(let serial):
                     entries += [("transport", quoted("rtu"))] + serialEntries(serial)
                 }
-                entries += [("unit", String(modbus.unit)), ("profile", quoted(modbus.preset.rawValue))] + common
+                entries +=
+                    [("unit", String(modbus.unit)), ("profile", quoted(modbus.preset.rawValue))] + common
+                    + [responseTimeout]
                 entries += [
                     ("byte_timeout_ms", modbus.byteTimeoutMilliseconds.map { String($0) }),
                     ("gap_ms", String(modbus.gapMilliseconds)),
@@ -93,17 +95,16 @@ extension Configuration {
                 case .serial(let line):
                     entries +=
                         serialEntries(line.settings) + [
-                            ("dtr", quoted(line.dtr.rawValue)), ("rts", quoted(line.rts.rawValue)),
+                            ("dtr", quoted(line.dtr.rawValue)), ("rts", line.rts.map { quoted($0.rawValue) }),
                             ("flow_control", quoted(line.flowControl.rawValue)),
                         ]
                 case .tcp(let host, let port):
                     entries += [("host", quoted(host)), ("port", String(port))]
                 }
-                entries +=
-                    [
-                        ("weight_unit", quoted(ascii.weightUnit.rawValue)),
-                        ("stale_ms", String(ascii.staleMilliseconds)),
-                    ] + common
+                // A listened indicator's silence is timed by stale_ms, an asked one's by the response timeout.
+                let silence: (String, String?) =
+                    ascii.format.request == nil ? ("stale_ms", String(ascii.staleMilliseconds)) : responseTimeout
+                entries += [("weight_unit", quoted(ascii.weightUnit.rawValue)), silence] + common
                 for (key, value) in entries { if let value { lines.append("\(key) = \(value)") } }
                 if case .generic(let frame) = ascii.format {
                     lines += ["", "[bridge.frame]"] + frameLines(frame)

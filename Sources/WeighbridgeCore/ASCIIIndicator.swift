@@ -54,6 +54,7 @@ public struct ASCIIFrame: Sendable, Hashable {
     }
 
     public var kind: Kind
+    /// What the frame says the indicator shows.
     public var reading: IndicatorReading
     /// The frame from its first byte to its last: the evidence kept with a capture.
     public var bytes: [UInt8]
@@ -100,41 +101,36 @@ public struct ASCIIFrameReader: Sendable {
         case .sma(var reader):
             let scans = reader.receive(bytes)
             format = .sma(reader)
-            return scans.map { scan in
-                scan.flatMap { check(unit: $0.unit, ASCIIFrame(reading: $0.reading, bytes: $0.bytes)) }
-            }
+            return checked(scans)
         case .toledoContinuous(var stream):
             let scans = stream.receive(bytes)
             format = .toledoContinuous(stream)
-            return scans.map { scan in
-                scan.flatMap { check(unit: $0.unit, ASCIIFrame(reading: $0.reading, bytes: $0.bytes)) }
-            }
+            return checked(scans)
         case .dini(var reader):
             let scans = reader.receive(bytes)
             format = .dini(reader)
-            return scans.map { scan in
-                scan.flatMap { answer in
-                    let kind: ASCIIFrame.Kind =
-                        switch answer.kind {
-                        case .reading: .reading
-                        case .stored(let id): .stored(id)
-                        }
-                    return check(
-                        unit: answer.unit, ASCIIFrame(kind: kind, reading: answer.reading, bytes: answer.bytes))
-                }
-            }
+            return checked(scans)
         case .generic(var reader):
             let scans = reader.receive(bytes)
             format = .generic(reader)
-            return scans.map { scan in
-                scan.flatMap { check(unit: $0.unit, ASCIIFrame(reading: $0.reading, bytes: $0.bytes)) }
-            }
+            return checked(scans)
         }
+    }
+
+    /// The heaviest weight a frame may give: far above any weighbridge's, and far inside the
+    /// arithmetic the capture rules do with it.
+    static let heaviest = Mass(1_000_000, .tonnes)
+
+    private func checked<Frame: IndicatorFrame>(_ scans: [FrameScan<Frame>]) -> [FrameScan<ASCIIFrame>] {
+        scans.map { scan in scan.flatMap { check(unit: $0.unit, $0.frame) } }
     }
 
     private func check(unit sent: MassUnit, _ frame: ASCIIFrame) -> FrameScan<ASCIIFrame> {
         guard sent == unit else { return .fault(.wrongUnit(sent: sent, configured: unit)) }
         let weights = [frame.reading.gross, frame.reading.net, frame.reading.tare].compactMap { $0 }
+        if let huge = weights.first(where: { $0.grams.magnitude > Self.heaviest.grams.magnitude }) {
+            return .fault(.notAWeight("\(huge) is beyond any weighbridge"))
+        }
         if let off = weights.first(where: { !$0.isMultiple(of: division) }) {
             return .fault(.offDivisionGrid(weight: off, division: division))
         }
@@ -150,4 +146,27 @@ extension FrameScan {
         case .fault(let fault): .fault(fault)
         }
     }
+}
+
+/// What each format's reader decodes a frame to: its unit, and the frame as the bridge's checks
+/// take it.
+protocol IndicatorFrame: Sendable, Hashable {
+    var unit: MassUnit { get }
+    var frame: ASCIIFrame { get }
+}
+
+extension SMAWeightReply: IndicatorFrame {
+    var frame: ASCIIFrame { ASCIIFrame(reading: reading, bytes: bytes) }
+}
+
+extension ToledoContinuousFrame: IndicatorFrame {
+    var frame: ASCIIFrame { ASCIIFrame(reading: reading, bytes: bytes) }
+}
+
+extension DiniAnswer: IndicatorFrame {
+    var frame: ASCIIFrame { ASCIIFrame(kind: kind, reading: reading, bytes: bytes) }
+}
+
+extension GenericFrame: IndicatorFrame {
+    var frame: ASCIIFrame { ASCIIFrame(reading: reading, bytes: bytes) }
 }

@@ -26,10 +26,11 @@ public enum Dini {
 /// The id a Dini indicator gives a weighing it stored in its alibi memory: `XXXXX-YYYYYY`.
 public struct DiniAlibiID: Sendable, Hashable, CustomStringConvertible {
     /// How many times the alibi memory has been rewritten (0 to 255).
-    public var rewrite: Int
+    public let rewrite: Int
     /// The weighing's progressive number within the memory (0 to 999 999).
-    public var progressive: Int
+    public let progressive: Int
 
+    /// The id written `XXXXX-YYYYYY` (five digits, 0 to 255; a hyphen; six digits); nil otherwise.
     public init?(_ text: String) {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 2, parts[0].count == 5, parts[1].count == 6,
@@ -55,17 +56,12 @@ public struct DiniAlibiID: Sendable, Hashable, CustomStringConvertible {
 
 /// One answer of a Dini indicator, decoded.
 public struct DiniAnswer: Sendable, Hashable {
-    /// What the answer is.
-    public enum Kind: Sendable, Hashable {
-        /// The weight displayed (READ).
-        case reading
-        /// The weighing stored in the alibi memory with this id, or nil when the indicator
-        /// stored nothing (PID answered NO).
-        case stored(DiniAlibiID?)
-    }
-
-    public var kind: Kind
+    /// A reading (READ), or the weighing stored in the alibi memory with its id (PID; nil when
+    /// the indicator answered NO and stored nothing).
+    public var kind: ASCIIFrame.Kind
+    /// What the answer says the indicator shows (for PID, the weighing it stored).
     public var reading: IndicatorReading
+    /// The unit the answer's weights are in.
     public var unit: MassUnit
     /// The answer as received, up to and including its line end.
     public var bytes: [UInt8]
@@ -149,7 +145,7 @@ public struct DiniAnswer: Sendable, Hashable {
         case "OL": [.overload]
         case "UL": [.underload]
         case "ER": [.error]
-        default: throw .malformedField("status", text: text, expected: "ST, US, OL or UL")
+        default: throw .malformedField("status", text: text, expected: "ST, US, OL, UL or ER")
         }
     }
 

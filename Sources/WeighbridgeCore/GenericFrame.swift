@@ -6,7 +6,9 @@
 public struct GenericFrameFormat: Sendable, Hashable {
     /// Bytes `[offset, offset + length)` of a frame.
     public struct Field: Sendable, Hashable {
+        /// Where the field begins, from the frame's first byte.
         public var offset: Int
+        /// How many bytes it has.
         public var length: Int
 
         public init(offset: Int, length: Int) {
@@ -20,11 +22,15 @@ public struct GenericFrameFormat: Sendable, Hashable {
     /// A status indication: the bytes at `offset` equal `value`, or, with `mask`, the byte at
     /// `offset` has a bit of `mask` set.
     public struct Indication: Sendable, Hashable {
+        /// How the indication is read.
         public enum Test: Sendable, Hashable {
+            /// The bytes at the offset are these.
             case equals([UInt8])
+            /// The byte at the offset has a bit of this mask set.
             case mask(UInt8)
         }
 
+        /// Where the indication stands, from the frame's first byte.
         public var offset: Int
         public var test: Test
 
@@ -112,6 +118,21 @@ public struct GenericFrameFormat: Sendable, Hashable {
     public func problems() -> [(key: String, message: String)] {
         var problems: [(key: String, message: String)] = []
         if end.isEmpty { problems.append(("end", "must be at least one byte")) }
+        if request?.isEmpty == true {
+            problems.append(("request", "must be at least one byte (or left out: listened)"))
+        }
+        if weight.offset < 0 { problems.append(("weight", "its offset must be 0 or more")) }
+        if let unit, unit.offset < 0 || unit.length < 1 {
+            problems.append(("unit", "its offset must be 0 or more and its length 1 or more"))
+        }
+        for (name, indication) in indications {
+            let empty: Bool = if case .equals(let value) = indication.test { value.isEmpty } else { false }
+            let noBits: Bool = if case .mask(let mask) = indication.test { mask == 0 } else { false }
+            if indication.offset < 0 || empty || noBits {
+                problems.append(
+                    (name, "its offset must be 0 or more, its value a byte or more, its mask a bit or more"))
+            }
+        }
         if (stable == nil) == (motion == nil) { problems.append(("stable", "set exactly one of stable and motion")) }
         if weight.length < 1 || weight.length > 16 { problems.append(("weight", "its length must be 1 to 16")) }
         if let length, length < shortestFrame {
@@ -129,9 +150,11 @@ public struct GenericFrameFormat: Sendable, Hashable {
 
 /// One frame of a generic format, decoded.
 public struct GenericFrame: Sendable, Hashable {
+    /// What the frame says the indicator shows.
     public var reading: IndicatorReading
     /// The unit the frame gives, or the bridge's when it gives none.
     public var unit: MassUnit
+    /// The frame as received, start marker to end marker.
     public var bytes: [UInt8]
 }
 
@@ -225,7 +248,13 @@ public struct GenericFrameReader: Sendable {
             unit = sent
         }
         var weight = try Self.weight(frame[format.weight.offset..<format.weight.end], unit: unit, format: format)
-        if format.negative?.holds(in: frame) == true { weight = -weight }
+        if format.negative?.holds(in: frame) == true {
+            // A sign in both places says two things at once: not a weight.
+            guard weight.grams >= 0, !frame[format.weight.offset..<format.weight.end].contains(UInt8(ascii: "-")) else {
+                throw .malformedField("weight", text: String(decoding: frame, as: UTF8.self), expected: "one sign")
+            }
+            weight = -weight
+        }
         var status: IndicatorStatus = []
         if let stable = format.stable, stable.holds(in: frame) { status.insert(.stable) }
         if let motion = format.motion, !motion.holds(in: frame) { status.insert(.stable) }

@@ -3,12 +3,13 @@
 
 /// Why bytes received are not a frame. A fault is never a weight.
 public enum FrameFault: Error, Sendable, Hashable, CustomStringConvertible {
-    /// A new frame began before this one ended: a frame cut short.
+    /// The next frame began before this one ended: a frame cut short.
     case cutShort(received: Int)
     /// The byte where the frame must end is something else.
     case misplacedEnd(position: Int, byte: UInt8)
     /// A byte with its eighth bit set: the line is not set as the indicator sends (7-bit ASCII).
     case eighthBitSet(position: Int, byte: UInt8)
+    /// The frame's checksum byte is not the one its bytes give.
     case badChecksum(expected: UInt8, received: UInt8)
     /// A field that is not written as the frame's description says.
     case malformedField(String, text: String, expected: String)
@@ -38,7 +39,7 @@ public enum FrameFault: Error, Sendable, Hashable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .cutShort(let received):
-            "a frame cut short: a new STX after \(received) bytes"
+            "a frame cut short: the next began after \(received) bytes"
         case .misplacedEnd(let position, let byte):
             "byte \(position) must be CR (0D), got \(byte.hexDigits)"
         case .eighthBitSet(let position, let byte):

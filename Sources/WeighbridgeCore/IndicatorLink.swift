@@ -50,11 +50,11 @@ public struct SerialLine: Sendable, Hashable {
     public var settings: SerialSettings
     /// What DTR is held at once the line is open.
     public var dtr: ControlLineLevel
-    /// What RTS is held at once the line is open (ignored under RTS/CTS flow control, which drives it).
-    public var rts: ControlLineLevel
+    /// What RTS is held at once the line is open; nil under RTS/CTS flow control, which drives it.
+    public var rts: ControlLineLevel?
     public var flowControl: FlowControl
 
-    public init(settings: SerialSettings, dtr: ControlLineLevel, rts: ControlLineLevel, flowControl: FlowControl) {
+    public init(settings: SerialSettings, dtr: ControlLineLevel, rts: ControlLineLevel?, flowControl: FlowControl) {
         self.settings = settings
         self.dtr = dtr
         self.rts = rts

@@ -149,8 +149,10 @@ public final class ASCIIIndicatorSimulator: Sendable {
             var descriptors = (listener >= 0 ? [pollfd(fd: listener, events: Int16(POLLIN), revents: 0)] : [])
             descriptors += peers.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
             let untilFrame = ContinuousClock.now.duration(to: nextFrame)
+            // Rounded up: a wait of less than a millisecond rounded down would spin.
             let wait =
-                format.isPolled || untilFrame > .milliseconds(20) ? 20 : max(0, Int32(untilFrame / .milliseconds(1)))
+                format.isPolled || untilFrame > .milliseconds(20)
+                ? 20 : max(0, Int32((untilFrame / .milliseconds(1)).rounded(.up)))
             _ = poll(&descriptors, nfds_t(descriptors.count), wait)
             for descriptor in descriptors where descriptor.revents != 0 {
                 if descriptor.fd == listener {
@@ -259,7 +261,14 @@ public final class ASCIIIndicatorSimulator: Sendable {
 
     private func send(_ bytes: [UInt8], to peer: Int32) {
         guard !bytes.isEmpty else { return }
-        _ = bytes.withUnsafeBytes { write(peer, $0.baseAddress, $0.count) }
+        _ = bytes.withUnsafeBytes { bytes in
+            // A peer that has gone answers EPIPE, not a SIGPIPE that would end the simulator.
+            if case .tcp = endpoint {
+                Glibc.send(peer, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))
+            } else {
+                write(peer, bytes.baseAddress, bytes.count)
+            }
+        }
     }
 
     /// A socket listening on 127.0.0.1:`port`, and the port it got; nil (having said why) if none.

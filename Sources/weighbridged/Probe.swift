@@ -40,6 +40,8 @@ struct Probe: AsyncParsableCommand {
         var received: String?
         /// What was wrong with the frames received, in order.
         var faults: [String]
+        /// What the line could not be set to (no modem lines to hold DTR or RTS).
+        var notes: [String]
         var error: String?
     }
 
@@ -65,7 +67,7 @@ extension Probe {
     private func probe(_ target: BridgeConfiguration, _ modbus: ModbusIndicator) async -> Report {
         let link = ModbusLink(settings: ModbusLink.Settings(bridge: target, modbus: modbus))
         var report = Report(
-            bridge: target.name, link: link.name, unit: modbus.unit, flags: [], registers: [], faults: [])
+            bridge: target.name, link: link.name, unit: modbus.unit, flags: [], registers: [], faults: [], notes: [])
         do {
             let registers = try await link.readBlock(unit: modbus.unit, map: modbus.registers)
             report.instrument = try? await link.identify(unit: modbus.unit)
@@ -88,12 +90,13 @@ extension Probe {
     private func probe(_ target: BridgeConfiguration, _ ascii: ASCIIIndicator) async -> Report {
         let stream = IndicatorStream(line: ascii.line)
         var report = Report(
-            bridge: target.name, link: stream.name, format: ascii.format.name, flags: [], registers: [], faults: [])
+            bridge: target.name, link: stream.name, format: ascii.format.name, flags: [], registers: [], faults: [],
+            notes: [])
         var reader = ASCIIFrameReader(format: ascii.format, unit: ascii.weightUnit, division: target.division)
         var received: [UInt8] = []
         var newest: ASCIIFrame?
         do {
-            report.faults += try await stream.open()
+            report.notes = try await stream.open()
             let wait: Int
             if let request = ascii.format.request {
                 try await stream.write(request, timeout: .milliseconds(target.responseTimeoutMilliseconds))
@@ -150,7 +153,7 @@ extension Probe.Report {
     var text: String {
         var lines = ["bridge      \(bridge) (\(unit.map { "unit \($0)" } ?? format ?? "") on \(link))"]
         if let received { lines.append("received    \"\(received)\"") }
-        lines += faults.map { "fault       \($0)" }
+        lines += notes.map { "note        \($0)" } + faults.map { "fault       \($0)" }
         if let error { return (lines + ["error       \(error)"]).joined(separator: "\n") }
         if unit != nil { lines.append("instrument  \(instrument ?? "(does not report an identity)")") }
         if let gross { lines.append("gross       \(gross)") }

@@ -273,11 +273,11 @@ final class SiteHarness: @unchecked Sendable {
         #expect(reply.hasPrefix("ok"), "simulator: \(reply)")
     }
 
-    /// Once the bridge is armed, a vehicle drives on, stands 1.2 s, drives off; the deck then
+    /// Once the bridge is armed, a vehicle drives on, stands 2 s, drives off; the deck then
     /// stays empty a moment.
     func drive(_ kilograms: Int) async throws {
         try await waitUntilArmed()
-        try await sim("vehicle \(kilograms) 1200")
+        try await sim("vehicle \(kilograms) 2000")
         try await sim("wait-empty")
         try await sim("wait 300")
     }

@@ -100,10 +100,45 @@ struct ASCIIBridgeTests {
                         staleMilliseconds: 2_000)))
     }
 
-    @Test("two ASCII bridges on one line are refused: a frame carries no address")
+    @Test("two ASCII bridges on one line, or an ASCII and a Modbus bridge, are refused: a frame carries no address")
     func oneBridgePerLine() {
         let second = serialBridge.replacingOccurrences(of: "name = \"bay\"", with: "name = \"bay2\"")
         #expect(problemKeys(serialBridge + second) == ["bridge[1].device"])
+        let modbus = """
+            [[bridge]]
+            name = "rtu"
+            transport = "rtu"
+            device = "/dev/ttyS1"
+            profile = "laumas"
+            division_kg = 20
+            max_kg = 60000
+
+            """
+        #expect(problemKeys(serialBridge + modbus) == ["bridge[1].device"])
+        #expect(problemKeys(modbus + serialBridge) == ["bridge[1].device"])
+    }
+
+    @Test("each key only where it does something: RTS under RTS/CTS, stale_ms when asked, a response timeout when not")
+    func keysWhereTheyAct() throws {
+        let rtsCts = serialBridge.replacingOccurrences(
+            of: "flow_control = \"xon-xoff\"", with: "flow_control = \"rts-cts\"")
+        #expect(problemKeys(rtsCts) == ["bridge[0].rts"])
+        let driven = rtsCts.replacingOccurrences(of: "rts = \"on\"\n", with: "")
+        let line = try #require(try Configuration.parse(head + driven, fileName: "t").bridges.first?.indicator)
+        guard case .ascii(let ascii) = line, case .serial(let serial) = ascii.line else {
+            Issue.record("a serial ASCII bridge")
+            return
+        }
+        #expect(serial.rts == nil && serial.flowControl == .rtsCts)
+
+        let asked = serialBridge.replacingOccurrences(
+            of: "format = \"toledo-continuous\"\nchecksum = true", with: "format = \"sma\"")
+        #expect(problemKeys(asked + "stale_ms = 5000\n").contains("bridge[0].stale_ms"))
+        #expect(
+            problemKeys(
+                serialBridge.replacingOccurrences(
+                    of: "max_kg = 60000", with: "max_kg = 60000\nresponse_timeout_ms = 500"))
+                == ["bridge[0].response_timeout_ms"])
     }
 }
 

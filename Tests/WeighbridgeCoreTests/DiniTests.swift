@@ -84,6 +84,22 @@ struct DiniTests {
         #expect(answers("ST,GS,  12.3456,kg\r\n") == [.fault(.finerThanAGram("12.3456 kg"))])
     }
 
+    @Test("a weight beyond any weighbridge is a fault for the bridge, never arithmetic that traps")
+    func beyondAnyWeighbridge() {
+        var reader = ASCIIFrameReader(format: .dini, unit: .kilograms, division: Mass(20, .kilograms))
+        let scans = reader.receive(Array("ST,GS,4611686018427400,kg\r\nST,GS,   12340,kg\r\n".utf8))
+        guard case .fault(.notAWeight(let why))? = scans.first else {
+            Issue.record("a weight of 2^62 g is refused: \(scans)")
+            return
+        }
+        #expect(why.contains("beyond any weighbridge"))
+        guard case .frame(let after)? = scans.last else {
+            Issue.record("the answer after it is read")
+            return
+        }
+        #expect(after.reading.gross == Mass(12_340, .kilograms))
+    }
+
     @Test("in pieces: an answer waits for its CR; its LF may come with the next read")
     func inPieces() {
         var reader = DiniReplyReader()
